@@ -1,0 +1,40 @@
+"""Every error the API returns is JSON that names the field and the reason.
+
+Services raise Django's `ValidationError` (from `full_clean()`) and our
+`ConflictError`; this handler turns them into DRF's 400 and 409 answers.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        detail = exc.message_dict
+        if NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        return detail
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+
+
+def api_exception_handler(exc, context):
+    from mailings.errors import ConflictError
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_validation_detail(exc))
+    elif isinstance(exc, ConflictError):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, IntegrityError):
+        # Two requests raced past validation (e.g. the same phone twice): the database said no.
+        exc = Conflict("The change conflicts with data saved at the same moment; reload and try again.")
+    return exception_handler(exc, context)

@@ -1,0 +1,54 @@
+"""Serializer fields that parse what people type the way the models do."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from mailings.models import Message
+from mailings.normalizers import normalize_phone, normalize_timezone
+
+
+class _NormalizedCharField(serializers.CharField):
+    normalize = staticmethod(lambda value: value)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        try:
+            return type(self).normalize(str(data))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class PhoneNumberField(_NormalizedCharField):
+    normalize = staticmethod(normalize_phone)
+
+
+class TimeZoneField(_NormalizedCharField):
+    normalize = staticmethod(normalize_timezone)
+
+
+# The original Mailer API's examples record statuses in Russian ("Отправлено").
+_STATUS_ALIASES = {
+    "отправлено": Message.Status.SENT,
+    "не отправлено": Message.Status.FAILED,
+    "ошибка": Message.Status.FAILED,
+    "в ожидании": Message.Status.PENDING,
+    "ожидает": Message.Status.PENDING,
+    "отправляется": Message.Status.SENDING,
+    "просрочено": Message.Status.EXPIRED,
+    "отменено": Message.Status.CANCELLED,
+}
+
+
+class MessageStatusField(serializers.ChoiceField):
+    """A message status by its code (`sent`), label (`Sent`) or the original API's Russian word."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Message.Status.choices, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            word = data.strip().lower()
+            by_label = {label.lower(): value for value, label in Message.Status.choices}
+            data = _STATUS_ALIASES.get(word) or by_label.get(word) or data
+        return super().to_internal_value(data)

@@ -1,0 +1,109 @@
+"""Shapes of the JSON API, as in the original Mailer API's examples.
+
+Serializers parse and format; the services validate fully and write.
+"""
+
+from rest_framework import serializers
+
+from mailings.api.fields import MessageStatusField, PhoneNumberField, TimeZoneField
+from mailings.models import Client, Mailing, Message
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    phone_number = PhoneNumberField(help_text="7 and ten digits, such as 79001234567.")
+    timezone = TimeZoneField(help_text="IANA name (Europe/Moscow) or UTC offset (GMT+3, UTC-05:30); stored as IANA.")
+
+    class Meta:
+        model = Client
+        fields = ["id", "phone_number", "operator_code", "tag", "timezone"]
+        extra_kwargs = {"operator_code": {"required": False}, "tag": {"required": False}}
+
+
+class MailingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Mailing
+        fields = [
+            "id",
+            "start_datetime",
+            "message_text",
+            "filter_operator_code",
+            "filter_tag",
+            "end_datetime",
+            "send_window_start",
+            "send_window_end",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "created_at", "updated_at"]
+        extra_kwargs = {
+            "filter_operator_code": {"required": False},
+            "filter_tag": {"required": False},
+            "send_window_start": {"required": False},
+            "send_window_end": {"required": False},
+        }
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    status = MessageStatusField(required=False)
+    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "created_at",
+            "status",
+            "mailing",
+            "client",
+            "phone_number",
+            "attempts",
+            "sent_at",
+            "last_error",
+        ]
+        read_only_fields = ["phone_number", "attempts", "sent_at", "last_error"]
+        extra_kwargs = {"created_at": {"required": False}}
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    """Messages per status; every status is present, zeros included."""
+
+    pending = serializers.IntegerField()
+    sending = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class MailingCountsSerializer(serializers.Serializer):
+    scheduled = serializers.IntegerField()
+    running = serializers.IntegerField()
+    paused = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class MailingStatisticsSerializer(serializers.Serializer):
+    mailing = MailingSerializer()
+    messages_total = serializers.IntegerField()
+    messages_by_status = StatusCountsSerializer()
+    messages = MessageSerializer(many=True, help_text="One page of the mailing's messages (see the Link header).")
+
+
+class MailingSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Mailing.Status.choices)
+    start_datetime = serializers.DateTimeField()
+    end_datetime = serializers.DateTimeField()
+    message_text = serializers.CharField()
+    messages_total = serializers.IntegerField()
+    messages_by_status = StatusCountsSerializer()
+
+
+class OverallStatisticsSerializer(serializers.Serializer):
+    mailings_total = serializers.IntegerField()
+    mailings_by_status = MailingCountsSerializer()
+    messages_total = serializers.IntegerField()
+    messages_by_status = StatusCountsSerializer()
+    mailings = MailingSummarySerializer(many=True, help_text="One page of mailings (see the Link header).")

@@ -1,0 +1,214 @@
+"""The domain: clients, mailings and the messages that deliver a mailing to a client.
+
+Rules live as close to the data as they can: field validators and DB constraints
+(checked by `full_clean()` too), so the API, the admin and the CSV import refuse
+the same things with the same words. Writing goes through `services`.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.utils import timezone
+
+from mailings.normalizers import OPERATOR_CODE_RE, PHONE_RE, normalize_phone, normalize_timezone
+
+TAG_MAX_LENGTH = 64
+MESSAGE_TEXT_MAX_LENGTH = 1000
+
+operator_code_validator = RegexValidator(
+    OPERATOR_CODE_RE, "Enter exactly 3 digits, such as 913.", code="invalid_operator_code"
+)
+
+
+class PhoneNumberField(models.CharField):
+    """`7` and ten digits; formatting such as `+7 (900) 123-45-67` is stripped on clean."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 11)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value, model_instance):
+        # In clean(), not to_python(): lookups (prefix search) must not be normalised.
+        if value not in self.empty_values:
+            value = normalize_phone(value)
+        return super().clean(value, model_instance)
+
+
+class TimeZoneNameField(models.CharField):
+    """An IANA time zone name; offsets such as `GMT+3` are normalised on clean."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value, model_instance):
+        if value not in self.empty_values:
+            value = normalize_timezone(value)
+        return super().clean(value, model_instance)
+
+
+def _move_constraint_errors_to_fields(exc: ValidationError, fields_by_code: dict[str, str]) -> ValidationError:
+    """Check constraints report on the whole object; name the field a person must fix instead."""
+    moved: dict[str, list[ValidationError]] = {}
+    for field, errors in exc.error_dict.items():
+        for error in errors:
+            moved.setdefault(fields_by_code.get(error.code, field), []).append(error)
+    return ValidationError(moved)
+
+
+class Client(models.Model):
+    phone_number = PhoneNumberField(unique=True, help_text="7 and ten digits, such as 79001234567.")
+    operator_code = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[operator_code_validator],
+        help_text="Mobile operator code, 3 digits; taken from the phone's digits 2-4 when left empty.",
+    )
+    tag = models.CharField(max_length=TAG_MAX_LENGTH, blank=True, db_index=True)
+    timezone = TimeZoneNameField(help_text="IANA name (Europe/Moscow) or UTC offset (GMT+3, UTC-05:30).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["operator_code", "tag"], name="client_operator_tag_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone_number__regex=PHONE_RE.pattern),
+                name="client_phone_number_format",
+                violation_error_message="Phone number must be 7 followed by 10 digits.",
+            ),
+            models.CheckConstraint(
+                condition=Q(operator_code__regex=OPERATOR_CODE_RE.pattern),
+                name="client_operator_code_format",
+                violation_error_message="Operator code must be 3 digits.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone_number
+
+    def clean(self) -> None:
+        # The operator code defaults to the phone's digits 2-4 (7 900 ... -> 900).
+        if not self.operator_code and self.phone_number and PHONE_RE.match(self.phone_number):
+            self.operator_code = self.phone_number[1:4]
+
+
+class Mailing(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+        CANCELLED = "cancelled", "Cancelled"
+
+    start_datetime = models.DateTimeField(help_text="When sending may begin.")
+    end_datetime = models.DateTimeField(help_text="Nothing is sent after this moment.")
+    message_text = models.TextField(
+        max_length=MESSAGE_TEXT_MAX_LENGTH,
+        validators=[MinLengthValidator(1), MaxLengthValidator(MESSAGE_TEXT_MAX_LENGTH)],
+    )
+    filter_operator_code = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[operator_code_validator],
+        help_text="Only clients with this operator code; empty for any.",
+    )
+    filter_tag = models.CharField(
+        max_length=TAG_MAX_LENGTH, blank=True, help_text="Only clients with this tag; empty for any."
+    )
+    send_window_start = models.TimeField(
+        null=True, blank=True, help_text="Client-local time from which messages may go out (optional)."
+    )
+    send_window_end = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Client-local time after which messages wait; may be before the start (overnight).",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_datetime__gt=models.F("start_datetime")),
+                name="mailing_end_after_start",
+                violation_error_code="end_not_after_start",
+                violation_error_message="The end must be after the start.",
+            ),
+            models.CheckConstraint(
+                condition=GreaterThan(Length("message_text"), 0)
+                & LessThanOrEqual(Length("message_text"), MESSAGE_TEXT_MAX_LENGTH),
+                name="mailing_message_text_length",
+                violation_error_code="message_text_length",
+                violation_error_message=f"The text must have 1 to {MESSAGE_TEXT_MAX_LENGTH} characters.",
+            ),
+            models.CheckConstraint(
+                condition=Q(send_window_start__isnull=True, send_window_end__isnull=True)
+                | Q(send_window_start__isnull=False, send_window_end__isnull=False),
+                name="mailing_send_window_complete",
+                violation_error_code="send_window_incomplete",
+                violation_error_message="Give both ends of the sending window, or neither.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Mailing #{self.pk}: {self.message_text[:40]}"
+
+    def clean(self) -> None:
+        if self.send_window_start is not None and self.send_window_start == self.send_window_end:
+            raise ValidationError(
+                {"send_window_end": "The window's end equals its start; leave both empty to send at any time of day."}
+            )
+
+    def validate_constraints(self, exclude=None) -> None:
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            raise _move_constraint_errors_to_fields(
+                exc,
+                {
+                    "end_not_after_start": "end_datetime",
+                    "message_text_length": "message_text",
+                    "send_window_incomplete": "send_window_end",
+                },
+            ) from None
+
+
+class Message(models.Model):
+    """One mailing's delivery to one client. Its id is the provider's msgId, stable across retries."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # A mailing with messages cannot be deleted (its history is its statistics).
+    mailing = models.ForeignKey(Mailing, on_delete=models.PROTECT, related_name="messages")
+    # A deleted client leaves its messages behind, with the phone they went to.
+    client = models.ForeignKey(Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    phone_number = PhoneNumberField(help_text="The phone the message was addressed to, kept if the client is deleted.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, max_length=1000)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailing", "client"], name="message_unique_mailing_client"),
+        ]
+        indexes = [models.Index(fields=["mailing", "status"], name="message_mailing_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Message #{self.pk} to {self.phone_number} ({self.status})"

@@ -1,0 +1,94 @@
+"""Parsing of the values people type: phone numbers and time zones.
+
+Each function returns the canonical form we store, or raises a Django
+`ValidationError` that says what is wrong and what would be right.
+"""
+
+import re
+import zoneinfo
+from datetime import timedelta, timezone, tzinfo
+from functools import lru_cache
+
+from django.core.exceptions import ValidationError
+
+PHONE_RE = re.compile(r"^7\d{10}$")
+# Spaces, dashes, dots and brackets people put in numbers; a leading "+".
+_PHONE_DECORATION = re.compile(r"[\s\-().]")
+
+OPERATOR_CODE_RE = re.compile(r"^\d{3}$")
+
+
+def normalize_phone(value: object) -> str:
+    """`+7 (900) 123-45-67` -> `79001234567`; anything that is not 7 and ten digits is refused."""
+    text = _PHONE_DECORATION.sub("", str(value if value is not None else ""))
+    if text.startswith("+"):
+        text = text[1:]
+    if not PHONE_RE.match(text):
+        raise ValidationError(
+            "%(value)s is not a valid phone number: expected 11 digits starting with 7, such as 79001234567.",
+            code="invalid_phone",
+            params={"value": repr(value)},
+        )
+    return text
+
+
+# "GMT+3", "UTC+03:00", "+3", "UTC-5:30", "+0530", "utc +3"
+_OFFSET_RE = re.compile(r"^(?:(?:UTC|GMT)\s*)?(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$", re.I)
+# A fixed offset that has no IANA zone of its own, stored as "UTC+05:30".
+_FIXED_OFFSET_RE = re.compile(r"^UTC(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+_UTC_WORDS = {"utc", "gmt", "z", "zulu", "utc0", "gmt0", "etc/utc", "etc/gmt"}
+_TZ_HINT = "use an IANA name such as Europe/Moscow or an offset such as UTC+3 or UTC-05:30"
+
+
+@lru_cache(maxsize=1)
+def _iana_names() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def _offset_name(sign: str, hours: int, minutes: int) -> str:
+    total = hours * 60 + minutes
+    if minutes >= 60 or minutes % 15 or not (-12 * 60 <= (total if sign == "+" else -total) <= 14 * 60):
+        raise ValidationError(
+            "%(value)s is not a real UTC offset: offsets run from -12:00 to +14:00 in steps of 15 minutes.",
+            code="invalid_timezone",
+            params={"value": f"{sign}{hours:02d}:{minutes:02d}"},
+        )
+    if total == 0:
+        return "UTC"
+    if minutes == 0:
+        # POSIX sign convention: Etc/GMT-3 is three hours *ahead* of UTC.
+        return f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def normalize_timezone(value: object) -> str:
+    """An IANA name (any case) or a UTC offset -> the name we store.
+
+    Whole-hour offsets become their IANA `Etc/GMT∓N` zone (`GMT+3` -> `Etc/GMT-3`),
+    offsets with minutes that IANA has no fixed zone for become `UTC±HH:MM`.
+    """
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise ValidationError(f"A time zone is required: {_TZ_HINT}.", code="required")
+    if text.lower() in _UTC_WORDS:
+        return "UTC"
+    match = _OFFSET_RE.match(text)
+    if match:
+        return _offset_name(match["sign"], int(match["hours"]), int(match["minutes"] or 0))
+    name = _iana_names().get(text.lower())
+    if name is None:
+        raise ValidationError(
+            "%(value)s is not a known time zone: " + _TZ_HINT + ".",
+            code="invalid_timezone",
+            params={"value": repr(text)},
+        )
+    return name
+
+
+def zone_for(name: str) -> tzinfo:
+    """The tzinfo of a stored time zone name (see `normalize_timezone`)."""
+    match = _FIXED_OFFSET_RE.match(name)
+    if match:
+        delta = timedelta(hours=int(match["hours"]), minutes=int(match["minutes"]))
+        return timezone(delta if match["sign"] == "+" else -delta, name)
+    return zoneinfo.ZoneInfo(name)

@@ -1,0 +1,57 @@
+"""Everything that reads: audiences and statistics.
+
+Statistics count messages per (mailing, status) with one grouped query that the
+(mailing, status) index answers; every status appears, zeros included.
+"""
+
+from collections.abc import Iterable
+
+from django.db.models import Count, QuerySet
+
+from mailings.models import Mailing, Message
+
+MESSAGE_STATUSES: tuple[str, ...] = tuple(Message.Status.values)
+MAILING_STATUSES: tuple[str, ...] = tuple(Mailing.Status.values)
+
+
+def _zero_counts(statuses: Iterable[str]) -> dict[str, int]:
+    return dict.fromkeys(statuses, 0)
+
+
+def message_counts_by_mailing(*, mailing_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """{mailing id: {status: count}} for the given mailings, every status present."""
+    ids = list(mailing_ids)
+    counts = {mailing_id: _zero_counts(MESSAGE_STATUSES) for mailing_id in ids}
+    if not ids:
+        return counts
+    rows = (
+        Message.objects.filter(mailing_id__in=ids)
+        .values_list("mailing_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for mailing_id, status, n in rows:
+        counts[mailing_id][status] = n
+    return counts
+
+
+def mailing_message_counts(*, mailing: Mailing) -> dict[str, int]:
+    return message_counts_by_mailing(mailing_ids=[mailing.pk])[mailing.pk]
+
+
+def message_counts_total() -> dict[str, int]:
+    counts = _zero_counts(MESSAGE_STATUSES)
+    for status, n in Message.objects.values_list("status").annotate(n=Count("id")).order_by():
+        counts[status] = n
+    return counts
+
+
+def mailing_counts_by_status() -> dict[str, int]:
+    counts = _zero_counts(MAILING_STATUSES)
+    for status, n in Mailing.objects.values_list("status").annotate(n=Count("id")).order_by():
+        counts[status] = n
+    return counts
+
+
+def mailing_messages(*, mailing: Mailing) -> QuerySet[Message]:
+    return Message.objects.filter(mailing=mailing).order_by("id")

@@ -1,0 +1,144 @@
+"""Everything that writes: `<entity>_<action>` functions with keyword-only arguments.
+
+Each validates with `full_clean()` (field rules, normalisation, DB constraints)
+before saving, so every interface refuses the same input the same way.
+"""
+
+from datetime import datetime, time
+from typing import Any
+
+from django.db import models, transaction
+from django.utils.timezone import now
+
+from mailings.errors import ConflictError
+from mailings.models import Client, Mailing, Message
+
+
+def _validated_save(instance: models.Model, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        instance._meta.get_field(name)  # an unknown name is a programming error: fail loudly
+        setattr(instance, name, value)
+    instance.full_clean()
+    instance.save()
+
+
+# Clients
+
+
+@transaction.atomic
+def client_create(*, phone_number: str, timezone: str, operator_code: str = "", tag: str = "") -> Client:
+    client = Client()
+    _validated_save(
+        client, {"phone_number": phone_number, "timezone": timezone, "operator_code": operator_code, "tag": tag}
+    )
+    return client
+
+
+@transaction.atomic
+def client_update(*, client: Client, **fields: Any) -> Client:
+    if "phone_number" in fields and "operator_code" not in fields and fields["phone_number"] != client.phone_number:
+        # A new number with no code given: derive the code from the new number, not keep the old one.
+        fields["operator_code"] = ""
+    _validated_save(client, fields)
+    return client
+
+
+@transaction.atomic
+def client_delete(*, client: Client) -> None:
+    """Delete a client; its messages stay (with the phone they went to) so statistics hold.
+
+    Messages still waiting for this client are cancelled: there is nobody to send them to.
+    """
+    client.messages.filter(status=Message.Status.PENDING).update(
+        status=Message.Status.CANCELLED, last_error="client deleted", next_attempt_at=None
+    )
+    client.delete()
+
+
+# Mailings
+
+
+@transaction.atomic
+def mailing_create(
+    *,
+    start_datetime: datetime,
+    end_datetime: datetime,
+    message_text: str,
+    filter_operator_code: str = "",
+    filter_tag: str = "",
+    send_window_start: time | None = None,
+    send_window_end: time | None = None,
+) -> Mailing:
+    mailing = Mailing()
+    _validated_save(
+        mailing,
+        {
+            "start_datetime": start_datetime,
+            "end_datetime": end_datetime,
+            "message_text": message_text,
+            "filter_operator_code": filter_operator_code,
+            "filter_tag": filter_tag,
+            "send_window_start": send_window_start,
+            "send_window_end": send_window_end,
+        },
+    )
+    return mailing
+
+
+@transaction.atomic
+def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
+    _validated_save(mailing, fields)
+    return mailing
+
+
+@transaction.atomic
+def mailing_delete(*, mailing: Mailing) -> None:
+    """Delete a mailing that never produced a message; one with history is refused."""
+    count = mailing.messages.count()
+    if count:
+        raise ConflictError(
+            f"Mailing {mailing.pk} has {count} message(s) and its statistics depend on them: "
+            "it cannot be deleted. Cancel it instead to stop any further sending."
+        )
+    mailing.delete()
+
+
+# Messages (the delivery record; the sending engine writes most of them in bulk)
+
+
+@transaction.atomic
+def message_create(
+    *,
+    mailing: Mailing,
+    client: Client,
+    status: str = Message.Status.PENDING,
+    created_at: datetime | None = None,
+) -> Message:
+    message = Message()
+    _validated_save(
+        message,
+        {
+            "mailing": mailing,
+            "client": client,
+            "phone_number": client.phone_number,
+            "status": status,
+            "created_at": created_at or now(),
+            "sent_at": now() if status == Message.Status.SENT else None,
+        },
+    )
+    return message
+
+
+@transaction.atomic
+def message_update(*, message: Message, **fields: Any) -> Message:
+    if fields.get("client") is not None:
+        fields["phone_number"] = fields["client"].phone_number
+    if fields.get("status") == Message.Status.SENT and message.sent_at is None:
+        fields["sent_at"] = now()
+    _validated_save(message, fields)
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message: Message) -> None:
+    message.delete()

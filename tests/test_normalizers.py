@@ -1,0 +1,82 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from mailings.normalizers import normalize_phone, normalize_timezone, zone_for
+
+
+class TestNormalizePhone:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("79001234567", "79001234567"),
+            ("+79001234567", "79001234567"),
+            ("+7 (900) 123-45-67", "79001234567"),
+            ("7 900 123 45 67", "79001234567"),
+            (79001234567, "79001234567"),
+        ],
+    )
+    def test_it_accepts_and_strips_formatting(self, raw, expected):
+        assert normalize_phone(raw) == expected
+
+    @pytest.mark.parametrize(
+        "raw", ["90000000000", "89001234567", "7900123456", "790012345678", "7900123456a", "", None, "++79001234567"]
+    )
+    def test_it_refuses_anything_but_7_and_ten_digits(self, raw):
+        with pytest.raises(ValidationError) as info:
+            normalize_phone(raw)
+        assert "11 digits starting with 7" in info.value.messages[0]
+
+
+class TestNormalizeTimezone:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("Europe/Moscow", "Europe/Moscow"),
+            ("europe/moscow", "Europe/Moscow"),
+            ("  Asia/Kolkata ", "Asia/Kolkata"),
+            ("Etc/GMT-3", "Etc/GMT-3"),
+            ("GMT+3", "Etc/GMT-3"),
+            ("gmt+3", "Etc/GMT-3"),
+            ("UTC+03:00", "Etc/GMT-3"),
+            ("+3", "Etc/GMT-3"),
+            ("+03", "Etc/GMT-3"),
+            ("+0300", "Etc/GMT-3"),
+            ("UTC-5", "Etc/GMT+5"),
+            ("UTC-5:30", "UTC-05:30"),
+            ("UTC+5:30", "UTC+05:30"),
+            ("+0545", "UTC+05:45"),
+            ("UTC+14", "Etc/GMT-14"),
+            ("UTC-12:00", "Etc/GMT+12"),
+            ("UTC", "UTC"),
+            ("GMT", "UTC"),
+            ("Z", "UTC"),
+            ("+0", "UTC"),
+            ("-00:00", "UTC"),
+        ],
+    )
+    def test_it_normalises_names_and_offsets(self, raw, expected):
+        assert normalize_timezone(raw) == expected
+
+    @pytest.mark.parametrize(
+        "raw", ["Mars/Olympus", "MSK", "GMT+15", "UTC-13", "+03:20", "+03:60", "3", "", "   ", None, "Europe/"]
+    )
+    def test_it_refuses_unknown_zones_and_impossible_offsets(self, raw):
+        with pytest.raises(ValidationError):
+            normalize_timezone(raw)
+
+    def test_it_keeps_the_posix_sign_of_etc_zones_straight(self):
+        # "GMT+3" as people write it is three hours ahead of UTC, which IANA spells Etc/GMT-3.
+        noon_utc = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+        assert noon_utc.astimezone(zone_for(normalize_timezone("GMT+3"))).hour == 15
+        assert noon_utc.astimezone(zone_for(normalize_timezone("UTC-5"))).hour == 7
+
+    def test_it_gives_fixed_offsets_for_zones_iana_has_no_name_for(self):
+        zone = zone_for(normalize_timezone("UTC-5:30"))
+        assert zone.utcoffset(None) == -timedelta(hours=5, minutes=30)
+        assert datetime(2026, 1, 1, 12, 0, tzinfo=UTC).astimezone(zone).strftime("%H:%M") == "06:30"
+
+    def test_every_normalised_name_has_a_zone(self):
+        for raw in ["Europe/Berlin", "GMT+3", "UTC-5:30", "UTC", "+14"]:
+            zone_for(normalize_timezone(raw))
