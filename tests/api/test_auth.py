@@ -1,0 +1,234 @@
+"""Who may do what: tokens, sessions, model permissions, and the docs pages."""
+
+import re
+
+import pytest
+from django.test import Client as DjangoClient
+from rest_framework.test import APIClient
+
+from mailings.models import Client, Mailing, Message
+from tests.factories import ClientFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+# (method, path template); {client}, {mailing}, {message} are filled with existing ids.
+ENDPOINTS = [
+    ("get", "/clients/"),
+    ("post", "/clients/"),
+    ("get", "/clients/{client}/"),
+    ("put", "/clients/{client}/"),
+    ("patch", "/clients/{client}/"),
+    ("delete", "/clients/{client}/"),
+    ("get", "/mailings/"),
+    ("post", "/mailings/"),
+    ("get", "/mailings/{mailing}/"),
+    ("put", "/mailings/{mailing}/"),
+    ("patch", "/mailings/{mailing}/"),
+    ("delete", "/mailings/{mailing}/"),
+    ("get", "/mailings/{mailing}/statistics/"),
+    ("get", "/mailings/statistics/"),
+    ("get", "/messages/"),
+    ("post", "/messages/"),
+    ("get", "/messages/{message}/"),
+    ("put", "/messages/{message}/"),
+    ("patch", "/messages/{message}/"),
+    ("delete", "/messages/{message}/"),
+]
+WRITES = [(method, path) for method, path in ENDPOINTS if method != "get"]
+READS = [(method, path) for method, path in ENDPOINTS if method == "get"]
+
+
+@pytest.fixture
+def objects():
+    message = MessageFactory(status=Message.Status.PENDING, client=ClientFactory(tag="before"))
+    return {"client": message.client_id, "mailing": message.mailing_id, "message": message.pk}
+
+
+def _bodies(objects) -> dict[str, dict]:
+    """A valid body per resource, so that only the credentials can make a request fail."""
+    return {
+        "clients": {"phone_number": "79131234567", "timezone": "UTC", "tag": "after"},
+        "mailings": {
+            "start_datetime": "2030-01-01T09:00:00Z",
+            "end_datetime": "2030-01-02T09:00:00Z",
+            "message_text": "after",
+        },
+        "messages": {"mailing": objects["mailing"], "client": objects["client"], "status": "sent"},
+    }
+
+
+def _call(api: APIClient, method: str, path: str, objects: dict):
+    url = path.format(**objects)
+    if method in {"get", "delete"}:
+        return getattr(api, method)(url)
+    resource = url.strip("/").split("/")[0]
+    return getattr(api, method)(url, _bodies(objects)[resource], format="json")
+
+
+def _snapshot() -> tuple:
+    return (
+        list(Client.objects.values_list("id", "phone_number", "tag")),
+        list(Mailing.objects.values_list("id", "message_text")),
+        list(Message.objects.values_list("id", "status", "client_id")),
+    )
+
+
+class TestAnonymous:
+    @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+    def test_it_answers_401_with_a_token_challenge(self, anon_api, objects, method, path):
+        before = _snapshot()
+
+        response = _call(anon_api, method, path, objects)
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+        assert "detail" in response.json()
+        assert _snapshot() == before
+
+    def test_it_answers_401_to_a_wrong_token(self, objects):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+        response = api.get("/clients/")
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+        assert response.json() == {"detail": "Invalid token."}
+
+    def test_it_answers_401_to_a_wrong_token_on_a_write(self, objects):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+
+        response = api.post("/clients/", {"phone_number": "79131234567", "timezone": "UTC"}, format="json")
+
+        assert response.status_code == 401
+        assert not Client.objects.filter(phone_number="79131234567").exists()
+
+
+class TestNoPermissions:
+    @pytest.mark.parametrize(("method", "path"), READS)
+    def test_it_answers_403_to_every_read(self, noperm_api, objects, method, path):
+        before = _snapshot()
+
+        response = _call(noperm_api, method, path, objects)
+
+        assert response.status_code == 403
+        assert "detail" in response.json()
+        assert _snapshot() == before
+
+    @pytest.mark.parametrize(("method", "path"), WRITES)
+    def test_it_answers_403_to_every_write(self, noperm_api, objects, method, path):
+        before = _snapshot()
+
+        response = _call(noperm_api, method, path, objects)
+
+        assert response.status_code == 403
+        assert "detail" in response.json()
+        assert _snapshot() == before
+
+
+class TestReadOnly:
+    @pytest.mark.parametrize(("method", "path"), READS)
+    def test_it_may_read_everything(self, readonly_api, objects, method, path):
+        response = _call(readonly_api, method, path, objects)
+
+        assert response.status_code == 200
+        assert response.json()
+
+    @pytest.mark.parametrize(("method", "path"), WRITES)
+    def test_it_may_not_write(self, readonly_api, objects, method, path):
+        before = _snapshot()
+
+        response = _call(readonly_api, method, path, objects)
+
+        assert response.status_code == 403
+        assert "detail" in response.json()
+        assert _snapshot() == before
+
+
+class TestUnknownIds:
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [(m, p) for m, p in ENDPOINTS if "{" in p],
+    )
+    def test_it_answers_404_for_an_unknown_id(self, admin_api, objects, method, path):
+        before = _snapshot()
+        missing = {name: 999999 for name in objects}
+
+        response = _call(admin_api, method, path.format(**missing), objects)
+
+        assert response.status_code == 404
+        assert "No " in response.json()["detail"]
+        assert _snapshot() == before
+
+    def test_a_non_numeric_id_is_not_a_route(self, admin_api):
+        response = admin_api.get("/clients/abc/")
+
+        assert response.status_code == 404
+
+
+class TestSessionAuth:
+    def test_a_logged_in_superuser_may_use_the_api(self, client, django_user_model):
+        ClientFactory(phone_number="79131234567")
+        client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
+
+        response = client.get("/clients/")
+
+        assert response.status_code == 200
+        assert [item["phone_number"] for item in response.json()] == ["79131234567"]
+
+    def test_a_session_write_needs_the_csrf_token(self, django_user_model):
+        browser = DjangoClient(enforce_csrf_checks=True)
+        browser.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
+
+        response = browser.post(
+            "/clients/", {"phone_number": "79131234567", "timezone": "UTC"}, content_type="application/json"
+        )
+
+        assert response.status_code == 403
+        assert "CSRF" in response.json()["detail"]
+        assert not Client.objects.exists()
+
+    def test_a_logged_in_user_without_permissions_is_refused(self, client, django_user_model):
+        client.force_login(django_user_model.objects.create_user("plain", password="pass-123x"))
+
+        response = client.get("/clients/")
+
+        assert response.status_code == 403
+
+
+class TestDocs:
+    def test_the_docs_page_sends_anonymous_people_to_the_admin_login(self, client):
+        response = client.get("/docs/")
+
+        assert response.status_code == 302
+        assert response["Location"] == "/admin/login/?next=/docs/"
+
+    def test_the_docs_page_serves_swagger_ui_from_local_static_files(self, client, django_user_model):
+        client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
+
+        response = client.get("/docs/")
+
+        assert response.status_code == 200
+        html = response.content.decode()
+        sources = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', html)
+        assert sources, html
+        assert all(not src.startswith(("http://", "https://", "//")) for src in sources), sources
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
+        scripts = re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', html)
+        assert any("swagger-ui-bundle" in src for src in scripts)
+        assert all(src.startswith("/static/") for src in scripts), scripts
+        assert "/docs/schema/" in html
+
+    def test_the_schema_needs_credentials(self, anon_api):
+        response = anon_api.get("/docs/schema/")
+
+        assert response.status_code == 401
+
+    def test_the_schema_is_served_to_a_token(self, api):
+        response = api.get("/docs/schema/")
+
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert text.startswith("openapi:")
+        assert "/mailings/{id}/statistics/:" in text
