@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "mailings",
 ]
 
@@ -171,11 +172,65 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Redis: the Celery broker and the cache shared by every process (the provider circuit).
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {"default": env.cache("CACHE_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/1")}
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="backoffice")
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # The admin and the API must answer fast even when Redis does not.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 2, "socket_timeout": 2})
+
+# Celery (see backoffice/celery.py): JSON only, time limits, one beat with the database scheduler.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 15 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # our LOGGING (key=value or JSON) applies in workers too
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Publishing from a web request must not hang when the broker is down: the next tick catches up.
+CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 2, "socket_timeout": 5})
+
+# The SMS provider (shared/probe-openapi.yaml). The default is the sandbox (`manage.py sandbox_gateway`).
+SENDING_API_URL = env.str("SENDING_API_URL", default="http://127.0.0.1:8025").rstrip("/")
+SENDING_API_TOKEN = env.str("SENDING_API_TOKEN", default="sandbox-token" if DEBUG else "")
+SENDING_CONNECT_TIMEOUT = env.float("SENDING_CONNECT_TIMEOUT", default=3.0)
+SENDING_READ_TIMEOUT = env.float("SENDING_READ_TIMEOUT", default=10.0)
+SENDING_CONCURRENCY = env.int("SENDING_CONCURRENCY", default=200)  # requests in flight per worker process
+SENDING_BATCH_SIZE = env.int("SENDING_BATCH_SIZE", default=500)
+SENDING_MAX_QUEUED = env.int("SENDING_MAX_QUEUED", default=10_000)  # messages queued for workers at once
+SENDING_QUEUE_GRACE = env.float("SENDING_QUEUE_GRACE", default=300.0)  # a lost batch is queued again after this
+SENDING_LEASE = env.float("SENDING_LEASE", default=120.0)  # a dead worker's messages go back after this
+SENDING_MAX_ATTEMPTS = env.int("SENDING_MAX_ATTEMPTS", default=10)
+SENDING_BACKOFF_BASE = env.float("SENDING_BACKOFF_BASE", default=2.0)
+SENDING_BACKOFF_CAP = env.float("SENDING_BACKOFF_CAP", default=300.0)
+SENDING_CIRCUIT_THRESHOLD = env.int("SENDING_CIRCUIT_THRESHOLD", default=20)  # transient failures in a row
+SENDING_CIRCUIT_COOLDOWN = env.float("SENDING_CIRCUIT_COOLDOWN", default=5.0)
+SENDING_CIRCUIT_MAX_COOLDOWN = env.float("SENDING_CIRCUIT_MAX_COOLDOWN", default=120.0)
+SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the periodic task's initial interval
+
+# Logging: `key=value` context on every line about a mailing, message or client;
+# LOG_FORMAT=json gives one JSON object per line.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"()": "backoffice.logs.KeyValueFormatter"},
+        "json": {"()": "backoffice.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"celery": {"level": LOG_LEVEL}},
 }

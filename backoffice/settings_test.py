@@ -1,12 +1,20 @@
 """Settings for the test suite: the real settings with a throwaway key and fast hashing.
 
 DATABASE_URL still decides the database: SQLite when unset, PostgreSQL in CI.
+Redis is real; each test run gets its own cache key prefix and Celery queue (on
+database 14), which worker processes started by the tests inherit.
 """
 
 import os
+import uuid
 
+_run = uuid.uuid4().hex[:8]
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key-not-used-anywhere-else")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{_run}")
+os.environ.setdefault("CELERY_QUEUE", f"test-{_run}")
 
-from backoffice.settings import *  # noqa: F403
+from backoffice.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

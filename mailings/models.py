@@ -129,6 +129,10 @@ class Mailing(models.Model):
         help_text="Client-local time after which messages wait; may be before the start (overnight).",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the audience was taken.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when the filter of a running mailing changes: the next tick takes the audience again.
+    audience_outdated = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,16 +203,31 @@ class Message(models.Model):
     client = models.ForeignKey(Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
     phone_number = PhoneNumberField(help_text="The phone the message was addressed to, kept if the client is deleted.")
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A pending message is due once this has passed (backoff, a closed window, a queued batch).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, max_length=1000)
+    # The batch that owns the message: set when it is queued, checked when it is claimed and recorded.
+    token = models.BigIntegerField(null=True, blank=True, editable=False)
+    # While sending: when the reaper may assume the worker died and put the message back.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["mailing", "client"], name="message_unique_mailing_client"),
         ]
-        indexes = [models.Index(fields=["mailing", "status"], name="message_mailing_status_idx")]
+        indexes = [
+            models.Index(fields=["mailing", "status"], name="message_mailing_status_idx"),
+            # The rows still waiting: what dispatch reads, oldest due first.
+            models.Index(fields=["mailing", "next_attempt_at"], condition=Q(status="pending"), name="message_due_idx"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending", token__isnull=False),
+                name="message_queued_idx",
+            ),
+            models.Index(fields=["lease_expires_at"], condition=Q(status="sending"), name="message_lease_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Message #{self.pk} to {self.phone_number} ({self.status})"

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, QuerySet
 
-from mailings.models import Mailing, Message
+from mailings.models import Client, Mailing, Message
 
 MESSAGE_STATUSES: tuple[str, ...] = tuple(Message.Status.values)
 MAILING_STATUSES: tuple[str, ...] = tuple(Mailing.Status.values)
@@ -53,5 +53,27 @@ def mailing_counts_by_status() -> dict[str, int]:
     return counts
 
 
+def overall_counts() -> dict:
+    """Mailings and messages in total and per status."""
+    mailings = mailing_counts_by_status()
+    messages = message_counts_total()
+    return {
+        "mailings_total": sum(mailings.values()),
+        "mailings_by_status": mailings,
+        "messages_total": sum(messages.values()),
+        "messages_by_status": messages,
+    }
+
+
 def mailing_messages(*, mailing: Mailing) -> QuerySet[Message]:
     return Message.objects.filter(mailing=mailing).order_by("id")
+
+
+def mailing_audience(*, mailing: Mailing) -> QuerySet[Client]:
+    """The clients a mailing's filter matches now (empty filter values match any)."""
+    clients = Client.objects.all()
+    if mailing.filter_operator_code:
+        clients = clients.filter(operator_code=mailing.filter_operator_code)
+    if mailing.filter_tag:
+        clients = clients.filter(tag=mailing.filter_tag)
+    return clients

@@ -4,6 +4,7 @@ Each validates with `full_clean()` (field rules, normalisation, DB constraints)
 before saving, so every interface refuses the same input the same way.
 """
 
+import logging
 from datetime import datetime, time
 from typing import Any
 
@@ -12,6 +13,8 @@ from django.utils.timezone import now
 
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, Message
+
+logger = logging.getLogger(__name__)
 
 
 def _validated_save(instance: models.Model, fields: dict[str, Any]) -> None:
@@ -50,7 +53,7 @@ def client_delete(*, client: Client) -> None:
     Messages still waiting for this client are cancelled: there is nobody to send them to.
     """
     client.messages.filter(status=Message.Status.PENDING).update(
-        status=Message.Status.CANCELLED, last_error="client deleted", next_attempt_at=None
+        status=Message.Status.CANCELLED, last_error="client deleted", token=None
     )
     client.delete()
 
@@ -82,12 +85,93 @@ def mailing_create(
             "send_window_end": send_window_end,
         },
     )
+    _trigger_processing_if_open(mailing)
     return mailing
+
+
+def _trigger_processing_if_open(mailing: Mailing) -> None:
+    """A mailing whose window is open starts now, not at the next tick (after the commit)."""
+    if mailing.status == Mailing.Status.SCHEDULED and mailing.start_datetime <= now() < mailing.end_datetime:
+        transaction.on_commit(trigger_processing)
+
+
+def trigger_processing() -> None:
+    """Ask a worker for a processing pass now; best effort, the periodic tick catches up anyway."""
+    from mailings.tasks import process_active_mailings
+
+    try:
+        process_active_mailings.apply_async(retry=False)
+    except Exception:  # the broker is down: the API must still answer
+        logger.warning("could not reach the broker to start processing; the next tick will", exc_info=True)
 
 
 @transaction.atomic
 def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
+    """Edit a mailing. A running one keeps its audience unless its filter changes: then the
+    next tick takes the audience again (new matches added, waiting messages to clients that
+    no longer match cancelled). A new end or text applies to the very next request."""
+    filter_changed = any(
+        name in fields and fields[name] != getattr(mailing, name) for name in ("filter_operator_code", "filter_tag")
+    )
+    if filter_changed and mailing.status in (Mailing.Status.RUNNING, Mailing.Status.PAUSED):
+        fields["audience_outdated"] = True
     _validated_save(mailing, fields)
+    _trigger_processing_if_open(mailing)
+    return mailing
+
+
+@transaction.atomic
+def mailing_launch(*, mailing: Mailing) -> Mailing:
+    """Start a scheduled mailing now instead of at its start time."""
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if mailing.status != Mailing.Status.SCHEDULED:
+        raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: only a scheduled mailing can be launched.")
+    if mailing.end_datetime <= now():
+        raise ConflictError(f"Mailing {mailing.pk} ended at {mailing.end_datetime.isoformat()}: change its end first.")
+    if mailing.start_datetime > now():
+        _validated_save(mailing, {"start_datetime": now()})
+    transaction.on_commit(trigger_processing)
+    return mailing
+
+
+@transaction.atomic
+def mailing_pause(*, mailing: Mailing) -> Mailing:
+    """Stop sending (within a second for batches already out) until resumed."""
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if mailing.status not in (Mailing.Status.SCHEDULED, Mailing.Status.RUNNING):
+        raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: only a scheduled or running one can be paused.")
+    mailing.status = Mailing.Status.PAUSED
+    mailing.save(update_fields=["status", "updated_at"])
+    return mailing
+
+
+@transaction.atomic
+def mailing_resume(*, mailing: Mailing) -> Mailing:
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if mailing.status != Mailing.Status.PAUSED:
+        raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: only a paused mailing can be resumed.")
+    mailing.status = Mailing.Status.RUNNING if mailing.started_at else Mailing.Status.SCHEDULED
+    mailing.save(update_fields=["status", "updated_at"])
+    # Messages queued before the pause are due again at once, not after the queue grace.
+    mailing.messages.filter(status=Message.Status.PENDING, token__isnull=False).update(
+        token=None, next_attempt_at=now()
+    )
+    transaction.on_commit(trigger_processing)
+    return mailing
+
+
+@transaction.atomic
+def mailing_cancel(*, mailing: Mailing) -> Mailing:
+    """Stop for good: waiting messages are cancelled; requests already on the wire finish."""
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED):
+        raise ConflictError(f"Mailing {mailing.pk} is {mailing.status} already.")
+    mailing.status = Mailing.Status.CANCELLED
+    mailing.finished_at = now()
+    mailing.save(update_fields=["status", "finished_at", "updated_at"])
+    mailing.messages.filter(status=Message.Status.PENDING).update(
+        status=Message.Status.CANCELLED, token=None, last_error="the mailing was cancelled"
+    )
     return mailing
 
 

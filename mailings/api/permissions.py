@@ -18,3 +18,10 @@ class CanViewMessages(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.has_perm("mailings.view_message"))
+
+
+class CanChangeMailings(BasePermission):
+    """Controlling a mailing (pause, resume, cancel, processing now) needs `change_mailing`."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("mailings.change_mailing"))

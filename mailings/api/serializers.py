@@ -107,3 +107,29 @@ class OverallStatisticsSerializer(serializers.Serializer):
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
     mailings = MailingSummarySerializer(many=True, help_text="One page of mailings (see the Link header).")
+
+
+class ProviderStatusSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["closed", "open", "probing"], help_text="closed: sending normally; open: held after failures."
+    )
+    reason = serializers.CharField()
+    opened_at = serializers.FloatField(allow_null=True, help_text="Unix time the circuit opened.")
+    retry_at = serializers.FloatField(allow_null=True, help_text="Unix time of the next probe.")
+
+
+class ProcessedSerializer(serializers.Serializer):
+    reaped = serializers.IntegerField(help_text="Messages taken back from stopped workers.")
+    finished = serializers.IntegerField(help_text="Mailings finished.")
+    started = serializers.IntegerField(help_text="Mailings started (audience taken).")
+    audiences_retaken = serializers.IntegerField()
+    queued = serializers.IntegerField(help_text="Messages handed to the workers.")
+
+
+class ActivationSerializer(serializers.Serializer):
+    processed = ProcessedSerializer()
+    provider = ProviderStatusSerializer()
+    mailings_total = serializers.IntegerField()
+    mailings_by_status = MailingCountsSerializer()
+    messages_total = serializers.IntegerField()
+    messages_by_status = StatusCountsSerializer()

@@ -1,12 +1,16 @@
-"""The original Mailer API's paths: /clients/, /mailings/, /messages/ and statistics."""
+"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from mailings.api.views import ClientViewSet, MailingViewSet, MessageViewSet
+from mailings.api.views import ActivateMailingView, ClientViewSet, MailingViewSet, MessageViewSet
 
 router = SimpleRouter()
 router.register("clients", ClientViewSet, basename="client")
 router.register("mailings", MailingViewSet, basename="mailing")
 router.register("messages", MessageViewSet, basename="message")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("activate_mailing/", ActivateMailingView.as_view(), name="activate-mailing"),
+    *router.urls,
+]

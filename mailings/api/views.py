@@ -8,12 +8,14 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mailings import selectors, services
 from mailings.api.filters import ClientFilter, MailingFilter, MessageFilter
 from mailings.api.pagination import PAGE_PARAMETERS, PAGINATION_HEADERS
-from mailings.api.permissions import CanViewMessages, ModelPermissions
+from mailings.api.permissions import CanChangeMailings, CanViewMessages, ModelPermissions
 from mailings.api.serializers import (
+    ActivationSerializer,
     ClientSerializer,
     MailingSerializer,
     MailingStatisticsSerializer,
@@ -21,6 +23,8 @@ from mailings.api.serializers import (
     OverallStatisticsSerializer,
 )
 from mailings.models import Client, Mailing, Message
+from mailings.sending import processor
+from mailings.sending.status import provider_status
 
 
 class ServiceModelViewSet(viewsets.ModelViewSet):
@@ -105,13 +109,8 @@ class MailingViewSet(ServiceModelViewSet):
     def overall_statistics(self, request: Request) -> Response:
         mailings = self.paginate_queryset(self.get_queryset())
         counts = selectors.message_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
-        totals = selectors.message_counts_total()
-        mailings_by_status = selectors.mailing_counts_by_status()
         data = {
-            "mailings_total": sum(mailings_by_status.values()),
-            "mailings_by_status": mailings_by_status,
-            "messages_total": sum(totals.values()),
-            "messages_by_status": totals,
+            **selectors.overall_counts(),
             "mailings": [
                 {
                     "id": mailing.pk,
@@ -127,6 +126,27 @@ class MailingViewSet(ServiceModelViewSet):
         }
         return Response(OverallStatisticsSerializer(data).data, headers=self.paginator.get_headers())
 
+    def _control(self, service: Callable[..., Mailing]) -> Response:
+        mailing = service(mailing=self.get_object())
+        return Response(MailingSerializer(mailing).data)
+
+    @extend_schema(summary="Pause sending", request=None, responses=MailingSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[CanChangeMailings])
+    def pause(self, request: Request, pk: str) -> Response:
+        """Stop sending until resumed; batches already out stop within a second. 409 if it cannot be paused."""
+        return self._control(services.mailing_pause)
+
+    @extend_schema(summary="Resume sending", request=None, responses=MailingSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[CanChangeMailings])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self._control(services.mailing_resume)
+
+    @extend_schema(summary="Cancel for good", request=None, responses=MailingSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[CanChangeMailings])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Waiting messages become cancelled; messages already sent stay in the statistics."""
+        return self._control(services.mailing_cancel)
+
 
 @extend_schema_view(list=extend_schema(parameters=PAGINATION_HEADERS))
 class MessageViewSet(ServiceModelViewSet):
@@ -139,3 +159,21 @@ class MessageViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.message_create)
     update_service = staticmethod(services.message_update)
     delete_service = staticmethod(services.message_delete)
+
+
+class ActivateMailingView(APIView):
+    """`/activate_mailing/` from the original API: run a processing pass now, answer the statistics."""
+
+    permission_classes = [CanChangeMailings, CanViewMessages]
+
+    @extend_schema(summary="Process active mailings now", request=None, responses=ActivationSerializer)
+    def post(self, request: Request) -> Response:
+        processed = processor.process_active_mailings()
+        data = {"processed": processed, "provider": provider_status(), **selectors.overall_counts()}
+        return Response(ActivationSerializer(data).data)
+
+    @extend_schema(
+        summary="Process active mailings now (GET, as the original API documented it)", responses=ActivationSerializer
+    )
+    def get(self, request: Request) -> Response:
+        return self.post(request)

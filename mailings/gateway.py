@@ -1,0 +1,119 @@
+"""The SMS provider's client and the classification of what it answers.
+
+`POST {SENDING_API_URL}/send/{msgId}` with `Authorization: Bearer {SENDING_API_TOKEN}`
+and `{"id": msgId, "phone": <int>, "text": ...}`. Only HTTP 200 with a JSON body
+whose `code` is 0 means sent. The token never reaches a log line or an error.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    TRANSIENT = "transient"  # retry later: timeouts, connection errors, 5xx, 429, a 200 with a bad body
+    PERMANENT = "permanent"  # this message will never go: other 4xx
+    UNAUTHORIZED = "unauthorized"  # the provider refuses us (401/403): hold everything
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: int
+    outcome: Outcome
+    status: int | None
+    error: str
+    duration: float
+
+
+def classify(status: int, body: bytes) -> tuple[Outcome, str]:
+    """What an HTTP answer means for the message: (outcome, reason for a person)."""
+    if status == 200:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return Outcome.TRANSIENT, f"HTTP 200 with a body that is not JSON: {_snippet(body)}"
+        code = data.get("code") if isinstance(data, dict) else None
+        if code == 0 and not isinstance(code, bool):
+            return Outcome.SENT, ""
+        return Outcome.TRANSIENT, f"HTTP 200 without code 0: {_snippet(body)}"
+    if status in (401, 403):
+        return Outcome.UNAUTHORIZED, f"HTTP {status}: the provider refused our token"
+    if status == 429 or status >= 500:
+        return Outcome.TRANSIENT, f"HTTP {status}: {_snippet(body)}"
+    if 400 <= status < 500:
+        return Outcome.PERMANENT, f"HTTP {status}: {_snippet(body)}"
+    return Outcome.TRANSIENT, f"unexpected HTTP {status}"
+
+
+def _snippet(body: bytes, limit: int = 200) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    return (text[:limit] + "…") if len(text) > limit else text or "(empty body)"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    url: str
+    token: str
+    connect_timeout: float
+    read_timeout: float
+    concurrency: int
+
+
+class Gateway:
+    """An async client for one batch: `async with Gateway(config) as gw: await gw.send(...)`."""
+
+    def __init__(self, config: GatewayConfig):
+        self.config = config
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "Gateway":
+        connector = aiohttp.TCPConnector(limit=self.config.concurrency, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers={"Authorization": f"Bearer {self.config.token}"},
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(self, *, message_id: int, phone: str, text: str, deadline: float | None = None) -> SendResult:
+        """Send one message; never raises for the provider's trouble, reports it instead.
+
+        `deadline` (a `time.time()` value) bounds the whole request: the client hangs up
+        by then, so a provider that drops abandoned requests cannot accept it later.
+        """
+        assert self._session is not None, "use Gateway as an async context manager"
+        cfg = self.config
+        total = cfg.connect_timeout + cfg.read_timeout
+        if deadline is not None:
+            total = min(total, deadline - time.time())
+        timeout = aiohttp.ClientTimeout(total=total, connect=cfg.connect_timeout, sock_read=cfg.read_timeout)
+        started = time.perf_counter()
+        try:
+            async with self._session.post(
+                f"{cfg.url}/send/{message_id}",
+                json={"id": message_id, "phone": int(phone), "text": text},
+                timeout=timeout,
+            ) as response:
+                body = await response.read()
+                outcome, error = classify(response.status, body)
+                status: int | None = response.status
+        except TimeoutError:
+            outcome, error, status = Outcome.TRANSIENT, f"timed out after {time.perf_counter() - started:.1f}s", None
+        except aiohttp.ClientError as exc:
+            outcome, error, status = Outcome.TRANSIENT, f"{type(exc).__name__}: {exc}", None
+        except asyncio.CancelledError:
+            raise
+        duration = time.perf_counter() - started
+        return SendResult(message_id, outcome, status, error, duration)

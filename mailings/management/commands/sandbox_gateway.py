@@ -1,0 +1,54 @@
+"""`python manage.py sandbox_gateway --port 8025`: the stand-in SMS provider (see mailings.sandbox)."""
+
+import asyncio
+import contextlib
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from mailings.sandbox import Sandbox, SandboxConfig
+
+
+def _rate(value: str) -> float:
+    rate = float(value)
+    if not 0 <= rate <= 1:
+        raise ValueError("a rate is between 0 and 1")
+    return rate
+
+
+class Command(BaseCommand):
+    help = "Run the sandbox SMS provider with knobs for latency, errors, timeouts, garbage and outages."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8025)
+        parser.add_argument("--token", default=None, help="Bearer token to accept (default: SENDING_API_TOKEN).")
+        parser.add_argument("--latency-ms", type=float, default=0.0)
+        parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of 5xx/429 answers")
+        parser.add_argument("--timeout-rate", type=_rate, default=0.0, help="share of requests that hang")
+        parser.add_argument("--garbage-rate", type=_rate, default=0.0, help="share of 200s with a bad body")
+        parser.add_argument("--down-after", type=float, default=None, help="seconds until the outage")
+        parser.add_argument("--down-for", type=float, default=0.0, help="seconds the outage lasts")
+        parser.add_argument("--hang-seconds", type=float, default=30.0, help="how long a hanging request hangs")
+        parser.add_argument("--seed", type=int, default=None)
+
+    def handle(self, *args, **options):
+        config = SandboxConfig(
+            token=options["token"] or settings.SENDING_API_TOKEN,
+            latency_ms=options["latency_ms"],
+            error_rate=options["error_rate"],
+            timeout_rate=options["timeout_rate"],
+            garbage_rate=options["garbage_rate"],
+            down_after=options["down_after"],
+            down_for=options["down_for"],
+            hang_seconds=options["hang_seconds"],
+            seed=options["seed"],
+        )
+        host, port = options["host"], options["port"]
+
+        def ready():
+            self.stdout.write(f"Sandbox provider listening on http://{host}:{port}", ending="\n")
+            self.stdout.flush()
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(Sandbox(config).serve(host, port, ready=ready))

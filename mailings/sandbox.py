@@ -1,0 +1,174 @@
+"""A stand-in for the SMS provider (`shared/probe-openapi.yaml`) with knobs for its bad days.
+
+`POST /send/{msgId}` checks the Bearer token and the body (`{"id", "phone", "text"}`)
+and answers `{"code": 0, "message": "OK"}`, unless a knob says otherwise:
+
+- `latency_ms`: every request takes this long;
+- `error_rate`: answer 500/502/503/429 (not accepted);
+- `timeout_rate`: hang for `hang_seconds` before answering (the client times out);
+- `garbage_rate`: answer 200 with a body that is not the expected JSON (not accepted);
+- `down_after` / `down_for`: after `down_after` seconds, refuse connections for `down_for` seconds.
+
+Like a real server, it drops a request whose client hung up before the answer: it
+is not counted as accepted. `GET /stats` reports what was accepted, and every msgId
+accepted more than once; `GET /stats/accepted` lists each accepted msgId with the
+time (Unix seconds) it was accepted; `POST /stats/reset` starts the counts anew.
+"""
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SandboxConfig:
+    token: str
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    garbage_rate: float = 0.0
+    down_after: float | None = None
+    down_for: float = 0.0
+    hang_seconds: float = 30.0
+    seed: int | None = None
+
+
+@dataclass
+class SandboxState:
+    accepted: dict[int, float] = field(default_factory=dict)
+    duplicates: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)
+    down: bool = False
+
+    def stats(self) -> dict:
+        return {
+            "requests": sum(self.outcomes.values()),
+            "accepted": len(self.accepted),
+            "duplicates": sum(self.duplicates.values()),
+            "duplicate_ids": sorted(self.duplicates)[:1000],
+            "outcomes": dict(self.outcomes),
+            "first_accepted_at": min(self.accepted.values(), default=None),
+            "last_accepted_at": max(self.accepted.values(), default=None),
+            "down": self.down,
+        }
+
+
+def _valid_body(body: object, msg_id: int) -> str | None:
+    """None if the body is what the provider expects, else why not."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if body.get("id") != msg_id or isinstance(body.get("id"), bool):
+        return "id must be the msgId of the path"
+    phone = body.get("phone")
+    if not isinstance(phone, int) or isinstance(phone, bool) or not (70000000000 <= phone <= 79999999999):
+        return "phone must be an 11-digit integer starting with 7"
+    if not isinstance(body.get("text"), str):
+        return "text must be a string"
+    return None
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig):
+        self.config = config
+        self.state = SandboxState()
+        self.random = random.Random(config.seed)
+
+    def _client_gone(self, request: web.Request) -> bool:
+        return request.transport is None or request.transport.is_closing()
+
+    async def send(self, request: web.Request) -> web.StreamResponse:
+        cfg, state = self.config, self.state
+        if state.down:
+            state.outcomes["down"] += 1
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable()
+        if request.headers.get("Authorization") != f"Bearer {cfg.token}":
+            state.outcomes["unauthorized"] += 1
+            return web.json_response({"code": 401, "message": "invalid token"}, status=401)
+        try:
+            msg_id = int(request.match_info["msg_id"])
+            body = json.loads(await request.read())
+        except ValueError:
+            state.outcomes["bad_request"] += 1
+            return web.json_response({"code": 400, "message": "body is not JSON"}, status=400)
+        problem = _valid_body(body, msg_id)
+        if problem:
+            state.outcomes["bad_request"] += 1
+            return web.json_response({"code": 400, "message": problem}, status=400)
+
+        roll = self.random.random()
+        if cfg.latency_ms:
+            await asyncio.sleep(cfg.latency_ms / 1000)
+        if roll < cfg.error_rate:
+            state.outcomes["error"] += 1
+            status = self.random.choice([500, 502, 503, 429])
+            return web.json_response({"code": status, "message": "try later"}, status=status)
+        roll -= cfg.error_rate
+        if roll < cfg.timeout_rate:
+            await asyncio.sleep(cfg.hang_seconds)
+        else:
+            roll -= cfg.timeout_rate
+            if roll < cfg.garbage_rate:
+                state.outcomes["garbage"] += 1
+                return web.Response(text=self.random.choice(["<html>busy</html>", '{"code": "OK"', '{"status": 1}']))
+        if self._client_gone(request) or state.down:
+            # The client hung up (timed out): the request is dropped, not accepted.
+            state.outcomes["dropped"] += 1
+            return web.Response(status=499)
+        if msg_id in state.accepted:
+            state.duplicates[msg_id] += 1
+        else:
+            state.accepted[msg_id] = time.time()
+        state.outcomes["accepted"] += 1
+        return web.json_response({"code": 0, "message": "OK"})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.stats())
+
+    async def accepted(self, request: web.Request) -> web.Response:
+        return web.json_response({str(k): v for k, v in self.state.accepted.items()})
+
+    async def reset(self, request: web.Request) -> web.Response:
+        down = self.state.down
+        self.state = SandboxState(down=down)
+        return web.json_response({"reset": True})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/send/{msg_id}", self.send)
+        app.router.add_get("/stats", self.stats)
+        app.router.add_get("/stats/accepted", self.accepted)
+        app.router.add_post("/stats/reset", self.reset)
+        return app
+
+    async def serve(self, host: str, port: int, ready=None) -> None:
+        """Serve until cancelled; the outage (if configured) closes the listening socket."""
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        if ready:
+            ready()
+        try:
+            if self.config.down_after is not None:
+                await asyncio.sleep(self.config.down_after)
+                self.state.down = True
+                await site.stop()
+                logger.info("sandbox down for %.1fs", self.config.down_for)
+                await asyncio.sleep(self.config.down_for)
+                site = web.TCPSite(runner, host, port, reuse_address=True)
+                await site.start()
+                self.state.down = False
+                logger.info("sandbox up again")
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()

@@ -1,0 +1,305 @@
+"""What a worker does with one batch: claim, send concurrently, record in bulk.
+
+- **Claim**: one conditional UPDATE flips the batch's rows from pending to sending,
+  only if they still carry the batch's token and the mailing is running; a lease
+  says when the reaper may take them back if this worker dies.
+- **Send**: every request goes out right after checking, for that message, that
+  the mailing is still running and not past its end (the request's own timeout
+  ends at the end too), that the client's window is open, and that the provider
+  circuit is closed. Anything that cannot go now is held, without using an attempt.
+- **Record**: one UPDATE for the sent rows, one for all the others.
+"""
+
+import asyncio
+import logging
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from django.db import close_old_connections, models, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from mailings.gateway import Gateway, Outcome, SendResult
+from mailings.models import Client, Mailing, Message
+from mailings.sending.backoff import retry_delay
+from mailings.sending.circuit import Circuit, Mode
+from mailings.sending.config import SendingConfig
+from mailings.sending.windows import next_opening, window_open
+
+logger = logging.getLogger(__name__)
+
+# How often a running batch re-reads its mailing (pause, cancel, a new end).
+MAILING_REFRESH_SECONDS = 0.5
+# A request is not started this close to the mailing's end.
+END_MARGIN_SECONDS = 0.05
+
+
+class Action(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # attempted, failed for now: back to pending after a backoff
+    FAIL = "fail"  # attempted, will never go (permanent error, or attempts used up)
+    HOLD = "hold"  # not attempted: back to pending at `next_attempt_at`
+    EXPIRE = "expire"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    phone: str
+    client_id: int | None
+    attempts: int
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    row: Row
+    action: Action
+    error: str = ""
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MailingSnapshot:
+    status: str
+    end_ts: float
+    window_start: object
+    window_end: object
+    text: str
+
+    @classmethod
+    def read(cls, mailing_id: int) -> "MailingSnapshot":
+        close_old_connections()
+        mailing = Mailing.objects.only(
+            "status", "end_datetime", "send_window_start", "send_window_end", "message_text"
+        ).get(pk=mailing_id)
+        return cls(
+            mailing.status,
+            mailing.end_datetime.timestamp(),
+            mailing.send_window_start,
+            mailing.send_window_end,
+            mailing.message_text,
+        )
+
+
+_executor: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _db_thread() -> ThreadPoolExecutor:
+    """One thread per worker process for the database reads made while the event loop runs."""
+    global _executor
+    if _executor is None or _executor[0] != os.getpid():  # a forked child gets its own
+        _executor = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-db"))
+    return _executor[1]
+
+
+class MailingView:
+    """The batch's view of its mailing, re-read at most every MAILING_REFRESH_SECONDS."""
+
+    def __init__(self, mailing_id: int, first: MailingSnapshot):
+        self.mailing_id = mailing_id
+        self.snapshot = first
+        self._read_at = time.monotonic()
+        self._refresh: asyncio.Future | None = None
+
+    async def current(self) -> MailingSnapshot:
+        if time.monotonic() - self._read_at >= MAILING_REFRESH_SECONDS:
+            if self._refresh is None:
+                loop = asyncio.get_running_loop()
+                self._refresh = loop.run_in_executor(_db_thread(), MailingSnapshot.read, self.mailing_id)
+            refresh = self._refresh
+            try:
+                self.snapshot = await refresh
+            finally:
+                if self._refresh is refresh:
+                    self._refresh = None
+                    self._read_at = time.monotonic()
+        return self.snapshot
+
+
+def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) -> list[Row]:
+    """Flip the batch's rows to sending; only the rows this call flipped are returned."""
+    now = timezone.now()
+    with transaction.atomic():
+        Message.objects.filter(
+            id__in=message_ids,
+            token=token,
+            status=Message.Status.PENDING,
+            mailing__status=Mailing.Status.RUNNING,
+            mailing__end_datetime__gt=now,
+        ).update(status=Message.Status.SENDING, lease_expires_at=now + timedelta(seconds=lease))
+        claimed = list(
+            Message.objects.filter(id__in=message_ids, token=token, status=Message.Status.SENDING).values_list(
+                "id", "phone_number", "client_id", "attempts"
+            )
+        )
+    client_ids = [client_id for _, _, client_id, _ in claimed if client_id is not None]
+    zones = dict(Client.objects.filter(id__in=client_ids).values_list("id", "timezone")) if client_ids else {}
+    return [
+        Row(i, phone, client_id, attempts, zones.get(client_id, "UTC")) for i, phone, client_id, attempts in claimed
+    ]
+
+
+class BatchSender:
+    def __init__(self, *, mailing_id: int, config: SendingConfig, circuit: Circuit, rng: random.Random | None = None):
+        self.mailing_id = mailing_id
+        self.config = config
+        self.circuit = circuit
+        self.rng = rng or random.Random()
+        # Past this, no request starts and none is still open: the lease must never run out while
+        # a request is on the wire, or the reaper would hand the message to another worker.
+        gateway = config.gateway
+        self.stop_at = time.time() + config.lease - gateway.connect_timeout - gateway.read_timeout - 5
+
+    async def send(self, rows: list[Row], view: MailingView) -> list[Decision]:
+        async with Gateway(self.config.gateway) as gateway:
+            decisions: list[Decision] = []
+            if rows and self.circuit.mode() is Mode.PROBE:
+                # The cool-down is over and this process tests the provider: one message first.
+                decisions.append(await self._one(rows[0], view, gateway, probing=True))
+                rows = rows[1:]
+            semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
+
+            async def bounded(row: Row) -> Decision:
+                async with semaphore:
+                    return await self._one(row, view, gateway)
+
+            decisions.extend(await asyncio.gather(*(bounded(row) for row in rows)))
+            return decisions
+
+    async def _one(self, row: Row, view: MailingView, gateway: Gateway, probing: bool = False) -> Decision:
+        mailing = await view.current()
+        if mailing.status == Mailing.Status.CANCELLED:
+            return Decision(row, Action.CANCEL, "the mailing was cancelled")
+        if mailing.status != Mailing.Status.RUNNING:
+            return Decision(row, Action.HOLD, f"the mailing is {mailing.status}", timezone.now())
+        if time.time() >= mailing.end_ts - END_MARGIN_SECONDS:
+            return Decision(row, Action.EXPIRE, "the mailing ended before the message could be sent")
+        if time.time() >= self.stop_at:
+            return Decision(row, Action.HOLD, "the batch ran out of time", timezone.now())
+        now = timezone.now()
+        if not window_open(at=now, zone_name=row.zone, start=mailing.window_start, end=mailing.window_end):
+            opening = next_opening(at=now, zone_name=row.zone, start=mailing.window_start)
+            return Decision(row, Action.HOLD, "outside the client's sending window", opening)
+        if not probing and self.circuit.mode() is not Mode.CLOSED:
+            until = max(self.circuit.held_until(), time.time() + self.config.circuit.cooldown)
+            return Decision(row, Action.HOLD, "provider circuit open", _at(until))
+
+        result = await gateway.send(message_id=row.id, phone=row.phone, text=mailing.text, deadline=mailing.end_ts)
+        self._log(row, result)
+        return self._decide(row, result, mailing)
+
+    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot) -> Decision:
+        if result.outcome is Outcome.SENT:
+            self.circuit.record_success()
+            return Decision(row, Action.SENT)
+        if result.outcome is Outcome.UNAUTHORIZED:
+            self.circuit.record_refusal(result.error)
+            return Decision(row, Action.HOLD, result.error, _at(self.circuit.held_until()))
+        if result.outcome is Outcome.PERMANENT:
+            self.circuit.record_success()  # the provider is up; this message is the problem
+            return Decision(row, Action.FAIL, result.error)
+        self.circuit.record_failure(result.error)
+        if time.time() >= mailing.end_ts - END_MARGIN_SECONDS:
+            return Decision(row, Action.EXPIRE, f"the mailing ended while sending ({result.error})")
+        attempt = row.attempts + 1
+        if attempt >= self.config.max_attempts:
+            return Decision(row, Action.FAIL, f"gave up after {attempt} attempts: {result.error}")
+        delay = retry_delay(attempt=attempt, base=self.config.backoff_base, cap=self.config.backoff_cap, rng=self.rng)
+        return Decision(row, Action.RETRY, result.error, timezone.now() + delay)
+
+    def _log(self, row: Row, result: SendResult) -> None:
+        logger.info(
+            "provider answered",
+            extra={
+                "mailing_id": self.mailing_id,
+                "message_id": row.id,
+                "client_id": row.client_id,
+                "status": result.status,
+                "outcome": result.outcome.value,
+                "duration_ms": round(result.duration * 1000, 1),
+                "attempt": row.attempts + 1,
+                "error": result.error or None,
+            },
+        )
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+_STATUS_BY_ACTION = {
+    Action.SENT: Message.Status.SENT,
+    Action.RETRY: Message.Status.PENDING,
+    Action.FAIL: Message.Status.FAILED,
+    Action.HOLD: Message.Status.PENDING,
+    Action.EXPIRE: Message.Status.EXPIRED,
+    Action.CANCEL: Message.Status.CANCELLED,
+}
+_ATTEMPTED = {Action.SENT, Action.RETRY, Action.FAIL}
+
+
+def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
+    """Write the batch's outcomes: one UPDATE for the sent rows, one for the rest."""
+    now = timezone.now()
+    sent = [d.row.id for d in decisions if d.action is Action.SENT]
+    others = [d for d in decisions if d.action is not Action.SENT]
+    owned = {"token": token, "status": Message.Status.SENDING}
+    with transaction.atomic():
+        if sent:
+            Message.objects.filter(id__in=sent, **owned).update(
+                status=Message.Status.SENT,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                last_error="",
+                token=None,
+                lease_expires_at=None,
+            )
+        if others:
+
+            def case(values: dict[int, object], field: models.Field) -> Case:
+                return Case(*(When(id=i, then=Value(v)) for i, v in values.items()), output_field=field)
+
+            Message.objects.filter(id__in=[d.row.id for d in others], **owned).update(
+                status=case({d.row.id: _STATUS_BY_ACTION[d.action].value for d in others}, models.CharField()),
+                attempts=case(
+                    {d.row.id: d.row.attempts + (d.action in _ATTEMPTED) for d in others},
+                    models.PositiveSmallIntegerField(),
+                ),
+                last_error=case({d.row.id: d.error[:1000] for d in others}, models.TextField()),
+                next_attempt_at=case({d.row.id: d.next_attempt_at or now for d in others}, models.DateTimeField()),
+                token=None,
+                lease_expires_at=None,
+            )
+    counts: dict[str, int] = {}
+    for decision in decisions:
+        counts[decision.action.value] = counts.get(decision.action.value, 0) + 1
+    return counts
+
+
+def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
+    """Claim, send and record one batch; returns counts per action."""
+    rows = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
+    if not rows:
+        return {}
+    view = MailingView(mailing_id, MailingSnapshot.read(mailing_id))
+    started = time.perf_counter()
+    decisions = asyncio.run(BatchSender(mailing_id=mailing_id, config=config, circuit=circuit).send(rows, view))
+    counts = record(decisions=decisions, token=token)
+    logger.info(
+        "batch done",
+        extra={
+            "mailing_id": mailing_id,
+            "batch": token,
+            "count": len(rows),
+            "duration_ms": round((time.perf_counter() - started) * 1000),
+            "outcome": " ".join(f"{k}:{v}" for k, v in sorted(counts.items())),
+        },
+    )
+    return counts

@@ -1,0 +1,125 @@
+"""Dispatch: hand due pending messages to the workers in batches, keeping the queue short.
+
+A batch gets a random token written on its rows, with `next_attempt_at` pushed by
+the queue grace so the next dispatch skips them. Only the task carrying the token
+can claim the rows; if the task is lost (a broker restart), the grace runs out
+and the rows are dispatched again under a new token, which the lost task could
+no longer claim. The queue holds at most `max_queued` messages, so a task never
+waits long enough for its grace to run out; each finished batch tops it up.
+
+Messages outside their client's sending window are not queued: their
+`next_attempt_at` moves to the window's next opening in the client's zone.
+"""
+
+import logging
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from mailings.models import Mailing, Message
+from mailings.sending.circuit import circuit_state
+from mailings.sending.config import SendingConfig
+from mailings.sending.windows import next_opening, window_open
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_LOCK = "dispatch-lock"
+
+
+def _enqueue(mailing_id: int, message_ids: list[int], token: int) -> None:
+    from mailings.tasks import send_batch  # the tasks module imports the engine
+
+    send_batch.delay(mailing_id=mailing_id, message_ids=message_ids, token=token)
+
+
+def dispatch_due(*, config: SendingConfig, now: datetime | None = None) -> int:
+    """Queue due messages of running mailings; returns how many. One dispatcher at a time."""
+    now = now or timezone.now()
+    state = circuit_state()
+    half_open = state is not None and state["until"] <= now.timestamp()
+    if state is not None and not half_open:
+        return 0  # the provider is down: nothing to hand out until the cool-down ends
+    if not cache.add(DISPATCH_LOCK, 1, timeout=60):
+        return 0
+    try:
+        room = config.batch_size if half_open else config.max_queued - queued_count(now=now)
+        return _dispatch(room=room, config=config, now=now)
+    finally:
+        cache.delete(DISPATCH_LOCK)
+
+
+def queued_count(*, now: datetime) -> int:
+    """Messages handed to workers and not yet claimed (their grace still running)."""
+    return Message.objects.filter(status=Message.Status.PENDING, token__isnull=False, next_attempt_at__gt=now).count()
+
+
+def _dispatch(*, room: int, config: SendingConfig, now: datetime) -> int:
+    if room <= 0:
+        return 0
+    mailings = list(
+        Mailing.objects.filter(status=Mailing.Status.RUNNING, start_datetime__lte=now, end_datetime__gt=now)
+    )
+    total = 0
+    share = max(config.batch_size, room // max(len(mailings), 1))
+    for mailing in mailings:
+        if total >= room:
+            break
+        total += _dispatch_mailing(mailing=mailing, limit=min(share, room - total), config=config, now=now)
+    return total
+
+
+def _dispatch_mailing(*, mailing: Mailing, limit: int, config: SendingConfig, now: datetime) -> int:
+    due = Message.objects.filter(mailing=mailing, status=Message.Status.PENDING, next_attempt_at__lte=now).order_by(
+        "next_attempt_at"
+    )
+    has_window = mailing.send_window_start is not None and mailing.send_window_end is not None
+    if has_window:
+        rows = list(due.values_list("id", "client__timezone")[:limit])
+        ready, waiting = _split_by_window(rows=rows, mailing=mailing, now=now)
+        for opening, ids in waiting.items():
+            Message.objects.filter(id__in=ids, status=Message.Status.PENDING).update(
+                next_attempt_at=opening, token=None
+            )
+    else:
+        ready = list(due.values_list("id", flat=True)[:limit])
+
+    queued = 0
+    grace = now + timedelta(seconds=config.queue_grace)
+    for start in range(0, len(ready), config.batch_size):
+        chunk = ready[start : start + config.batch_size]
+        token = secrets.randbits(63)
+        with transaction.atomic():
+            marked = Message.objects.filter(id__in=chunk, status=Message.Status.PENDING).update(
+                token=token, next_attempt_at=grace
+            )
+            transaction.on_commit(lambda ids=chunk, token=token: _enqueue(mailing.pk, ids, token))
+        queued += marked
+    if queued:
+        logger.info("queued messages", extra={"mailing_id": mailing.pk, "count": queued})
+    return queued
+
+
+def _split_by_window(
+    *, rows: list[tuple[int, str | None]], mailing: Mailing, now: datetime
+) -> tuple[list[int], dict[datetime, list[int]]]:
+    """Ids whose client's window is open now, and the others grouped by when it opens."""
+    ready: list[int] = []
+    waiting: dict[datetime, list[int]] = defaultdict(list)
+    opening_by_zone: dict[str, datetime | None] = {}
+    for message_id, zone in rows:
+        zone = zone or "UTC"
+        if zone not in opening_by_zone:
+            is_open = window_open(at=now, zone_name=zone, start=mailing.send_window_start, end=mailing.send_window_end)
+            opening_by_zone[zone] = (
+                None if is_open else next_opening(at=now, zone_name=zone, start=mailing.send_window_start)
+            )
+        opening = opening_by_zone[zone]
+        if opening is None:
+            ready.append(message_id)
+        else:
+            waiting[opening].append(message_id)
+    return ready, waiting

@@ -1,0 +1,129 @@
+"""The tick: everything the periodic task does, in order, each step safe to run twice at once.
+
+1. reap: messages whose worker died (lease expired) go back to pending;
+2. finish: mailings past their end expire their waiting messages and finish;
+   cancelled mailings drop what still waits; running ones with nothing left finish;
+3. start: scheduled mailings whose start has come take their audience (fan-out);
+4. re-take the audience of running mailings whose filter changed;
+5. dispatch due messages to the workers.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from mailings.models import Mailing, Message
+from mailings.selectors import mailing_audience
+from mailings.sending.config import SendingConfig
+from mailings.sending.dispatch import dispatch_due
+from mailings.sending.fanout import fan_out
+
+logger = logging.getLogger(__name__)
+
+WAITING = (Message.Status.PENDING, Message.Status.SENDING)
+
+
+def reap_expired_leases(*, now: datetime) -> int:
+    """Messages left `sending` by a worker that died go back to pending, to be retried with the same msgId."""
+    reaped = Message.objects.filter(status=Message.Status.SENDING, lease_expires_at__lt=now).update(
+        status=Message.Status.PENDING,
+        token=None,
+        lease_expires_at=None,
+        next_attempt_at=now,
+        last_error="the worker sending it stopped; retrying with the same msgId",
+    )
+    if reaped:
+        logger.warning("took back messages from a stopped worker", extra={"count": reaped})
+    return reaped
+
+
+def finish_mailings(*, now: datetime) -> int:
+    finished = 0
+    for mailing in Mailing.objects.filter(
+        status__in=[Mailing.Status.SCHEDULED, Mailing.Status.RUNNING, Mailing.Status.PAUSED], end_datetime__lte=now
+    ):
+        expired = mailing.messages.filter(status=Message.Status.PENDING).update(
+            status=Message.Status.EXPIRED, token=None, last_error="the mailing ended before the message could be sent"
+        )
+        finished += _finish_if_done(mailing=mailing, now=now, expired=expired)
+    # A cancelled mailing: anything a batch put back to pending after the cancel is dropped too.
+    Message.objects.filter(mailing__status=Mailing.Status.CANCELLED, status=Message.Status.PENDING).update(
+        status=Message.Status.CANCELLED, token=None, last_error="the mailing was cancelled"
+    )
+    for mailing in Mailing.objects.filter(status=Mailing.Status.RUNNING, end_datetime__gt=now, audience_outdated=False):
+        if not mailing.messages.filter(status__in=WAITING).exists():
+            finished += _finish_if_done(mailing=mailing, now=now, expired=0)
+    return finished
+
+
+def _finish_if_done(*, mailing: Mailing, now: datetime, expired: int) -> int:
+    if mailing.messages.filter(status__in=WAITING).exists():
+        return 0  # batches in flight record their results first
+    done = Mailing.objects.filter(pk=mailing.pk, status=mailing.status).update(
+        status=Mailing.Status.FINISHED, finished_at=now
+    )
+    if done:
+        logger.info("mailing finished", extra={"mailing_id": mailing.pk, "count": expired})
+    return done
+
+
+def start_due_mailings(*, now: datetime) -> int:
+    started = 0
+    for mailing in Mailing.objects.filter(
+        status=Mailing.Status.SCHEDULED, start_datetime__lte=now, end_datetime__gt=now
+    ):
+        with transaction.atomic():
+            # Only the tick that flips the status takes the audience.
+            if not Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SCHEDULED).update(
+                status=Mailing.Status.RUNNING, started_at=now, audience_outdated=False
+            ):
+                continue
+            created = fan_out(mailing=mailing, now=now)
+        started += 1
+        logger.info("mailing started", extra={"mailing_id": mailing.pk, "count": created})
+    return started
+
+
+def retake_outdated_audiences(*, now: datetime) -> int:
+    """A running mailing whose filter changed: add the new matches, cancel waiting messages to the others."""
+    retaken = 0
+    for mailing in Mailing.objects.filter(
+        status__in=[Mailing.Status.RUNNING, Mailing.Status.PAUSED], audience_outdated=True
+    ):
+        with transaction.atomic():
+            if not Mailing.objects.filter(pk=mailing.pk, audience_outdated=True).update(audience_outdated=False):
+                continue
+            mailing.refresh_from_db()
+            added = fan_out(mailing=mailing, now=now)
+            dropped = (
+                mailing.messages.filter(status=Message.Status.PENDING)
+                .exclude(client__in=mailing_audience(mailing=mailing))
+                .update(
+                    status=Message.Status.CANCELLED, token=None, last_error="no longer matches the mailing's filter"
+                )
+            )
+        retaken += 1
+        logger.info(
+            "mailing audience taken again",
+            extra={
+                "mailing_id": mailing.pk,
+                "count": added,
+                "error": f"{dropped} no longer match" if dropped else None,
+            },
+        )
+    return retaken
+
+
+def process_active_mailings(*, config: SendingConfig | None = None, now: datetime | None = None) -> dict[str, int]:
+    config = config or SendingConfig.from_settings()
+    now = now or timezone.now()
+    summary = {
+        "reaped": reap_expired_leases(now=now),
+        "finished": finish_mailings(now=now),
+        "started": start_due_mailings(now=now),
+        "audiences_retaken": retake_outdated_audiences(now=now),
+    }
+    summary["queued"] = dispatch_due(config=config, now=now)
+    return summary
