@@ -98,6 +98,8 @@ class Gateway:
         total = cfg.connect_timeout + cfg.read_timeout
         if deadline is not None:
             total = min(total, deadline - time.time())
+            if total <= 0:  # aiohttp would read a non-positive total as "no limit"
+                return SendResult(message_id, Outcome.TRANSIENT, None, "not sent: the deadline had passed", 0.0)
         timeout = aiohttp.ClientTimeout(total=total, connect=cfg.connect_timeout, sock_read=cfg.read_timeout)
         started = time.perf_counter()
         try:

@@ -65,7 +65,7 @@ def _valid_body(body: object, msg_id: int) -> str | None:
     """None if the body is what the provider expects, else why not."""
     if not isinstance(body, dict):
         return "body must be a JSON object"
-    if body.get("id") != msg_id or isinstance(body.get("id"), bool):
+    if type(body.get("id")) is not int or body["id"] != msg_id:
         return "id must be the msgId of the path"
     phone = body.get("phone")
     if not isinstance(phone, int) or isinstance(phone, bool) or not (70000000000 <= phone <= 79999999999):

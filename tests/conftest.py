@@ -1,5 +1,7 @@
 """Shared fixtures: API clients authenticated by token, with and without permissions."""
 
+import contextlib
+
 import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
@@ -52,3 +54,71 @@ def readonly_api(django_user_model) -> APIClient:
 def noperm_api(django_user_model) -> APIClient:
     """An authenticated token without any permission."""
     return _token_client(_user_with(django_user_model, "nobody", []))
+
+
+class RunningSandbox:
+    """A sandbox provider served on loopback from a background thread (a real HTTP server)."""
+
+    def __init__(self, **knobs):
+        import asyncio
+        import socket
+        import threading
+
+        from mailings.sandbox import Sandbox, SandboxConfig
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sandbox = Sandbox(SandboxConfig(token=knobs.pop("token", "sandbox-test-token"), **knobs))
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve():
+            asyncio.set_event_loop(self.loop)
+            self._task = self.loop.create_task(self.sandbox.serve("127.0.0.1", self.port, ready=ready.set))
+            with contextlib.suppress(asyncio.CancelledError):
+                self.loop.run_until_complete(self._task)
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        assert ready.wait(5), "the sandbox did not start"
+
+    @property
+    def stats(self) -> dict:
+        return self.sandbox.state.stats()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self._task.cancel)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def sandbox_factory(settings):
+    """Start sandboxes with knobs; SENDING_API_URL/TOKEN point at the last one started."""
+    started: list[RunningSandbox] = []
+
+    def start(**knobs) -> RunningSandbox:
+        server = RunningSandbox(**knobs)
+        started.append(server)
+        settings.SENDING_API_URL = server.url
+        settings.SENDING_API_TOKEN = server.sandbox.config.token
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_shared_state():
+    """The circuit and the dispatch lock live in the (real, shared) cache: start every test closed."""
+    from django.core.cache import cache
+
+    from mailings.sending.circuit import PROBE_KEY, STATE_KEY
+    from mailings.sending.dispatch import DISPATCH_LOCK
+
+    keys = [STATE_KEY, PROBE_KEY, DISPATCH_LOCK]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import random
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -123,9 +124,14 @@ class MailingView:
         return self.snapshot
 
 
-def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) -> list[Row]:
-    """Flip the batch's rows to sending; only the rows this call flipped are returned."""
+def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) -> tuple[list[Row], int]:
+    """Flip the batch's rows to sending under a fresh token only this call knows.
+
+    Returns the rows this call flipped (none for a duplicate or stale task) and the
+    new token, which the record step must present.
+    """
     now = timezone.now()
+    claim_token = secrets.randbits(63)
     with transaction.atomic():
         Message.objects.filter(
             id__in=message_ids,
@@ -133,17 +139,18 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
             status=Message.Status.PENDING,
             mailing__status=Mailing.Status.RUNNING,
             mailing__end_datetime__gt=now,
-        ).update(status=Message.Status.SENDING, lease_expires_at=now + timedelta(seconds=lease))
+        ).update(status=Message.Status.SENDING, token=claim_token, lease_expires_at=now + timedelta(seconds=lease))
         claimed = list(
-            Message.objects.filter(id__in=message_ids, token=token, status=Message.Status.SENDING).values_list(
+            Message.objects.filter(id__in=message_ids, token=claim_token, status=Message.Status.SENDING).values_list(
                 "id", "phone_number", "client_id", "attempts"
             )
         )
     client_ids = [client_id for _, _, client_id, _ in claimed if client_id is not None]
     zones = dict(Client.objects.filter(id__in=client_ids).values_list("id", "timezone")) if client_ids else {}
-    return [
+    rows = [
         Row(i, phone, client_id, attempts, zones.get(client_id, "UTC")) for i, phone, client_id, attempts in claimed
     ]
+    return rows, claim_token
 
 
 class BatchSender:
@@ -285,18 +292,18 @@ def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
 
 def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
     """Claim, send and record one batch; returns counts per action."""
-    rows = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
+    rows, claim_token = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
     if not rows:
         return {}
     view = MailingView(mailing_id, MailingSnapshot.read(mailing_id))
     started = time.perf_counter()
     decisions = asyncio.run(BatchSender(mailing_id=mailing_id, config=config, circuit=circuit).send(rows, view))
-    counts = record(decisions=decisions, token=token)
+    counts = record(decisions=decisions, token=claim_token)
     logger.info(
         "batch done",
         extra={
             "mailing_id": mailing_id,
-            "batch": token,
+            "batch": claim_token,
             "count": len(rows),
             "duration_ms": round((time.perf_counter() - started) * 1000),
             "outcome": " ".join(f"{k}:{v}" for k, v in sorted(counts.items())),

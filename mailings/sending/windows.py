@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 
 from mailings.normalizers import zone_for
 
-# When an opening time cannot be computed forward (a DST gap), look again soon.
+# Should no opening be found in the next days (it always is), look again soon.
 RETRY_SOON = timedelta(minutes=1)
 
 
@@ -28,11 +28,17 @@ def window_open(*, at: datetime, zone_name: str, start: time | None, end: time |
 
 
 def next_opening(*, at: datetime, zone_name: str, start: time) -> datetime:
-    """The next instant after `at` when the client's local clock reads `start` (aware, UTC-comparable)."""
+    """The first instant after `at` when the client's local clock reads `start`.
+
+    Looks at today and the next two local days, both passes of a repeated hour when
+    the clocks go back; a `start` inside a spring-forward gap opens when the gap ends.
+    """
     zone = zone_for(zone_name)
-    local = at.astimezone(zone)
-    day = local.date() if local.time().replace(tzinfo=None) < start else local.date() + timedelta(days=1)
-    opening = datetime.combine(day, start, tzinfo=zone)
-    if opening <= at:  # the wall time fell in a DST gap; try again shortly
-        return at + RETRY_SOON
-    return opening
+    today = at.astimezone(zone).date()
+    candidates = [
+        datetime.combine(today + timedelta(days=offset), start, tzinfo=zone).replace(fold=fold)
+        for offset in range(3)
+        for fold in (0, 1)
+    ]
+    later = [candidate for candidate in candidates if candidate > at]
+    return min(later, default=at + RETRY_SOON)

@@ -1,0 +1,148 @@
+"""Controlling mailings: pause, resume, cancel, launch, and /activate_mailing/."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mailings import services
+from mailings.errors import ConflictError
+from mailings.models import Mailing, Message
+from tests.factories import ClientFactory, MailingFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+S = Message.Status
+
+
+def _running(**kwargs) -> Mailing:
+    return MailingFactory(status=Mailing.Status.RUNNING, started_at=timezone.now(), **kwargs)
+
+
+class TestPauseResumeCancel:
+    def test_it_pauses_and_resumes_a_running_mailing(self):
+        mailing = _running()
+        queued = MessageFactory(mailing=mailing, token=9, next_attempt_at=timezone.now() + timedelta(minutes=5))
+        assert services.mailing_pause(mailing=mailing).status == Mailing.Status.PAUSED
+        assert services.mailing_resume(mailing=mailing).status == Mailing.Status.RUNNING
+        queued.refresh_from_db()
+        # Queued before the pause: due again at once rather than after the queue grace.
+        assert queued.token is None
+        assert queued.next_attempt_at <= timezone.now()
+
+    def test_a_mailing_paused_before_it_started_goes_back_to_scheduled(self):
+        mailing = MailingFactory(start_datetime=timezone.now() + timedelta(hours=1))
+        services.mailing_pause(mailing=mailing)
+        assert services.mailing_resume(mailing=mailing).status == Mailing.Status.SCHEDULED
+
+    def test_cancel_drops_what_waits_and_keeps_what_went(self):
+        mailing = _running()
+        sent = MessageFactory(mailing=mailing, status=S.SENT)
+        waiting = MessageFactory(mailing=mailing, status=S.PENDING)
+        services.mailing_cancel(mailing=mailing)
+        sent.refresh_from_db()
+        waiting.refresh_from_db()
+        assert (sent.status, waiting.status) == (S.SENT, S.CANCELLED)
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.CANCELLED
+
+    @pytest.mark.parametrize(
+        ("status", "control"),
+        [
+            (Mailing.Status.FINISHED, services.mailing_pause),
+            (Mailing.Status.RUNNING, services.mailing_resume),
+            (Mailing.Status.CANCELLED, services.mailing_cancel),
+            (Mailing.Status.RUNNING, services.mailing_launch),
+        ],
+    )
+    def test_it_refuses_what_the_state_does_not_allow(self, status, control):
+        mailing = MailingFactory(status=status)
+        with pytest.raises(ConflictError):
+            control(mailing=mailing)
+        assert Mailing.objects.get(pk=mailing.pk).status == status
+
+    def test_launch_moves_a_future_start_to_now(self, django_capture_on_commit_callbacks):
+        mailing = MailingFactory(
+            start_datetime=timezone.now() + timedelta(days=1), end_datetime=timezone.now() + timedelta(days=2)
+        )
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.mailing_launch(mailing=mailing)
+        mailing.refresh_from_db()
+        assert mailing.start_datetime <= timezone.now()
+        assert services.trigger_processing in callbacks
+
+
+class TestStartsAtOnce:
+    def test_a_mailing_saved_with_its_window_open_triggers_processing(self, django_capture_on_commit_callbacks):
+        now = timezone.now()
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.mailing_create(start_datetime=now, end_datetime=now + timedelta(hours=1), message_text="Hi")
+        assert services.trigger_processing in callbacks
+
+    def test_a_future_mailing_waits_for_the_tick(self, django_capture_on_commit_callbacks):
+        start = timezone.now() + timedelta(hours=1)
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.mailing_create(start_datetime=start, end_datetime=start + timedelta(hours=1), message_text="Hi")
+        assert services.trigger_processing not in callbacks
+
+
+class TestControlEndpoints:
+    @pytest.mark.parametrize(
+        ("action", "expected"),
+        [("pause", "paused"), ("cancel", "cancelled")],
+    )
+    def test_it_changes_the_status(self, api, action, expected):
+        mailing = _running()
+        response = api.post(f"/mailings/{mailing.pk}/{action}/")
+        assert response.status_code == 200, response.content
+        assert response.json()["status"] == expected
+        assert Mailing.objects.get(pk=mailing.pk).status == expected
+
+    def test_resume_answers_the_running_mailing(self, api):
+        mailing = MailingFactory(status=Mailing.Status.PAUSED, started_at=timezone.now())
+        response = api.post(f"/mailings/{mailing.pk}/resume/")
+        assert (response.status_code, response.json()["status"]) == (200, "running")
+
+    def test_a_forbidden_transition_is_a_409_that_says_why(self, api):
+        mailing = MailingFactory(status=Mailing.Status.FINISHED)
+        response = api.post(f"/mailings/{mailing.pk}/pause/")
+        assert response.status_code == 409
+        assert "finished" in response.json()["detail"]
+
+    def test_it_needs_the_change_permission(self, readonly_api, anon_api):
+        mailing = _running()
+        assert readonly_api.post(f"/mailings/{mailing.pk}/pause/").status_code == 403
+        assert anon_api.post(f"/mailings/{mailing.pk}/pause/").status_code == 401
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.RUNNING
+
+    def test_an_unknown_mailing_is_a_404(self, api):
+        assert api.post("/mailings/999999/cancel/").status_code == 404
+
+
+class TestActivateMailing:
+    @pytest.mark.parametrize("method", ["get", "post"])
+    def test_it_runs_a_pass_and_answers_the_statistics(self, api, method, monkeypatch):
+        from mailings.sending import dispatch
+
+        monkeypatch.setattr(dispatch, "_enqueue", lambda *args: None)
+        ClientFactory.create_batch(3)
+        mailing = MailingFactory(start_datetime=timezone.now() - timedelta(seconds=1))
+        response = getattr(api, method)("/activate_mailing/")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["processed"]["started"] == 1
+        assert body["provider"]["state"] == "closed"
+        assert body["messages_total"] == 3
+        assert body["messages_by_status"]["pending"] == 3
+        assert body["mailings_by_status"]["running"] == 1
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.RUNNING
+
+    def test_it_shows_an_open_provider_circuit(self, api):
+        from mailings.sending.circuit import Circuit, CircuitSettings
+
+        Circuit(CircuitSettings()).open("HTTP 401: the provider refused our token")
+        provider = api.get("/activate_mailing/").json()["provider"]
+        assert provider["state"] == "open"
+        assert provider["reason"] == "HTTP 401: the provider refused our token"
+
+    def test_it_needs_credentials_and_the_change_permission(self, anon_api, readonly_api):
+        assert anon_api.post("/activate_mailing/").status_code == 401
+        assert readonly_api.post("/activate_mailing/").status_code == 403

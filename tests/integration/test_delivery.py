@@ -1,0 +1,157 @@
+"""The delivery promise on the real components: PostgreSQL, Redis, two Celery workers, beat, and
+a sandbox provider with 20% errors, 5% timeouts, 5% garbage and a 10 s outage."""
+
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from mailings import services
+from mailings.models import Client, Mailing, Message
+from tests.integration.conftest import processing_every
+from tests.integration.processes import free_port
+
+S = Message.Status
+CLIENTS = 5000
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _accepted(sandbox_url: str) -> dict[int, float]:
+    return {int(k): v for k, v in requests.get(f"{sandbox_url}/stats/accepted", timeout=5).json().items()}
+
+
+def _make_clients() -> None:
+    tags = ["future"] * 500 + ["paused"] * 300 + ["main"] * (CLIENTS - 800)
+    Client.objects.bulk_create(
+        Client(phone_number=f"7900{i:07d}", operator_code="900", tag=tag, timezone="Europe/Moscow")
+        for i, tag in enumerate(tags)
+    )
+
+
+@pytest.mark.integration
+def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
+    port = free_port()
+    sandbox_url = f"http://127.0.0.1:{port}"
+    cluster.env.update(
+        {
+            "SENDING_API_URL": sandbox_url,
+            "SENDING_API_TOKEN": "integration-token",
+            "SENDING_READ_TIMEOUT": "1",
+            "SENDING_CONNECT_TIMEOUT": "1",
+            "SENDING_CONCURRENCY": "20",
+            "SENDING_BATCH_SIZE": "200",
+            "SENDING_MAX_QUEUED": "2000",
+            "SENDING_BACKOFF_BASE": "0.2",
+            "SENDING_BACKOFF_CAP": "2",
+            "SENDING_MAX_ATTEMPTS": "15",
+            "SENDING_CIRCUIT_COOLDOWN": "1",
+            "SENDING_CIRCUIT_MAX_COOLDOWN": "4",
+            "SENDING_LEASE": "30",
+            "SENDING_QUEUE_GRACE": "20",
+        }
+    )
+    _make_clients()
+    processing_every(1)
+    sandbox = cluster.sandbox(
+        port,
+        "--token", "integration-token", "--latency-ms", "50",
+        "--error-rate", "0.2", "--timeout-rate", "0.05", "--garbage-rate", "0.05", "--hang-seconds", "3",
+        "--down-after", "6", "--down-for", "10",
+    )  # fmt: skip
+    outage_starts = time.time() + 6
+    cluster.worker("worker1")
+    cluster.worker("worker2")
+    cluster.beat()
+
+    now = timezone.now()
+    everyone = services.mailing_create(
+        start_datetime=now, end_datetime=now + timedelta(seconds=120), message_text="To everyone"
+    )
+    short = services.mailing_create(
+        start_datetime=now, end_datetime=now + timedelta(seconds=10), message_text="Ends soon", filter_tag="main"
+    )
+    paused = services.mailing_create(
+        start_datetime=now, end_datetime=now + timedelta(seconds=120), message_text="Paused", filter_tag="paused"
+    )
+    future = services.mailing_create(
+        start_datetime=now + timedelta(seconds=25),
+        end_datetime=now + timedelta(seconds=120),
+        message_text="Later",
+        filter_tag="future",
+    )
+
+    # A running mailing paused: nothing of it goes out until it is resumed.
+    _wait(lambda: Mailing.objects.get(pk=paused.pk).status == Mailing.Status.RUNNING, 15, "the paused one to start")
+    services.mailing_pause(mailing=paused)
+    paused_at = time.time()
+
+    # During the outage the API answers as fast as ever, and says the provider is held.
+    _wait(lambda: time.time() > outage_starts + 2, 30, "the outage")
+    started = time.perf_counter()
+    assert api.get("/clients/?page_size=10").status_code == 200
+    assert api.get(f"/mailings/{everyone.pk}/statistics/").status_code == 200
+    assert time.perf_counter() - started < 2
+    _wait(
+        lambda: api.get("/activate_mailing/").json()["provider"]["state"] in ("open", "probing"),
+        10,
+        "the circuit to open during the outage",
+    )
+
+    # The future mailing starts by itself, on the first tick after its start.
+    assert Mailing.objects.get(pk=future.pk).status == Mailing.Status.SCHEDULED
+    _wait(lambda: Mailing.objects.get(pk=future.pk).status == Mailing.Status.RUNNING, 40, "the future one to start")
+    assert timezone.now() - future.start_datetime < timedelta(seconds=6)
+
+    resumed_at = time.time()
+    services.mailing_resume(mailing=paused)
+
+    _wait(
+        lambda: not Mailing.objects.exclude(status=Mailing.Status.FINISHED).exists(),
+        150,
+        "every mailing to finish",
+        interval=1,
+    )
+    assert sandbox.alive()
+    accepted = _accepted(sandbox_url)
+    stats = requests.get(f"{sandbox_url}/stats", timeout=5).json()
+
+    # Nothing lost: every message ended sent, failed with a reason, or expired.
+    by_status = dict.fromkeys(S.values, 0)
+    for status in Message.objects.values_list("status", flat=True):
+        by_status[status] += 1
+    assert by_status[S.PENDING] == by_status[S.SENDING] == by_status[S.CANCELLED] == 0, by_status
+    assert Message.objects.count() == CLIENTS + (CLIENTS - 800) + 300 + 500
+    assert not Message.objects.filter(status=S.FAILED, last_error="").exists()
+    assert by_status[S.EXPIRED] > 0  # the short mailing could not reach everyone in 10 s
+
+    # Nothing sent twice, and what the provider accepted is exactly what we recorded as sent.
+    assert stats["duplicates"] == 0, stats["duplicate_ids"]
+    assert set(accepted) == set(Message.objects.filter(status=S.SENT).values_list("id", flat=True))
+
+    # Nothing accepted after its mailing's end, nor before its start.
+    for mailing in (everyone, short, paused, future):
+        mailing.refresh_from_db()
+        times = [accepted[i] for i in mailing.messages.filter(status=S.SENT).values_list("id", flat=True)]
+        assert times, f"mailing {mailing.pk} sent nothing"
+        assert max(times) <= mailing.end_datetime.timestamp()
+        assert min(times) >= mailing.start_datetime.timestamp()
+
+    # The paused mailing: nothing accepted between the pause (plus in-flight requests) and the resume.
+    paused_times = [accepted[i] for i in paused.messages.filter(status=S.SENT).values_list("id", flat=True)]
+    assert not [t for t in paused_times if paused_at + 1.5 < t < resumed_at]
+    assert paused.messages.filter(status=S.SENT).count() == 300
+
+    # The outage held messages instead of burning their attempts.
+    assert stats["outcomes"].get("down", 0) + stats["outcomes"].get("error", 0) > 0
+    assert not Message.objects.filter(status=S.FAILED).exists()
