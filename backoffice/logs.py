@@ -19,6 +19,7 @@ CONTEXT_FIELDS = (
     "duration_ms",
     "attempt",
     "count",
+    "fields",
     "error",
 )
 

@@ -204,8 +204,8 @@ SENDING_API_URL = env.str("SENDING_API_URL", default="http://127.0.0.1:8025").rs
 SENDING_API_TOKEN = env.str("SENDING_API_TOKEN", default="sandbox-token" if DEBUG else "")
 SENDING_CONNECT_TIMEOUT = env.float("SENDING_CONNECT_TIMEOUT", default=3.0)
 SENDING_READ_TIMEOUT = env.float("SENDING_READ_TIMEOUT", default=10.0)
-SENDING_CONCURRENCY = env.int("SENDING_CONCURRENCY", default=200)  # requests in flight per worker process
-SENDING_BATCH_SIZE = env.int("SENDING_BATCH_SIZE", default=500)
+SENDING_CONCURRENCY = env.int("SENDING_CONCURRENCY", default=250)  # requests in flight per worker process
+SENDING_BATCH_SIZE = env.int("SENDING_BATCH_SIZE", default=1000)
 SENDING_MAX_QUEUED = env.int("SENDING_MAX_QUEUED", default=10_000)  # messages queued for workers at once
 SENDING_QUEUE_GRACE = env.float("SENDING_QUEUE_GRACE", default=300.0)  # a lost batch is queued again after this
 SENDING_LEASE = env.float("SENDING_LEASE", default=120.0)  # a dead worker's messages go back after this

@@ -52,9 +52,10 @@ def client_delete(*, client: Client) -> None:
 
     Messages still waiting for this client are cancelled: there is nobody to send them to.
     """
-    client.messages.filter(status=Message.Status.PENDING).update(
+    cancelled = client.messages.filter(status=Message.Status.PENDING).update(
         status=Message.Status.CANCELLED, last_error="client deleted", token=None
     )
+    logger.info("client deleted", extra={"client_id": client.pk, "count": cancelled})
     client.delete()
 
 
@@ -85,6 +86,7 @@ def mailing_create(
             "send_window_end": send_window_end,
         },
     )
+    logger.info("mailing created", extra={"mailing_id": mailing.pk})
     _trigger_processing_if_open(mailing)
     return mailing
 
@@ -116,6 +118,7 @@ def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
     if filter_changed and mailing.status in (Mailing.Status.RUNNING, Mailing.Status.PAUSED):
         fields["audience_outdated"] = True
     _validated_save(mailing, fields)
+    logger.info("mailing changed", extra={"mailing_id": mailing.pk, "fields": ",".join(sorted(fields)) or None})
     _trigger_processing_if_open(mailing)
     return mailing
 
@@ -130,6 +133,7 @@ def mailing_launch(*, mailing: Mailing) -> Mailing:
         raise ConflictError(f"Mailing {mailing.pk} ended at {mailing.end_datetime.isoformat()}: change its end first.")
     if mailing.start_datetime > now():
         _validated_save(mailing, {"start_datetime": now()})
+    logger.info("mailing launched", extra={"mailing_id": mailing.pk})
     transaction.on_commit(trigger_processing)
     return mailing
 
@@ -142,6 +146,7 @@ def mailing_pause(*, mailing: Mailing) -> Mailing:
         raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: only a scheduled or running one can be paused.")
     mailing.status = Mailing.Status.PAUSED
     mailing.save(update_fields=["status", "updated_at"])
+    logger.info("mailing paused", extra={"mailing_id": mailing.pk})
     return mailing
 
 
@@ -156,6 +161,7 @@ def mailing_resume(*, mailing: Mailing) -> Mailing:
     mailing.messages.filter(status=Message.Status.PENDING, token__isnull=False).update(
         token=None, next_attempt_at=now()
     )
+    logger.info("mailing resumed", extra={"mailing_id": mailing.pk})
     transaction.on_commit(trigger_processing)
     return mailing
 
@@ -169,9 +175,10 @@ def mailing_cancel(*, mailing: Mailing) -> Mailing:
     mailing.status = Mailing.Status.CANCELLED
     mailing.finished_at = now()
     mailing.save(update_fields=["status", "finished_at", "updated_at"])
-    mailing.messages.filter(status=Message.Status.PENDING).update(
+    cancelled = mailing.messages.filter(status=Message.Status.PENDING).update(
         status=Message.Status.CANCELLED, token=None, last_error="the mailing was cancelled"
     )
+    logger.info("mailing cancelled", extra={"mailing_id": mailing.pk, "count": cancelled})
     return mailing
 
 
@@ -184,6 +191,7 @@ def mailing_delete(*, mailing: Mailing) -> None:
             f"Mailing {mailing.pk} has {count} message(s) and its statistics depend on them: "
             "it cannot be deleted. Cancel it instead to stop any further sending."
         )
+    logger.info("mailing deleted", extra={"mailing_id": mailing.pk})
     mailing.delete()
 
 

@@ -11,6 +11,8 @@
 """
 
 import asyncio
+import atexit
+import contextlib
 import logging
 import os
 import random
@@ -25,7 +27,7 @@ from django.db import close_old_connections, models, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from mailings.gateway import Gateway, Outcome, SendResult
+from mailings.gateway import Gateway, GatewayConfig, Outcome, SendResult
 from mailings.models import Client, Mailing, Message
 from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
@@ -89,6 +91,48 @@ class MailingSnapshot:
         )
 
 
+class _ProcessRuntime:
+    """This worker process's event loop and provider session, kept across batches.
+
+    Reusing them keeps the provider's connections alive between batches instead of
+    opening hundreds of new ones for each.
+    """
+
+    def __init__(self, config: GatewayConfig):
+        self.pid = os.getpid()
+        self.config = config
+        self.loop = asyncio.new_event_loop()
+        self.gateway = Gateway(config)
+        self.loop.run_until_complete(self.gateway.__aenter__())
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self.gateway.__aexit__(None, None, None))
+        finally:
+            self.loop.close()
+
+
+_runtime: _ProcessRuntime | None = None
+
+
+def _runtime_for(config: GatewayConfig) -> _ProcessRuntime:
+    global _runtime
+    if _runtime is not None and (_runtime.pid != os.getpid() or _runtime.config != config):
+        _discard_runtime()
+    if _runtime is None:
+        _runtime = _ProcessRuntime(config)
+        atexit.register(_discard_runtime)
+    return _runtime
+
+
+def _discard_runtime() -> None:
+    global _runtime
+    runtime, _runtime = _runtime, None
+    if runtime is not None and runtime.pid == os.getpid():
+        with contextlib.suppress(Exception):
+            runtime.close()
+
+
 _executor: tuple[int, ThreadPoolExecutor] | None = None
 
 
@@ -134,19 +178,19 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
     claim_token = secrets.randbits(63)
     with transaction.atomic():
         Message.objects.filter(
-            id__in=message_ids,
+            id__any=message_ids,
             token=token,
             status=Message.Status.PENDING,
             mailing__status=Mailing.Status.RUNNING,
             mailing__end_datetime__gt=now,
         ).update(status=Message.Status.SENDING, token=claim_token, lease_expires_at=now + timedelta(seconds=lease))
         claimed = list(
-            Message.objects.filter(id__in=message_ids, token=claim_token, status=Message.Status.SENDING).values_list(
+            Message.objects.filter(id__any=message_ids, token=claim_token, status=Message.Status.SENDING).values_list(
                 "id", "phone_number", "client_id", "attempts"
             )
         )
     client_ids = [client_id for _, _, client_id, _ in claimed if client_id is not None]
-    zones = dict(Client.objects.filter(id__in=client_ids).values_list("id", "timezone")) if client_ids else {}
+    zones = dict(Client.objects.filter(id__any=client_ids).values_list("id", "timezone")) if client_ids else {}
     rows = [
         Row(i, phone, client_id, attempts, zones.get(client_id, "UTC")) for i, phone, client_id, attempts in claimed
     ]
@@ -164,21 +208,23 @@ class BatchSender:
         gateway = config.gateway
         self.stop_at = time.time() + config.lease - gateway.connect_timeout - gateway.read_timeout - 5
 
-    async def send(self, rows: list[Row], view: MailingView) -> list[Decision]:
-        async with Gateway(self.config.gateway) as gateway:
-            decisions: list[Decision] = []
-            if rows and self.circuit.mode() is Mode.PROBE:
-                # The cool-down is over and this process tests the provider: one message first.
-                decisions.append(await self._one(rows[0], view, gateway, probing=True))
-                rows = rows[1:]
-            semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
+    async def send(self, rows: list[Row], view: MailingView, gateway: Gateway | None = None) -> list[Decision]:
+        if gateway is None:
+            async with Gateway(self.config.gateway) as own:
+                return await self.send(rows, view, own)
+        decisions: list[Decision] = []
+        if rows and self.circuit.mode() is Mode.PROBE:
+            # The cool-down is over and this process tests the provider: one message first.
+            decisions.append(await self._one(rows[0], view, gateway, probing=True))
+            rows = rows[1:]
+        semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
 
-            async def bounded(row: Row) -> Decision:
-                async with semaphore:
-                    return await self._one(row, view, gateway)
+        async def bounded(row: Row) -> Decision:
+            async with semaphore:
+                return await self._one(row, view, gateway)
 
-            decisions.extend(await asyncio.gather(*(bounded(row) for row in rows)))
-            return decisions
+        decisions.extend(await asyncio.gather(*(bounded(row) for row in rows)))
+        return decisions
 
     async def _one(self, row: Row, view: MailingView, gateway: Gateway, probing: bool = False) -> Decision:
         mailing = await view.current()
@@ -260,7 +306,7 @@ def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
     owned = {"token": token, "status": Message.Status.SENDING}
     with transaction.atomic():
         if sent:
-            Message.objects.filter(id__in=sent, **owned).update(
+            Message.objects.filter(id__any=sent, **owned).update(
                 status=Message.Status.SENT,
                 sent_at=now,
                 attempts=F("attempts") + 1,
@@ -273,7 +319,7 @@ def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
             def case(values: dict[int, object], field: models.Field) -> Case:
                 return Case(*(When(id=i, then=Value(v)) for i, v in values.items()), output_field=field)
 
-            Message.objects.filter(id__in=[d.row.id for d in others], **owned).update(
+            Message.objects.filter(id__any=[d.row.id for d in others], **owned).update(
                 status=case({d.row.id: _STATUS_BY_ACTION[d.action].value for d in others}, models.CharField()),
                 attempts=case(
                     {d.row.id: d.row.attempts + (d.action in _ATTEMPTED) for d in others},
@@ -297,7 +343,13 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: S
         return {}
     view = MailingView(mailing_id, MailingSnapshot.read(mailing_id))
     started = time.perf_counter()
-    decisions = asyncio.run(BatchSender(mailing_id=mailing_id, config=config, circuit=circuit).send(rows, view))
+    runtime = _runtime_for(config.gateway)
+    sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit)
+    try:
+        decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway))
+    except BaseException:
+        _discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
+        raise
     counts = record(decisions=decisions, token=claim_token)
     logger.info(
         "batch done",

@@ -81,7 +81,7 @@ def _dispatch_mailing(*, mailing: Mailing, limit: int, config: SendingConfig, no
         rows = list(due.values_list("id", "client__timezone")[:limit])
         ready, waiting = _split_by_window(rows=rows, mailing=mailing, now=now)
         for opening, ids in waiting.items():
-            Message.objects.filter(id__in=ids, status=Message.Status.PENDING).update(
+            Message.objects.filter(id__any=ids, status=Message.Status.PENDING).update(
                 next_attempt_at=opening, token=None
             )
     else:
@@ -93,7 +93,7 @@ def _dispatch_mailing(*, mailing: Mailing, limit: int, config: SendingConfig, no
         chunk = ready[start : start + config.batch_size]
         token = secrets.randbits(63)
         with transaction.atomic():
-            marked = Message.objects.filter(id__in=chunk, status=Message.Status.PENDING).update(
+            marked = Message.objects.filter(id__any=chunk, status=Message.Status.PENDING).update(
                 token=token, next_attempt_at=grace
             )
             transaction.on_commit(lambda ids=chunk, token=token: _enqueue(mailing.pk, ids, token))

@@ -30,3 +30,18 @@ def fan_out(*, mailing: Mailing, now: datetime) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [mailing.pk, Message.Status.PENDING, stamp, stamp, *audience_params])
         return cursor.rowcount
+
+
+# After this many new rows the planner's picture of the table is stale enough to matter.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def refresh_statistics_after(created: int) -> None:
+    """Tell PostgreSQL's planner about a large fan-out at once, not at autovacuum's next pass.
+
+    With statistics from before the fan-out it believes few messages are pending and
+    scans them all for every batch's claim instead of looking the ids up.
+    """
+    if created >= ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Message._meta.db_table)}")

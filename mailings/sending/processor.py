@@ -18,7 +18,7 @@ from mailings.models import Mailing, Message
 from mailings.selectors import mailing_audience
 from mailings.sending.config import SendingConfig
 from mailings.sending.dispatch import dispatch_due
-from mailings.sending.fanout import fan_out
+from mailings.sending.fanout import fan_out, refresh_statistics_after
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def start_due_mailings(*, now: datetime) -> int:
             ):
                 continue
             created = fan_out(mailing=mailing, now=now)
+        refresh_statistics_after(created)
         started += 1
         logger.info("mailing started", extra={"mailing_id": mailing.pk, "count": created})
     return started
@@ -104,14 +105,13 @@ def retake_outdated_audiences(*, now: datetime) -> int:
                     status=Message.Status.CANCELLED, token=None, last_error="no longer matches the mailing's filter"
                 )
             )
+        refresh_statistics_after(added)
         retaken += 1
         logger.info(
-            "mailing audience taken again",
-            extra={
-                "mailing_id": mailing.pk,
-                "count": added,
-                "error": f"{dropped} no longer match" if dropped else None,
-            },
+            "mailing audience taken again: %d added, %d no longer match",
+            added,
+            dropped,
+            extra={"mailing_id": mailing.pk},
         )
     return retaken
 

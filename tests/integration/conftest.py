@@ -7,7 +7,14 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from tests.integration.processes import Cluster, database_url
+from backoffice.processes import Cluster
+
+
+def database_url() -> str:
+    """The URL of the test database pytest-django created (workers must use the same one)."""
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

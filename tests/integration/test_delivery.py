@@ -8,10 +8,10 @@ import pytest
 import requests
 from django.utils import timezone
 
+from backoffice.processes import free_port
 from mailings import services
 from mailings.models import Client, Mailing, Message
 from tests.integration.conftest import processing_every
-from tests.integration.processes import free_port
 
 S = Message.Status
 CLIENTS = 5000

@@ -1,4 +1,8 @@
-"""Real processes for integration tests: the sandbox provider, Celery workers and beat."""
+"""Start and stop the product's processes together: the sandbox provider, Celery workers, beat.
+
+Used by the integration tests and the benchmarks; every process runs in its own
+process group so that stopping it stops its children (a prefork worker's pool).
+"""
 
 import os
 import signal
@@ -8,9 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from django.conf import settings
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -27,13 +29,6 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
-
-
-def database_url() -> str:
-    """The URL of the test database pytest-django created (workers must use the same one)."""
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class ManagedProcess:
@@ -92,7 +87,7 @@ class Cluster:
             name,
             [
                 sys.executable, "-m", "celery", "-A", "backoffice", "worker",
-                "-Q", self.env["CELERY_QUEUE"], "-c", str(concurrency), "-n", f"{name}@%h",
+                "-Q", self.env.get("CELERY_QUEUE", "celery"), "-c", str(concurrency), "-n", f"{name}@%h",
                 "--without-gossip", "--without-mingle", "--loglevel", "INFO",
             ],
         )  # fmt: skip

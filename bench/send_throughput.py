@@ -1,0 +1,235 @@
+"""Sending benchmark: end-to-end throughput against the raw HTTP ceiling, fan-out against raw SQL,
+and a worker's memory through a large mailing. Run by hand, never part of `make test`:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench .venv/bin/python bench/send_throughput.py
+
+It recreates that database's tables (it refuses a database whose name does not
+contain "bench"), starts the sandbox provider, two worker processes and beat, and
+prints its figures. Options: --clients (100,000), --latencies (0,100),
+--fanout-clients (1,000,000), --memory-clients (1,000,000; 0 skips), --workers (4).
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+os.environ.setdefault("SENDING_API_TOKEN", "bench-token")
+os.environ.setdefault("LOG_LEVEL", "INFO")  # workers log every provider request, as in production
+
+import django  # noqa: E402
+
+django.setup()
+
+import aiohttp  # noqa: E402
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from backoffice.processes import Cluster, free_port  # noqa: E402
+from mailings.models import Mailing  # noqa: E402
+from mailings.sending.fanout import fan_out  # noqa: E402
+
+
+def sql(statement: str, params=()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def scalar(statement: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()[0]
+
+
+def reset_database() -> None:
+    name = settings.DATABASES["default"]["NAME"]
+    if connection.vendor != "postgresql" or "bench" not in name:
+        sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
+    call_command("migrate", verbosity=0)
+    sql("TRUNCATE mailings_message, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
+
+
+def make_clients(n: int) -> None:
+    sql("TRUNCATE mailings_message, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
+    sql(
+        "INSERT INTO mailings_client (phone_number, operator_code, tag, timezone, created_at, updated_at) "
+        "SELECT '79' || lpad(i::text, 9, '0'), '9' || lpad((i %% 100)::text, 2, '0'), 'bench', 'Europe/Moscow', "
+        "now(), now() FROM generate_series(1, %s) AS i",
+        [n],
+    )
+    sql("VACUUM ANALYZE mailings_client")
+
+
+def new_mailing(text: str, *, start_in: float = 0, hours: float = 2) -> Mailing:
+    now = timezone.now() + timezone.timedelta(seconds=start_in)
+    return Mailing.objects.create(
+        start_datetime=now, end_datetime=now + timezone.timedelta(hours=hours), message_text=text
+    )
+
+
+async def raw_ceiling(url: str, n: int, in_flight: int) -> float:
+    """A bare aiohttp client posting n requests, in_flight at a time: requests per second."""
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    headers = {"Authorization": f"Bearer {settings.SENDING_API_TOKEN}"}
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        next_id = iter(range(10**9, 10**9 + n))
+
+        async def lane():
+            for message_id in next_id:
+                body = {"id": message_id, "phone": 79000000000 + message_id % 10**9, "text": "ceiling"}
+                async with session.post(f"{url}/send/{message_id}", json=body) as response:
+                    await response.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(in_flight)))
+        return n / (time.perf_counter() - started)
+
+
+def sent_count(mailing: Mailing) -> int:
+    return scalar("SELECT count(*) FROM mailings_message WHERE mailing_id = %s AND status = 'sent'", [mailing.pk])
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Largest resident set among the given processes and their children (a prefork pool), in MB."""
+    best = 0
+    for pid in pids:
+        for member in [pid, *children(pid)]:
+            try:
+                for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        best = max(best, int(line.split()[1]))
+            except FileNotFoundError:
+                continue
+    return best / 1024
+
+
+def children(pid: int) -> list[int]:
+    try:
+        found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+    return found + [grandchild for child in found for grandchild in children(child)]
+
+
+def end_to_end(cluster: Cluster, n: int, label: str, memory_pids: list[int] | None = None) -> tuple[float, float]:
+    """Seconds from creating a mailing to all n messages recorded sent, and the peak worker RSS."""
+    mailing = new_mailing(label)
+    started = time.perf_counter()
+    from mailings.sending.processor import process_active_mailings
+
+    process_active_mailings()  # what saving it in the admin triggers; beat keeps ticking after
+    peak = 0.0
+    while (done := sent_count(mailing)) < n:
+        if memory_pids:
+            peak = max(peak, rss_mb(memory_pids))
+        if time.perf_counter() - started > 3600:
+            sys.exit(f"{label}: only {done}/{n} sent after an hour")
+        time.sleep(0.25)
+    return time.perf_counter() - started, peak
+
+
+def fanout_comparison(n: int) -> tuple[float, float]:
+    make_clients(n)
+    raw_mailing, ours = new_mailing("raw fan-out"), new_mailing("fan-out")
+    timings = {"raw": [], "ours": []}
+    for _ in range(2):
+        for kind in ("raw", "ours"):
+            sql("TRUNCATE mailings_message")
+            started = time.perf_counter()
+            if kind == "raw":
+                sql(
+                    "INSERT INTO mailings_message (mailing_id, client_id, phone_number, status, attempts, "
+                    "next_attempt_at, created_at, last_error) SELECT %s, id, phone_number, 'pending', 0, now(), "
+                    "now(), '' FROM mailings_client",
+                    [raw_mailing.pk],
+                )
+            else:
+                created = fan_out(mailing=ours, now=timezone.now())
+                assert created == n, created
+            timings[kind].append(time.perf_counter() - started)
+    sql("TRUNCATE mailings_message")
+    return min(timings["raw"]), min(timings["ours"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--latencies", default="0,100", help="sandbox latencies to run, in ms")
+    parser.add_argument("--fanout-clients", type=int, default=1_000_000)
+    parser.add_argument("--memory-clients", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=4, help="worker processes (prefork pool size)")
+    args = parser.parse_args()
+
+    reset_database()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    cache.clear()
+    log_dir = ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    in_flight = args.workers * settings.SENDING_CONCURRENCY
+    results = []
+    print(f"machine: {os.cpu_count()} cores; workers: {args.workers} x {settings.SENDING_CONCURRENCY} in flight")
+
+    for latency in [int(x) for x in args.latencies.split(",") if x]:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "SENDING_API_URL": url}
+        cluster = Cluster(log_dir, env)
+        try:
+            cluster.sandbox(port, "--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
+            ceiling = asyncio.run(raw_ceiling(url, args.clients, in_flight))
+            make_clients(args.clients)
+            settings.SENDING_API_URL = url
+            cluster.worker("worker", concurrency=args.workers)
+            cluster.beat()
+            time.sleep(3)  # let the worker connect before timing
+            seconds, _ = end_to_end(cluster, args.clients, f"bench latency {latency}")
+        finally:
+            cluster.stop()
+        rate = args.clients / seconds
+        results.append((latency, ceiling, rate))
+        print(
+            f"latency {latency:>3} ms: {args.clients:,} messages end-to-end in {seconds:.1f} s = {rate:,.0f} msg/s; "
+            f"raw aiohttp ceiling {ceiling:,.0f} req/s; ratio {rate / ceiling:.0%}",
+            flush=True,
+        )
+
+    if args.fanout_clients:
+        raw, ours = fanout_comparison(args.fanout_clients)
+        print(
+            f"fan-out of {args.fanout_clients:,} clients: {ours:.2f} s; raw INSERT ... SELECT {raw:.2f} s; "
+            f"ratio {ours / raw:.2f}x",
+            flush=True,
+        )
+
+    if args.memory_clients:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        cluster = Cluster(log_dir, {**os.environ, "SENDING_API_URL": url})
+        try:
+            cluster.sandbox(port, "--token", settings.SENDING_API_TOKEN)
+            make_clients(args.memory_clients)
+            worker = cluster.worker("worker", concurrency=args.workers)
+            cluster.beat()
+            time.sleep(3)
+            seconds, peak = end_to_end(cluster, args.memory_clients, "bench memory", [worker.process.pid])
+        finally:
+            cluster.stop()
+        print(
+            f"{args.memory_clients:,}-client mailing: {seconds:.0f} s ({args.memory_clients / seconds:,.0f} msg/s); "
+            f"peak worker RSS {peak:.0f} MB",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
