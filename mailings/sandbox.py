@@ -81,16 +81,20 @@ class Sandbox:
         self.state = SandboxState()
         self.random = random.Random(config.seed)
 
+    def _refuse(self, request: web.Request) -> web.StreamResponse:
+        """Down: the connection is closed without an answer, as a dead server's would be."""
+        self.state.outcomes["down"] += 1
+        if request.transport is not None:
+            request.transport.close()
+        raise web.HTTPServiceUnavailable()
+
     def _client_gone(self, request: web.Request) -> bool:
         return request.transport is None or request.transport.is_closing()
 
     async def send(self, request: web.Request) -> web.StreamResponse:
         cfg, state = self.config, self.state
         if state.down:
-            state.outcomes["down"] += 1
-            if request.transport is not None:
-                request.transport.close()
-            raise web.HTTPServiceUnavailable()
+            return self._refuse(request)
         if request.headers.get("Authorization") != f"Bearer {cfg.token}":
             state.outcomes["unauthorized"] += 1
             return web.json_response({"code": 401, "message": "invalid token"}, status=401)
@@ -120,7 +124,9 @@ class Sandbox:
             if roll < cfg.garbage_rate:
                 state.outcomes["garbage"] += 1
                 return web.Response(text=self.random.choice(["<html>busy</html>", '{"code": "OK"', '{"status": 1}']))
-        if self._client_gone(request) or state.down:
+        if state.down:  # went down while this request was being processed: the connection drops
+            return self._refuse(request)
+        if self._client_gone(request):
             # The client hung up (timed out): the request is dropped, not accepted.
             state.outcomes["dropped"] += 1
             return web.Response(status=499)

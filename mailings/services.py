@@ -8,6 +8,7 @@ import logging
 from datetime import datetime, time
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.timezone import now
 
@@ -18,11 +19,17 @@ logger = logging.getLogger(__name__)
 
 
 def _validated_save(instance: models.Model, fields: dict[str, Any]) -> None:
+    """Set, validate, save. An existing row saves only the given fields: a column the engine
+    changed meanwhile (a status, a token) is never written back from a stale copy."""
     for name, value in fields.items():
         instance._meta.get_field(name)  # an unknown name is a programming error: fail loudly
         setattr(instance, name, value)
     instance.full_clean()
-    instance.save()
+    if instance.pk is None:
+        instance.save()
+    else:
+        auto_now = [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
+        instance.save(update_fields=[*fields, *auto_now])
 
 
 # Clients
@@ -111,7 +118,16 @@ def trigger_processing() -> None:
 def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
     """Edit a mailing. A running one keeps its audience unless its filter changes: then the
     next tick takes the audience again (new matches added, waiting messages to clients that
-    no longer match cancelled). A new end or text applies to the very next request."""
+    no longer match cancelled). A new end or text applies to the very next request. A
+    finished or cancelled mailing no longer changes, nor does the start of a started one."""
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED):
+        raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: it can no longer be changed.")
+    if mailing.started_at and fields.get("start_datetime", mailing.start_datetime) != mailing.start_datetime:
+        raise ConflictError(
+            f"Mailing {mailing.pk} started at {mailing.started_at.isoformat()}: its start can no longer change "
+            "(pause it to hold the sending)."
+        )
     filter_changed = any(
         name in fields and fields[name] != getattr(mailing, name) for name in ("filter_operator_code", "filter_tag")
     )
@@ -198,6 +214,16 @@ def mailing_delete(*, mailing: Mailing) -> None:
 # Messages (the delivery record; the sending engine writes most of them in bulk)
 
 
+def _check_message_status(*, mailing: Mailing, status: str | None) -> None:
+    if status == Message.Status.SENDING:
+        raise ValidationError({"status": ["'sending' is set by the sending engine only."]})
+    closed = mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED)
+    if status == Message.Status.PENDING and closed:
+        raise ValidationError(
+            {"status": [f"Mailing {mailing.pk} is {mailing.status}: nothing of it waits to be sent any more."]}
+        )
+
+
 @transaction.atomic
 def message_create(
     *,
@@ -206,6 +232,8 @@ def message_create(
     status: str = Message.Status.PENDING,
     created_at: datetime | None = None,
 ) -> Message:
+    """Record a message by hand (integrations). A pending one joins its running mailing's sending."""
+    _check_message_status(mailing=mailing, status=status)
     message = Message()
     _validated_save(
         message,
@@ -221,8 +249,25 @@ def message_create(
     return message
 
 
+def _lock_idle_message(message: Message) -> Message:
+    message = Message.objects.select_for_update().select_related("mailing").get(pk=message.pk)
+    if message.status == Message.Status.SENDING:
+        raise ConflictError(f"Message {message.pk} is being sent right now; try again in a minute.")
+    return message
+
+
 @transaction.atomic
 def message_update(*, message: Message, **fields: Any) -> Message:
+    """Correct a message record. One that is on the wire cannot change; it never moves to
+    another mailing; setting it pending makes it due again."""
+    message = _lock_idle_message(message)
+    if "mailing" in fields and fields["mailing"].pk != message.mailing_id:
+        raise ValidationError({"mailing": ["A message cannot move to another mailing."]})
+    fields.pop("mailing", None)
+    if "status" in fields and fields["status"] != message.status:
+        _check_message_status(mailing=message.mailing, status=fields["status"])
+        if fields["status"] == Message.Status.PENDING:
+            fields.update(token=None, next_attempt_at=now())
     if fields.get("client") is not None:
         fields["phone_number"] = fields["client"].phone_number
     if fields.get("status") == Message.Status.SENT and message.sent_at is None:
@@ -233,4 +278,4 @@ def message_update(*, message: Message, **fields: Any) -> Message:
 
 @transaction.atomic
 def message_delete(*, message: Message) -> None:
-    message.delete()
+    _lock_idle_message(message).delete()

@@ -7,9 +7,17 @@ Services raise Django's `ValidationError` (from `full_clean()`) and our
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
+
+
+class InfrastructureUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The broker or the cache does not answer; sending catches up once it is back."
+    default_code = "unavailable"
 
 
 class Conflict(exceptions.APIException):
@@ -34,6 +42,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, ConflictError):
         exc = Conflict(str(exc))
+    elif isinstance(exc, RedisError | KombuOperationalError):
+        exc = InfrastructureUnavailable()
     elif isinstance(exc, IntegrityError):
         # Two requests raced past validation (e.g. the same phone twice): the database said no.
         exc = Conflict("The change conflicts with data saved at the same moment; reload and try again.")

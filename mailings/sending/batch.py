@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from django.db import close_old_connections, models, transaction
-from django.db.models import Case, F, Value, When
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, models, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from mailings.gateway import Gateway, GatewayConfig, Outcome, SendResult
@@ -161,6 +161,8 @@ class MailingView:
             refresh = self._refresh
             try:
                 self.snapshot = await refresh
+            except Exception:  # the database blinked: keep the last snapshot, try again shortly
+                logger.warning("could not re-read the mailing", extra={"mailing_id": self.mailing_id}, exc_info=True)
             finally:
                 if self._refresh is refresh:
                     self._refresh = None
@@ -176,13 +178,13 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
     """
     now = timezone.now()
     claim_token = secrets.randbits(63)
+    if not Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.RUNNING, end_datetime__gt=now).exists():
+        return [], claim_token  # paused, cancelled or over: the rows wait (or expire) where they are
     with transaction.atomic():
+        # One table, no join: under concurrent claims PostgreSQL re-checks token and status
+        # on the row version it finally locks, so only one claim can flip a row.
         Message.objects.filter(
-            id__any=message_ids,
-            token=token,
-            status=Message.Status.PENDING,
-            mailing__status=Mailing.Status.RUNNING,
-            mailing__end_datetime__gt=now,
+            id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
         ).update(status=Message.Status.SENDING, token=claim_token, lease_expires_at=now + timedelta(seconds=lease))
         claimed = list(
             Message.objects.filter(id__any=message_ids, token=claim_token, status=Message.Status.SENDING).values_list(
@@ -213,9 +215,12 @@ class BatchSender:
             async with Gateway(self.config.gateway) as own:
                 return await self.send(rows, view, own)
         decisions: list[Decision] = []
-        if rows and self.circuit.mode() is Mode.PROBE:
+        if rows and self.circuit.mode() is Mode.HALF_OPEN and self.circuit.acquire_probe():
             # The cool-down is over and this process tests the provider: one message first.
-            decisions.append(await self._one(rows[0], view, gateway, probing=True))
+            try:
+                decisions.append(await self._one(rows[0], view, gateway, probing=True))
+            finally:
+                self.circuit.release_probe()  # a no-op once the answer closed or reopened the circuit
             rows = rows[1:]
         semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
 
@@ -227,6 +232,14 @@ class BatchSender:
         return decisions
 
     async def _one(self, row: Row, view: MailingView, gateway: Gateway, probing: bool = False) -> Decision:
+        """Never raises: whatever goes wrong, the batch records every other message."""
+        try:
+            return await self._checked_send(row, view, gateway, probing)
+        except Exception as exc:
+            logger.exception("could not send", extra={"mailing_id": self.mailing_id, "message_id": row.id})
+            return Decision(row, Action.HOLD, f"not sent: {type(exc).__name__}", timezone.now() + timedelta(seconds=5))
+
+    async def _checked_send(self, row: Row, view: MailingView, gateway: Gateway, probing: bool) -> Decision:
         mailing = await view.current()
         if mailing.status == Mailing.Status.CANCELLED:
             return Decision(row, Action.CANCEL, "the mailing was cancelled")
@@ -258,9 +271,10 @@ class BatchSender:
         if result.outcome is Outcome.PERMANENT:
             self.circuit.record_success()  # the provider is up; this message is the problem
             return Decision(row, Action.FAIL, result.error)
-        self.circuit.record_failure(result.error)
         if time.time() >= mailing.end_ts - END_MARGIN_SECONDS:
+            # Cut off by the end (the request's timeout ends there): not the provider's failure.
             return Decision(row, Action.EXPIRE, f"the mailing ended while sending ({result.error})")
+        self.circuit.record_failure(result.error)
         attempt = row.attempts + 1
         if attempt >= self.config.max_attempts:
             return Decision(row, Action.FAIL, f"gave up after {attempt} attempts: {result.error}")
@@ -298,15 +312,37 @@ _STATUS_BY_ACTION = {
 _ATTEMPTED = {Action.SENT, Action.RETRY, Action.FAIL}
 
 
-def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
-    """Write the batch's outcomes: one UPDATE for the sent rows, one for the rest."""
+def record(*, decisions: list[Decision], token: int, deadline: float | None = None) -> dict[str, int]:
+    """Write the batch's outcomes: one UPDATE for the sent rows, one for the rest.
+
+    While the database is away it tries again, up to `deadline` (the lease's end):
+    losing the record of a sent message would mean sending it again.
+    """
+    while True:
+        try:
+            _write(decisions, token)
+            break
+        except (OperationalError, InterfaceError):
+            if deadline is None or time.time() + 2 > deadline:
+                raise
+            logger.warning("could not record a batch; trying again", exc_info=True)
+            connection.close()
+            time.sleep(1)
+    counts: dict[str, int] = {}
+    for decision in decisions:
+        counts[decision.action.value] = counts.get(decision.action.value, 0) + 1
+    return counts
+
+
+def _write(decisions: list[Decision], token: int) -> None:
     now = timezone.now()
     sent = [d.row.id for d in decisions if d.action is Action.SENT]
     others = [d for d in decisions if d.action is not Action.SENT]
-    owned = {"token": token, "status": Message.Status.SENDING}
+    owned = Q(token=token, status=Message.Status.SENDING)
     with transaction.atomic():
         if sent:
-            Message.objects.filter(id__any=sent, **owned).update(
+            # Also a row the reaper took back meanwhile: it was sent, it must not go again.
+            Message.objects.filter(owned | Q(status=Message.Status.PENDING), id__any=sent).update(
                 status=Message.Status.SENT,
                 sent_at=now,
                 attempts=F("attempts") + 1,
@@ -319,7 +355,7 @@ def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
             def case(values: dict[int, object], field: models.Field) -> Case:
                 return Case(*(When(id=i, then=Value(v)) for i, v in values.items()), output_field=field)
 
-            Message.objects.filter(id__any=[d.row.id for d in others], **owned).update(
+            Message.objects.filter(owned, id__any=[d.row.id for d in others]).update(
                 status=case({d.row.id: _STATUS_BY_ACTION[d.action].value for d in others}, models.CharField()),
                 attempts=case(
                     {d.row.id: d.row.attempts + (d.action in _ATTEMPTED) for d in others},
@@ -330,15 +366,18 @@ def record(*, decisions: list[Decision], token: int) -> dict[str, int]:
                 token=None,
                 lease_expires_at=None,
             )
-    counts: dict[str, int] = {}
-    for decision in decisions:
-        counts[decision.action.value] = counts.get(decision.action.value, 0) + 1
-    return counts
+            # A message whose client was deleted while it was out has nobody to wait for.
+            waiting = [d.row.id for d in others if _STATUS_BY_ACTION[d.action] == Message.Status.PENDING]
+            if waiting:
+                Message.objects.filter(id__any=waiting, status=Message.Status.PENDING, client__isnull=True).update(
+                    status=Message.Status.CANCELLED, last_error="client deleted"
+                )
 
 
 def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
     """Claim, send and record one batch; returns counts per action."""
     rows, claim_token = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
+    lease_end = time.time() + config.lease
     if not rows:
         return {}
     view = MailingView(mailing_id, MailingSnapshot.read(mailing_id))
@@ -350,7 +389,7 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: S
     except BaseException:
         _discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
         raise
-    counts = record(decisions=decisions, token=claim_token)
+    counts = record(decisions=decisions, token=claim_token, deadline=lease_end)
     logger.info(
         "batch done",
         extra={

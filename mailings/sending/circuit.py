@@ -2,9 +2,13 @@
 
 Closed: send. A 401/403, or a run of `threshold` transient failures in a row,
 opens it for a cool-down: nobody sends, messages wait without using up their
-attempts. When the cool-down is over, one worker (whoever takes the probe key)
-sends a single message: success closes the circuit, failure opens it again for
-twice as long (up to `max_cooldown`). Operators see the state and its reason.
+attempts. When the cool-down is over (half-open), one worker (whoever takes the
+probe key) sends a single message: success closes the circuit, failure opens it
+again for twice as long (up to `max_cooldown`). Operators see the state and its
+reason.
+
+The cache failing (Redis restarting) must not fail a batch half-sent: every cache
+call here falls back to the last state this process knew.
 """
 
 import logging
@@ -24,7 +28,7 @@ PROBE_KEY = "provider-circuit-probe"
 class Mode(StrEnum):
     CLOSED = "closed"  # send
     OPEN = "open"  # hold everything
-    PROBE = "probe"  # this caller may send one message to test the provider
+    HALF_OPEN = "half-open"  # the cool-down is over: whoever takes the probe sends one message
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,17 @@ class CircuitSettings:
     refresh: float = 1.0  # how stale a process's view of the shared state may be
 
 
+def _cache_call(method: str, *args, default=None, **kwargs):
+    try:
+        return getattr(cache, method)(*args, **kwargs)
+    except Exception:  # Redis down or restarting: carry on with what we know
+        logger.warning("the cache did not answer (%s); using the last known circuit state", method, exc_info=True)
+        return default
+
+
 def circuit_state() -> dict | None:
     """The shared state for operators: None when closed, else {reason, opened_at, until, cooldown}."""
-    return cache.get(STATE_KEY)
+    return _cache_call("get", STATE_KEY)
 
 
 class Circuit:
@@ -48,12 +60,16 @@ class Circuit:
         self._state: dict | None = None
         self._read_at = float("-inf")
         self._run = 0  # transient failures in a row seen by this process
-        self._probing = False
+        self._probe_until = 0.0  # while our probe is out (monotonic); 0 when none
+
+    @property
+    def _probing(self) -> bool:
+        return time.monotonic() < self._probe_until
 
     def _current(self) -> dict | None:
         now = time.monotonic()
         if now - self._read_at >= self.settings.refresh:
-            self._state = cache.get(STATE_KEY)
+            self._state = _cache_call("get", STATE_KEY, default=self._state)
             self._read_at = now
         return self._state
 
@@ -61,14 +77,25 @@ class Circuit:
         state = self._current()
         if state is None:
             return Mode.CLOSED
-        if time.time() < state["until"]:
+        if time.time() < state["until"] or self._probing:
             return Mode.OPEN
+        return Mode.HALF_OPEN
+
+    def acquire_probe(self) -> bool:
+        """Take the one probe of a half-open circuit; the caller must send a message and report it."""
+        if self._probing or self.mode() is not Mode.HALF_OPEN:
+            return False
+        ttl = max(self.settings.cooldown, 30)
+        if _cache_call("add", PROBE_KEY, os.getpid(), timeout=ttl, default=False):
+            self._probe_until = time.monotonic() + ttl
+            return True
+        return False
+
+    def release_probe(self) -> None:
+        """The probe ended without news of the provider (e.g. the message was held): let another try."""
         if self._probing:
-            return Mode.OPEN  # our probe is out; wait for its answer
-        if cache.add(PROBE_KEY, os.getpid(), timeout=max(self.settings.cooldown, 30)):
-            self._probing = True
-            return Mode.PROBE
-        return Mode.OPEN
+            self._probe_until = 0.0
+            _cache_call("delete", PROBE_KEY)
 
     def held_until(self) -> float:
         """When to look again while the circuit is open (a time.time() value)."""
@@ -76,20 +103,21 @@ class Circuit:
         return state["until"] if state else time.time()
 
     def record_success(self) -> None:
+        """A message went through. Only the probe closes an open circuit: a late answer to a
+        request sent before it opened says nothing about the provider now."""
         self._run = 0
-        if self._probing or self._current() is not None:
-            cache.delete_many([STATE_KEY, PROBE_KEY])
-            if self._state is not None:
-                logger.warning("provider circuit closed: the provider answers again")
-            self._state, self._probing = None, False
+        if self._probing:
+            _cache_call("delete_many", [STATE_KEY, PROBE_KEY])
+            logger.warning("provider circuit closed: the provider answers again")
+            self._state, self._probe_until = None, 0.0
             self._read_at = time.monotonic()
 
     def record_failure(self, reason: str) -> None:
         self._run += 1
-        if self._probing or self._run >= self.settings.threshold:
-            self.open(
-                f"{self._run} failures in a row, last: {reason}" if not self._probing else f"probe failed: {reason}"
-            )
+        if self._probing:
+            self.open(f"probe failed: {reason}")
+        elif self._run >= self.settings.threshold:
+            self.open(f"{self._run} failures in a row, last: {reason}")
 
     def record_refusal(self, reason: str) -> None:
         self.open(reason)
@@ -103,7 +131,7 @@ class Circuit:
             cooldown = min(self.settings.max_cooldown, previous["cooldown"] * 2)
         now = time.time()
         state = {"reason": reason, "opened_at": now, "until": now + cooldown, "cooldown": cooldown}
-        cache.set(STATE_KEY, state, timeout=None)
-        cache.delete(PROBE_KEY)
-        self._state, self._read_at, self._probing, self._run = state, time.monotonic(), False, 0
+        _cache_call("set", STATE_KEY, state, timeout=None)
+        _cache_call("delete", PROBE_KEY)
+        self._state, self._read_at, self._probe_until, self._run = state, time.monotonic(), 0.0, 0
         logger.error("provider circuit open for %.0fs: %s", cooldown, reason)

@@ -9,7 +9,7 @@
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -48,10 +48,17 @@ def finish_mailings(*, now: datetime) -> int:
             status=Message.Status.EXPIRED, token=None, last_error="the mailing ended before the message could be sent"
         )
         finished += _finish_if_done(mailing=mailing, now=now, expired=expired)
-    # A cancelled mailing: anything a batch put back to pending after the cancel is dropped too.
-    Message.objects.filter(mailing__status=Mailing.Status.CANCELLED, status=Message.Status.PENDING).update(
-        status=Message.Status.CANCELLED, token=None, last_error="the mailing was cancelled"
-    )
+    # Anything a batch in flight put back to pending after its mailing was cancelled or
+    # finished: looked up through the recently closed mailings, so the sweep stays cheap.
+    recent = now - timedelta(days=1)
+    for status, leftover, reason in (
+        (Mailing.Status.CANCELLED, Message.Status.CANCELLED, "the mailing was cancelled"),
+        (Mailing.Status.FINISHED, Message.Status.EXPIRED, "the mailing ended before the message could be sent"),
+    ):
+        closed = Mailing.objects.filter(status=status, finished_at__gte=recent).values("id")
+        Message.objects.filter(mailing_id__in=closed, status=Message.Status.PENDING).update(
+            status=leftover, token=None, last_error=reason
+        )
     for mailing in Mailing.objects.filter(status=Mailing.Status.RUNNING, end_datetime__gt=now, audience_outdated=False):
         if not mailing.messages.filter(status__in=WAITING).exists():
             finished += _finish_if_done(mailing=mailing, now=now, expired=0)
@@ -75,12 +82,19 @@ def start_due_mailings(*, now: datetime) -> int:
         status=Mailing.Status.SCHEDULED, start_datetime__lte=now, end_datetime__gt=now
     ):
         with transaction.atomic():
-            # Only the tick that flips the status takes the audience.
-            if not Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SCHEDULED).update(
-                status=Mailing.Status.RUNNING, started_at=now, audience_outdated=False
-            ):
+            # Re-read under a lock: an edit since the list was read (a new filter, a later
+            # start) must count, and only the tick that flips the status takes the audience.
+            fresh = (
+                Mailing.objects.select_for_update()
+                .filter(pk=mailing.pk, status=Mailing.Status.SCHEDULED, start_datetime__lte=now, end_datetime__gt=now)
+                .first()
+            )
+            if fresh is None:
                 continue
-            created = fan_out(mailing=mailing, now=now)
+            Mailing.objects.filter(pk=fresh.pk).update(
+                status=Mailing.Status.RUNNING, started_at=now, audience_outdated=False
+            )
+            created = fan_out(mailing=fresh, now=now)
         refresh_statistics_after(created)
         started += 1
         logger.info("mailing started", extra={"mailing_id": mailing.pk, "count": created})
@@ -94,8 +108,13 @@ def retake_outdated_audiences(*, now: datetime) -> int:
         status__in=[Mailing.Status.RUNNING, Mailing.Status.PAUSED], audience_outdated=True
     ):
         with transaction.atomic():
-            if not Mailing.objects.filter(pk=mailing.pk, audience_outdated=True).update(audience_outdated=False):
-                continue
+            if not Mailing.objects.filter(
+                pk=mailing.pk,
+                audience_outdated=True,
+                status__in=[Mailing.Status.RUNNING, Mailing.Status.PAUSED],
+                end_datetime__gt=now,
+            ).update(audience_outdated=False):
+                continue  # finished or cancelled meanwhile: no new messages for it
             mailing.refresh_from_db()
             added = fan_out(mailing=mailing, now=now)
             dropped = (

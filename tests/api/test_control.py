@@ -146,3 +146,78 @@ class TestActivateMailing:
     def test_it_needs_credentials_and_the_change_permission(self, anon_api, readonly_api):
         assert anon_api.post("/activate_mailing/").status_code == 401
         assert readonly_api.post("/activate_mailing/").status_code == 403
+
+
+class TestEditsThatWouldBreakTheEngine:
+    def test_a_finished_mailing_can_no_longer_be_changed(self, api):
+        mailing = MailingFactory(status=Mailing.Status.FINISHED)
+        response = api.patch(f"/mailings/{mailing.pk}/", {"message_text": "too late"})
+        assert response.status_code == 409
+        assert "can no longer be changed" in response.json()["detail"]
+
+    def test_the_start_of_a_started_mailing_can_no_longer_change(self, api):
+        mailing = _running()
+        later = (timezone.now() + timedelta(hours=1)).isoformat()
+        assert api.patch(f"/mailings/{mailing.pk}/", {"start_datetime": later}).status_code == 409
+        assert api.patch(f"/mailings/{mailing.pk}/", {"message_text": "still fine"}).status_code == 200
+
+    def test_an_edit_never_writes_back_a_stale_status(self):
+        mailing = _running()
+        stale = Mailing.objects.get(pk=mailing.pk)
+        services.mailing_pause(mailing=mailing)
+        services.mailing_update(mailing=stale, message_text="edited")
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.PAUSED
+
+    def test_a_message_on_the_wire_cannot_be_changed_or_deleted(self, admin_api):
+        message = MessageFactory(mailing=_running(), status=S.SENDING, token=5)
+        assert admin_api.patch(f"/messages/{message.pk}/", {"status": "failed"}).status_code == 409
+        assert admin_api.delete(f"/messages/{message.pk}/").status_code == 409
+        assert Message.objects.get(pk=message.pk).status == S.SENDING
+
+    def test_sending_is_the_engines_word_only(self, admin_api):
+        message = MessageFactory(mailing=_running())
+        response = admin_api.patch(f"/messages/{message.pk}/", {"status": "sending"})
+        assert response.status_code == 400
+        assert "status" in response.json()
+
+    def test_a_message_does_not_move_to_another_mailing(self, admin_api):
+        message = MessageFactory(mailing=_running())
+        other = _running()
+        response = admin_api.patch(f"/messages/{message.pk}/", {"mailing": other.pk})
+        assert response.status_code == 400
+        assert "mailing" in response.json()
+
+    def test_nothing_waits_in_a_closed_mailing(self, admin_api):
+        mailing = MailingFactory(status=Mailing.Status.FINISHED)
+        body = {"mailing": mailing.pk, "client": ClientFactory().pk, "status": "pending"}
+        assert admin_api.post("/messages/", body).status_code == 400
+        assert not mailing.messages.exists()
+
+    def test_setting_a_message_pending_makes_it_due_again(self, admin_api):
+        message = MessageFactory(mailing=_running(), status=S.FAILED, token=3)
+        assert admin_api.patch(f"/messages/{message.pk}/", {"status": "pending"}).status_code == 200
+        message.refresh_from_db()
+        assert (message.status, message.token) == (S.PENDING, None)
+        assert message.next_attempt_at <= timezone.now()
+
+    def test_an_edit_never_writes_back_engine_columns(self):
+        message = MessageFactory(mailing=_running(), status=S.PENDING)
+        stale = Message.objects.get(pk=message.pk)
+        Message.objects.filter(pk=message.pk).update(status=S.SENT)  # the engine got there first
+        services.message_update(message=stale, created_at=timezone.now())
+        assert Message.objects.get(pk=message.pk).status == S.SENT
+
+
+class TestBrokerTrouble:
+    def test_activate_mailing_answers_503_when_the_broker_is_down(self, api, monkeypatch):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        from mailings.sending import processor
+
+        def down(**kwargs):
+            raise RedisConnectionError("connection refused")
+
+        monkeypatch.setattr(processor, "process_active_mailings", down)
+        response = api.post("/activate_mailing/")
+        assert response.status_code == 503
+        assert "catches up" in response.json()["detail"]

@@ -41,10 +41,11 @@ def opened(circuit: Circuit, reason: str = "HTTP 401: the provider refused our t
 
 
 def probe_pair(first: Circuit, second: Circuit) -> tuple[Circuit, Circuit]:
-    """Ask both; exactly one may probe. Returns (prober, other)."""
-    modes = [first.mode(), second.mode()]
-    assert sorted(modes) == sorted([Mode.PROBE, Mode.OPEN]), modes
-    return (first, second) if modes[0] is Mode.PROBE else (second, first)
+    """Both see the cool-down over; exactly one gets the probe. Returns (prober, other)."""
+    assert (first.mode(), second.mode()) == (Mode.HALF_OPEN, Mode.HALF_OPEN)
+    taken = [first.acquire_probe(), second.acquire_probe()]
+    assert sorted(taken) == [False, True], taken
+    return (first, second) if taken[0] else (second, first)
 
 
 class TestClosedCircuit:
@@ -120,16 +121,24 @@ class TestSharedCircuit:
         prober, waiting = probe_pair(worker, other)
         # Asking again changes nothing: the probe is out, everybody waits for its answer.
         assert prober.mode() is Mode.OPEN
-        assert waiting.mode() is Mode.OPEN
+        assert not prober.acquire_probe()
+        assert not waiting.acquire_probe()
         assert provider_status()["state"] == "probing"
+
+    def test_a_probe_released_without_news_lets_another_process_probe(self, clock):
+        worker, other = Circuit(SETTINGS), Circuit(SETTINGS)
+        opened(worker)
+        clock.advance(1.1)
+        prober, waiting = probe_pair(worker, other)
+        prober.release_probe()  # its message was held (window closed): no news of the provider
+        assert waiting.acquire_probe()
 
     def test_a_third_process_does_not_probe_either(self, clock):
         circuits = [Circuit(SETTINGS) for _ in range(3)]
         opened(circuits[0])
         clock.advance(1.1)
-        modes = [c.mode() for c in circuits]
-        assert modes.count(Mode.PROBE) == 1
-        assert modes.count(Mode.OPEN) == 2
+        taken = [c.acquire_probe() for c in circuits]
+        assert taken.count(True) == 1
 
 
 class TestProbe:
@@ -223,6 +232,15 @@ class TestProviderStatus:
         circuit = Circuit(SETTINGS)
         opened(circuit)
         clock.advance(1.1)
-        assert circuit.mode() is Mode.PROBE
+        assert circuit.acquire_probe()
         circuit.record_success()
         assert provider_status()["state"] == "closed"
+
+
+class TestLateAnswers:
+    def test_a_late_success_does_not_close_a_circuit_it_did_not_probe(self, clock):
+        worker, other = Circuit(SETTINGS), Circuit(SETTINGS)
+        opened(worker)
+        other.record_success()  # an answer to a request sent before the circuit opened
+        assert circuit_state() is not None
+        assert worker.mode() is Mode.OPEN

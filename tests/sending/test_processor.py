@@ -343,6 +343,8 @@ class TestSendBatch:
         time.sleep(1.2)  # let the sandbox finish its sleep: the requests were dropped, not accepted
         assert sandbox.stats["accepted"] == 0
         assert sandbox.stats["outcomes"].get("dropped") == 3
+        # Cut off by the end, not failed by the provider: the circuit stays closed for other mailings.
+        assert circuit_state() is None
 
     def test_a_refused_token_opens_the_circuit_and_burns_no_attempt(self, sandbox_factory, settings):
         sandbox_factory()
@@ -404,15 +406,93 @@ class TestSendBatch:
             assert set(Message.objects.filter(id__in=ids).values_list("status", "attempts")) == {(expected, 0)}
         assert sandbox.stats["requests"] == 0
 
-    def test_it_does_not_overwrite_messages_it_no_longer_owns(self, sandbox_factory):
-        sandbox_factory()
+    def test_a_message_taken_back_meanwhile_keeps_its_new_owner_unless_it_was_sent(self, sandbox_factory):
+        from mailings.sending.batch import Action, Decision
+
+        mailing = _running()
+        ids, token = _queued(mailing, 2)
+        rows, claim_token = claim(mailing_id=mailing.pk, message_ids=ids, token=token, lease=60)
+        # The reaper took both back (this worker looked dead); one was queued again under a new token.
+        Message.objects.filter(id__in=ids).update(status=S.PENDING, token=None)
+        Message.objects.filter(pk=ids[1]).update(token=77)
+        retried = Decision(rows[1], Action.RETRY, "HTTP 503", timezone.now())
+        record(decisions=[Decision(rows[0], Action.SENT), retried], token=claim_token)
+        sent, requeued = Message.objects.get(pk=ids[0]), Message.objects.get(pk=ids[1])
+        # It went out: recorded as sent, so that nobody sends it again.
+        assert (sent.status, sent.attempts, sent.token) == (S.SENT, 1, None)
+        # Its outcome is unknown to the new owner: left alone.
+        assert (requeued.status, requeued.attempts, requeued.token) == (S.PENDING, 0, 77)
+
+    def test_a_message_whose_client_was_deleted_while_out_is_cancelled(self, sandbox_factory):
+        from mailings.sending.batch import Action, Decision
+
         mailing = _running()
         ids, token = _queued(mailing, 1)
         rows, claim_token = claim(mailing_id=mailing.pk, message_ids=ids, token=token, lease=60)
-        # The reaper took the message back meanwhile (this worker looked dead).
-        Message.objects.filter(pk=ids[0]).update(status=S.PENDING, token=None)
-        from mailings.sending.batch import Action, Decision
-
-        record(decisions=[Decision(rows[0], Action.SENT)], token=claim_token)
+        services.client_delete(client=Message.objects.get(pk=ids[0]).client)
+        record(decisions=[Decision(rows[0], Action.RETRY, "HTTP 503", timezone.now())], token=claim_token)
         message = Message.objects.get(pk=ids[0])
-        assert (message.status, message.attempts) == (S.PENDING, 0)
+        assert (message.status, message.client_id, message.last_error) == (S.CANCELLED, None, "client deleted")
+
+    def test_a_probe_that_could_not_go_is_handed_back(self, sandbox_factory):
+        sandbox = sandbox_factory()
+        opener = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
+        opener.open("provider down")
+        time.sleep(0.05)
+        local_now = timezone.now().astimezone(__import__("zoneinfo").ZoneInfo("UTC"))
+        mailing = _running(
+            send_window_start=(local_now + timedelta(hours=2)).time(),
+            send_window_end=(local_now + timedelta(hours=3)).time(),
+        )
+        ids, token = _queued(mailing, 1, client=ClientFactory(timezone="UTC"))
+        worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
+        send_batch(mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(), circuit=worker)
+        assert sandbox.stats["requests"] == 0
+        # The held probe told nothing about the provider: another process may probe at once.
+        assert Circuit(CircuitSettings(cooldown=0.01, refresh=0)).acquire_probe()
+
+
+@pytest.mark.django_db
+class TestTickGuards:
+    def test_a_filter_change_does_not_add_messages_to_a_mailing_that_ended(self):
+        ClientFactory(tag="new")
+        mailing = _running(filter_tag="old")
+        Mailing.objects.filter(pk=mailing.pk).update(audience_outdated=True, status=Mailing.Status.FINISHED)
+        assert processor.retake_outdated_audiences(now=timezone.now()) == 0
+        assert not mailing.messages.exists()
+
+    def test_leftovers_of_closed_mailings_are_swept(self):
+        now = timezone.now()
+        finished = _running()
+        cancelled = _running()
+        late = MessageFactory(mailing=finished, status=S.PENDING)
+        dropped = MessageFactory(mailing=cancelled, status=S.PENDING)
+        Mailing.objects.filter(pk=finished.pk).update(status=Mailing.Status.FINISHED, finished_at=now)
+        Mailing.objects.filter(pk=cancelled.pk).update(status=Mailing.Status.CANCELLED, finished_at=now)
+        processor.finish_mailings(now=now)
+        late.refresh_from_db()
+        dropped.refresh_from_db()
+        assert (late.status, dropped.status) == (S.EXPIRED, S.CANCELLED)
+
+
+class TestCacheTrouble:
+    def test_the_circuit_keeps_its_last_state_when_the_cache_fails(self, monkeypatch):
+        from django.core.cache import cache
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        circuit = Circuit(CircuitSettings(refresh=0))
+        circuit.open("provider down")
+
+        def broken(*args, **kwargs):
+            raise RedisConnectionError("Redis is restarting")
+
+        with monkeypatch.context() as patched:
+            for method in ("get", "add", "set", "delete", "delete_many"):
+                patched.setattr(cache, method, broken)
+            assert circuit.mode().value == "open"
+            assert circuit_state() is None  # operators see "closed", the worker keeps its own view
+            # Nothing raises mid-batch, and nobody can take the probe while the cache is away.
+            circuit.record_success()
+            circuit.record_failure("HTTP 503")
+            assert not circuit.acquire_probe()
+            assert circuit.mode().value == "open"
