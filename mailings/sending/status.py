@@ -1,6 +1,7 @@
 """What operators and integrations are told about the provider."""
 
 import time
+from datetime import UTC, datetime
 
 from mailings.sending.circuit import circuit_state
 
@@ -15,4 +16,5 @@ def provider_status() -> dict:
         "reason": state["reason"],
         "opened_at": state["opened_at"],
         "retry_at": state["until"],
+        "retry_at_display": datetime.fromtimestamp(state["until"], UTC).strftime("%H:%M:%S"),
     }
