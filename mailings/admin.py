@@ -4,9 +4,14 @@ Writes go through `services`, like every other interface, so the admin keeps the
 same promises as the API (history kept, engine state untouched).
 """
 
-from django.contrib import admin
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from mailings import services
+from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, Message
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
@@ -37,9 +42,52 @@ class MailingAdmin(admin.ModelAdmin):
         "end_datetime",
         "filter_operator_code",
         "filter_tag",
+        "messages_link",
     ]
-    list_filter = ["status", "start_datetime"]
+    list_filter = ["status", "start_datetime", "end_datetime"]
+    search_fields = ["message_text"]
     exclude = ["audience_outdated"]
+    actions = ["launch_now", "pause", "resume", "cancel"]
+    fieldsets = [
+        (None, {"fields": ["message_text"]}),
+        ("When", {"fields": ["start_datetime", "end_datetime", ("send_window_start", "send_window_end")]}),
+        ("Who", {"fields": [("filter_operator_code", "filter_tag")], "description": "Empty means any."}),
+        ("State", {"fields": [*ENGINE_FIELDS]}),
+    ]
+
+    @admin.display(description="messages")
+    def messages_link(self, obj: Mailing) -> str:
+        url = reverse("admin:mailings_message_changelist")
+        return format_html('<a href="{}?mailing__id__exact={}">messages</a>', url, obj.pk)
+
+    def _control(self, request, queryset, service: Callable[..., Mailing], done: str) -> None:
+        changed, refused = 0, []
+        for mailing in queryset:
+            try:
+                service(mailing=mailing)
+                changed += 1
+            except ConflictError as exc:
+                refused.append(str(exc))
+        if changed:
+            self.message_user(request, f"{done} {changed} mailing(s).", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Launch now", permissions=["change"])
+    def launch_now(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_launch, "Launched")
+
+    @admin.action(description="Pause", permissions=["change"])
+    def pause(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_pause, "Paused")
+
+    @admin.action(description="Resume", permissions=["change"])
+    def resume(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_resume, "Resumed")
+
+    @admin.action(description="Cancel (waiting messages are dropped)", permissions=["change"])
+    def cancel(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_cancel, "Cancelled")
 
     def get_readonly_fields(self, request, obj: Mailing | None = None):
         if obj is not None and obj.started_at:
@@ -68,14 +116,24 @@ class MailingAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "mailing", "phone_number", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status"]
+    """The delivery log: read-only."""
+
+    list_display = ["id", "mailing_id", "phone_number", "status", "attempts", "sent_at", "short_error", "created_at"]
+    list_filter = ["status", "mailing"]  # mailings listed from their own table, not by scanning messages
     search_fields = ["^phone_number"]
     raw_id_fields = ["mailing", "client"]
     show_full_result_count = False
+    readonly_fields = [field.name for field in Message._meta.fields]
+
+    @admin.display(description="last error")
+    def short_error(self, obj: Message) -> str:
+        return obj.last_error[:80] + ("…" if len(obj.last_error) > 80 else "")
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,0 +1,124 @@
+"""Operator pages: mailing actions, the read-only delivery log, and the Operators/Viewers groups."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from mailings.models import Client, Mailing, Message
+from tests.factories import ClientFactory, MailingFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+MAILINGS = "/admin/mailings/mailing/"
+MESSAGES = "/admin/mailings/message/"
+
+
+def _staff_in(django_user_model, client, group: str):
+    user = django_user_model.objects.create_user(username=group.lower(), password="pw-123456", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer(django_user_model, client):
+    return _staff_in(django_user_model, client, "Viewers")
+
+
+@pytest.fixture
+def operator(django_user_model, client):
+    return _staff_in(django_user_model, client, "Operators")
+
+
+def _running() -> Mailing:
+    return MailingFactory(status=Mailing.Status.RUNNING, started_at=timezone.now())
+
+
+class TestGroups:
+    def test_the_migration_creates_both_roles(self):
+        operators = set(Group.objects.get(name="Operators").permissions.values_list("codename", flat=True))
+        viewers = set(Group.objects.get(name="Viewers").permissions.values_list("codename", flat=True))
+        assert {"change_mailing", "add_client", "view_message", "change_periodictask"} <= operators
+        assert "change_message" not in operators
+        assert viewers == {
+            "view_client", "view_mailing", "view_message", "view_periodictask", "view_intervalschedule"
+        }  # fmt: skip
+
+
+class TestMailingActions:
+    def test_an_operator_pauses_and_is_told(self, operator):
+        mailing = _running()
+        response = operator.post(MAILINGS, {"action": "pause", "_selected_action": [mailing.pk]}, follow=True)
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.PAUSED
+        assert "Paused 1 mailing(s)." in response.content.decode()
+
+    def test_a_refused_action_says_why(self, operator):
+        mailing = MailingFactory(status=Mailing.Status.FINISHED)
+        response = operator.post(MAILINGS, {"action": "cancel", "_selected_action": [mailing.pk]}, follow=True)
+        assert f"Mailing {mailing.pk} is finished already." in response.content.decode()
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.FINISHED
+
+    def test_cancel_drops_what_waits(self, admin_client):
+        mailing = _running()
+        waiting = MessageFactory(mailing=mailing)
+        admin_client.post(MAILINGS, {"action": "cancel", "_selected_action": [mailing.pk]})
+        assert Message.objects.get(pk=waiting.pk).status == Message.Status.CANCELLED
+
+    def test_the_list_links_each_mailing_to_its_messages(self, admin_client):
+        mailing = _running()
+        content = admin_client.get(MAILINGS).content.decode()
+        assert f"{MESSAGES}?mailing__id__exact={mailing.pk}" in content
+
+    def test_a_viewer_sees_no_action_and_cannot_change(self, viewer):
+        mailing = _running()
+        page = viewer.get(MAILINGS)
+        assert page.status_code == 200
+        assert 'name="action"' not in page.content.decode()
+        assert viewer.post(MAILINGS, {"action": "pause", "_selected_action": [mailing.pk]}).status_code in (200, 403)
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.RUNNING
+        assert viewer.get(f"{MAILINGS}add/").status_code == 403
+        change = viewer.post(f"{MAILINGS}{mailing.pk}/change/", {"message_text": "hacked"})
+        assert change.status_code == 403
+        assert Mailing.objects.get(pk=mailing.pk).message_text != "hacked"
+
+    def test_a_mailing_with_messages_offers_no_delete(self, admin_client):
+        mailing = _running()
+        MessageFactory(mailing=mailing, status=Message.Status.SENT)
+        assert admin_client.get(f"{MAILINGS}{mailing.pk}/delete/").status_code == 403
+        assert Mailing.objects.filter(pk=mailing.pk).exists()
+
+    def test_a_started_mailing_keeps_its_start(self, admin_client):
+        mailing = _running()
+        content = admin_client.get(f"{MAILINGS}{mailing.pk}/change/").content.decode()
+        assert 'name="start_datetime_0"' not in content
+        assert 'name="end_datetime_0"' in content
+
+
+class TestDeliveryLog:
+    def test_it_lists_and_filters_by_mailing(self, admin_client):
+        mine = MessageFactory(client=ClientFactory(phone_number="79990000001"))
+        other = MessageFactory(client=ClientFactory(phone_number="79990000002"))
+        content = admin_client.get(f"{MESSAGES}?mailing__id__exact={mine.mailing_id}").content.decode()
+        assert "79990000001" in content
+        assert "79990000002" not in content
+        assert other.pk
+
+    def test_it_searches_by_phone_prefix(self, admin_client):
+        MessageFactory(client=ClientFactory(phone_number="79990000001"))
+        assert "79990000001" in admin_client.get(f"{MESSAGES}?q=7999").content.decode()
+
+    def test_it_cannot_be_written(self, admin_client):
+        message = MessageFactory()
+        assert admin_client.get(f"{MESSAGES}add/").status_code == 403
+        assert admin_client.post(f"{MESSAGES}{message.pk}/change/", {"status": "sent"}).status_code == 403
+        assert admin_client.get(f"{MESSAGES}{message.pk}/delete/").status_code == 403
+        assert Message.objects.get(pk=message.pk).status == Message.Status.PENDING
+
+
+class TestClientDeletion:
+    def test_deleting_in_the_admin_keeps_the_history(self, admin_client):
+        message = MessageFactory(status=Message.Status.SENT)
+        client_pk = message.client_id
+        admin_client.post(f"/admin/mailings/client/{client_pk}/delete/", {"post": "yes"})
+        assert not Client.objects.filter(pk=client_pk).exists()
+        message.refresh_from_db()
+        assert (message.status, message.client_id) == (Message.Status.SENT, None)
