@@ -7,12 +7,15 @@ same promises as the API (history kept, engine state untouched).
 from collections.abc import Callable
 
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from mailings import services
+from mailings import selectors, services
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, Message
+from mailings.normalizers import OPERATOR_CODE_RE
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
@@ -48,12 +51,37 @@ class MailingAdmin(admin.ModelAdmin):
     search_fields = ["message_text"]
     exclude = ["audience_outdated"]
     actions = ["launch_now", "pause", "resume", "cancel"]
+    change_form_template = "admin/mailings/mailing/change_form.html"
+    change_list_template = "admin/mailings/mailing/change_list.html"
     fieldsets = [
         (None, {"fields": ["message_text"]}),
         ("When", {"fields": ["start_datetime", "end_datetime", ("send_window_start", "send_window_end")]}),
         ("Who", {"fields": [("filter_operator_code", "filter_tag")], "description": "Empty means any."}),
         ("State", {"fields": [*ENGINE_FIELDS]}),
     ]
+
+    def get_urls(self):
+        preview = path(
+            "audience-preview/",
+            self.admin_site.admin_view(self.audience_preview),
+            name="mailings_mailing_audience_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def audience_preview(self, request) -> JsonResponse:
+        """How many clients a filter matches now: the change form asks as the operator types."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        operator_code = request.GET.get("filter_operator_code", "").strip()
+        tag = request.GET.get("filter_tag", "").strip()
+        if operator_code and not OPERATOR_CODE_RE.match(operator_code):
+            return JsonResponse({"error": "The operator code is 3 digits, such as 913."}, status=400)
+        count = selectors.audience_count(operator_code=operator_code, tag=tag)
+        return JsonResponse({"count": count})
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "processing_task": selectors.processing_task()}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="messages")
     def messages_link(self, obj: Mailing) -> str:

@@ -69,11 +69,26 @@ def mailing_messages(*, mailing: Mailing) -> QuerySet[Message]:
     return Message.objects.filter(mailing=mailing).order_by("id")
 
 
-def mailing_audience(*, mailing: Mailing) -> QuerySet[Client]:
-    """The clients a mailing's filter matches now (empty filter values match any)."""
+def audience(*, operator_code: str = "", tag: str = "") -> QuerySet[Client]:
+    """The clients a filter matches now (empty values match any; both means both)."""
     clients = Client.objects.all()
-    if mailing.filter_operator_code:
-        clients = clients.filter(operator_code=mailing.filter_operator_code)
-    if mailing.filter_tag:
-        clients = clients.filter(tag=mailing.filter_tag)
+    if operator_code:
+        clients = clients.filter(operator_code=operator_code)
+    if tag:
+        clients = clients.filter(tag=tag)
     return clients
+
+
+def mailing_audience(*, mailing: Mailing) -> QuerySet[Client]:
+    return audience(operator_code=mailing.filter_operator_code, tag=mailing.filter_tag)
+
+
+def audience_count(*, operator_code: str = "", tag: str = "") -> int:
+    return audience(operator_code=operator_code, tag=tag).count()
+
+
+def processing_task():
+    """The periodic task that drives sending (None if someone deleted it)."""
+    from django_celery_beat.models import PeriodicTask
+
+    return PeriodicTask.objects.filter(task="mailings.tasks.process_active_mailings").select_related("interval").first()

@@ -122,3 +122,43 @@ class TestClientDeletion:
         assert not Client.objects.filter(pk=client_pk).exists()
         message.refresh_from_db()
         assert (message.status, message.client_id) == (Message.Status.SENT, None)
+
+
+class TestAudiencePreview:
+    URL = "/admin/mailings/mailing/audience-preview/"
+
+    def test_it_counts_the_clients_a_filter_matches_now(self, admin_client):
+        for code, tag in [("913", "vip"), ("913", "new"), ("926", "vip")]:
+            ClientFactory(operator_code=code, tag=tag)
+        assert admin_client.get(self.URL).json() == {"count": 3}
+        assert admin_client.get(self.URL, {"filter_operator_code": "913"}).json() == {"count": 2}
+        assert admin_client.get(self.URL, {"filter_operator_code": "913", "filter_tag": "vip"}).json() == {"count": 1}
+
+    def test_it_says_what_is_wrong_with_the_code(self, admin_client):
+        response = admin_client.get(self.URL, {"filter_operator_code": "91"})
+        assert response.status_code == 400
+        assert "3 digits" in response.json()["error"]
+
+    def test_the_change_form_asks_for_it(self, admin_client):
+        content = admin_client.get(f"{MAILINGS}add/").content.decode()
+        assert 'id="audience-preview"' in content
+        assert self.URL in content
+
+    def test_it_needs_a_staff_login(self, client):
+        assert client.get(self.URL).status_code == 302
+
+
+class TestPeriodicTaskNote:
+    def test_the_mailing_list_links_the_task_that_sends(self, admin_client):
+        from django_celery_beat.models import PeriodicTask
+
+        task = PeriodicTask.objects.get(name="Process active mailings")
+        content = admin_client.get(MAILINGS).content.decode()
+        assert f"/admin/django_celery_beat/periodictask/{task.pk}/change/" in content
+        assert "every 10 seconds" in content
+
+    def test_it_warns_when_the_task_is_disabled(self, admin_client):
+        from django_celery_beat.models import PeriodicTask
+
+        PeriodicTask.objects.filter(name="Process active mailings").update(enabled=False)
+        assert "but is disabled: nothing is sent" in admin_client.get(MAILINGS).content.decode()
