@@ -56,11 +56,11 @@ def reset_database() -> None:
     if connection.vendor != "postgresql" or "bench" not in name:
         sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
     call_command("migrate", verbosity=0)
-    sql("TRUNCATE mailings_message, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
+    sql("TRUNCATE mailings_message, mailings_messagecount, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
 
 
 def make_clients(n: int) -> None:
-    sql("TRUNCATE mailings_message, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
+    sql("TRUNCATE mailings_message, mailings_messagecount, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
     sql(
         "INSERT INTO mailings_client (phone_number, operator_code, tag, timezone, created_at, updated_at) "
         "SELECT '79' || lpad(i::text, 9, '0'), '9' || lpad((i %% 100)::text, 2, '0'), 'bench', 'Europe/Moscow', "
@@ -144,7 +144,7 @@ def fanout_comparison(n: int) -> tuple[float, float]:
     timings = {"raw": [], "ours": []}
     for _ in range(2):
         for kind in ("raw", "ours"):
-            sql("TRUNCATE mailings_message")
+            sql("TRUNCATE mailings_message, mailings_messagecount")
             started = time.perf_counter()
             if kind == "raw":
                 sql(
@@ -157,7 +157,7 @@ def fanout_comparison(n: int) -> tuple[float, float]:
                 created = fan_out(mailing=ours, now=timezone.now())
                 assert created == n, created
             timings[kind].append(time.perf_counter() - started)
-    sql("TRUNCATE mailings_message")
+    sql("TRUNCATE mailings_message, mailings_messagecount")
     return min(timings["raw"]), min(timings["ours"])
 
 

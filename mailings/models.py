@@ -231,3 +231,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message #{self.pk} to {self.phone_number} ({self.status})"
+
+
+class MessageCount(models.Model):
+    """Message counts per mailing and status, kept by database triggers on the message table.
+
+    Every statement that inserts, updates or deletes messages appends its net change
+    here (one row per mailing and status it touched); the tick folds the rows of each
+    mailing and status into one. Statistics sum a handful of rows instead of counting
+    millions of messages, and no writer ever waits on another for a counter.
+    """
+
+    mailing_id = models.BigIntegerField()
+    status = models.CharField(max_length=16)
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["mailing_id", "status"], name="messagecount_mailing_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mailing_id} {self.status} {self.delta:+d}"

@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.utils.timezone import now
 
 from mailings.errors import ConflictError
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, Message, MessageCount
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +208,7 @@ def mailing_delete(*, mailing: Mailing) -> None:
             "it cannot be deleted. Cancel it instead to stop any further sending."
         )
     logger.info("mailing deleted", extra={"mailing_id": mailing.pk})
+    MessageCount.objects.filter(mailing_id=mailing.pk).delete()  # rows of messages made and deleted by hand
     mailing.delete()
 
 

@@ -5,7 +5,8 @@
    cancelled mailings drop what still waits; running ones with nothing left finish;
 3. start: scheduled mailings whose start has come take their audience (fan-out);
 4. re-take the audience of running mailings whose filter changed;
-5. dispatch due messages to the workers.
+5. dispatch due messages to the workers;
+6. fold the message count rows the database triggers appended.
 """
 
 import logging
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from mailings.counts import fold_message_counts
 from mailings.models import Mailing, Message
 from mailings.selectors import mailing_audience
 from mailings.sending.config import SendingConfig
@@ -145,4 +147,5 @@ def process_active_mailings(*, config: SendingConfig | None = None, now: datetim
         "audiences_retaken": retake_outdated_audiences(now=now),
     }
     summary["queued"] = dispatch_due(config=config, now=now)
+    fold_message_counts()
     return summary

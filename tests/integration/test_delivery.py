@@ -9,7 +9,7 @@ import requests
 from django.utils import timezone
 
 from backoffice.processes import free_port
-from mailings import services
+from mailings import selectors, services
 from mailings.models import Client, Mailing, Message
 from tests.integration.conftest import processing_every
 
@@ -151,6 +151,14 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     paused_times = [accepted[i] for i in paused.messages.filter(status=S.SENT).values_list("id", flat=True)]
     assert not [t for t in paused_times if paused_at + 1.5 < t < resumed_at]
     assert paused.messages.filter(status=S.SENT).count() == 300
+
+    # The statistics, kept by triggers through all of it, equal a count of the messages.
+    for mailing in (everyone, short, paused, future):
+        counts = selectors.mailing_message_counts(mailing=mailing)
+        truth = dict.fromkeys(S.values, 0)
+        for status in mailing.messages.values_list("status", flat=True):
+            truth[status] += 1
+        assert counts == truth
 
     # The outage held messages instead of burning their attempts.
     assert stats["outcomes"].get("down", 0) + stats["outcomes"].get("error", 0) > 0

@@ -1,0 +1,45 @@
+"""Folding the message count rows the database triggers append (see models.MessageCount)."""
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Sum
+
+from mailings.models import MessageCount
+
+_FOLD_POSTGRES = """
+WITH crowded AS (
+    SELECT mailing_id, status FROM mailings_messagecount GROUP BY mailing_id, status HAVING count(*) > 1
+), folded AS (
+    DELETE FROM mailings_messagecount AS c USING crowded
+    WHERE c.mailing_id = crowded.mailing_id AND c.status = crowded.status
+    RETURNING c.mailing_id, c.status, c.delta
+)
+INSERT INTO mailings_messagecount (mailing_id, status, delta)
+SELECT mailing_id, status, sum(delta) FROM folded GROUP BY mailing_id, status
+"""
+
+
+def fold_message_counts() -> int:
+    """Replace the rows of each (mailing, status) by their sum; returns how many rows went.
+
+    On PostgreSQL one statement deletes exactly the rows it sums, so rows appended
+    meanwhile by other transactions are never lost. SQLite writes one at a time.
+    """
+    before = MessageCount.objects.count()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_FOLD_POSTGRES)
+    else:
+        with transaction.atomic():
+            crowded = (
+                MessageCount.objects.values("mailing_id", "status")
+                .annotate(rows=Count("id"), total=Sum("delta"), last=Max("id"))
+                .filter(rows__gt=1)
+            )
+            for group in list(crowded):
+                MessageCount.objects.filter(
+                    mailing_id=group["mailing_id"], status=group["status"], id__lte=group["last"]
+                ).delete()
+                MessageCount.objects.create(
+                    mailing_id=group["mailing_id"], status=group["status"], delta=group["total"]
+                )
+    return before - MessageCount.objects.count()
