@@ -218,7 +218,8 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["mailing", "client"], name="message_unique_mailing_client"),
         ]
         indexes = [
-            models.Index(fields=["mailing", "status"], name="message_mailing_status_idx"),
+            # A mailing's messages in order (its statistics page, ?mailing= lists).
+            models.Index(fields=["mailing", "id"], name="message_mailing_id_idx"),
             # The rows still waiting: what dispatch reads, oldest due first.
             models.Index(fields=["mailing", "next_attempt_at"], condition=Q(status="pending"), name="message_due_idx"),
             models.Index(

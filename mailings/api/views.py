@@ -85,6 +85,7 @@ class MailingViewSet(ServiceModelViewSet):
     def statistics(self, request: Request, pk: str) -> Response:
         mailing = self.get_object()
         counts = selectors.mailing_message_counts(mailing=mailing)
+        self.paginator.known_count = sum(counts.values())  # no COUNT(*) over a million messages
         messages = self.paginate_queryset(selectors.mailing_messages(mailing=mailing))
         data = {
             "mailing": mailing,

@@ -1,0 +1,123 @@
+"""Statistics benchmark: the statistics endpoints with 10,000,000 messages, against counting them.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench .venv/bin/python bench/statistics.py
+
+Loads 10 mailings of 1,000,000 messages each (60% sent, 20% failed, 20% expired)
+into a *bench* database unless they are there already (--reload forces it), then
+times, best of 5: GET /mailings/statistics/, GET /mailings/<id>/statistics/, and
+the same figures counted from the messages table (the baseline the counts replace).
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from mailings.counts import fold_message_counts  # noqa: E402
+from mailings.models import Mailing, Message  # noqa: E402
+
+MAILINGS, PER_MAILING = 10, 1_000_000
+
+
+def load() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE mailings_message, mailings_messagecount, mailings_mailing, mailings_client "
+            "RESTART IDENTITY CASCADE"
+        )
+        cursor.execute(
+            "INSERT INTO mailings_client (phone_number, operator_code, tag, timezone, created_at, updated_at) "
+            "SELECT '79' || lpad(i::text, 9, '0'), '900', 'bench', 'UTC', now(), now() "
+            "FROM generate_series(1, %s) AS i",
+            [PER_MAILING],
+        )
+        for n in range(MAILINGS):
+            now = timezone.now()
+            mailing = Mailing.objects.create(
+                start_datetime=now, end_datetime=now + timezone.timedelta(hours=1), message_text=f"bench {n}"
+            )
+            cursor.execute(
+                "INSERT INTO mailings_message (mailing_id, client_id, phone_number, status, attempts, "
+                "next_attempt_at, created_at, last_error) SELECT %s, id, phone_number, "
+                "(ARRAY['sent','sent','sent','failed','expired'])[1 + id %% 5], 1, now(), now(), '' "
+                "FROM mailings_client",
+                [mailing.pk],
+            )
+            print(f"loaded mailing {n + 1}/{MAILINGS}", flush=True)
+        Mailing.objects.update(status=Mailing.Status.FINISHED)
+        cursor.execute("VACUUM ANALYZE mailings_message")
+    fold_message_counts()
+
+
+def best_ms(function, runs: int = 5) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reload", action="store_true", help="load the 10,000,000 messages again")
+    args = parser.parse_args()
+    name = settings.DATABASES["default"]["NAME"]
+    if connection.vendor != "postgresql" or "bench" not in name:
+        sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
+    call_command("migrate", verbosity=0)
+    if args.reload or Message.objects.count() != MAILINGS * PER_MAILING:
+        load()
+
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True})
+    api = APIClient(SERVER_NAME="testserver")
+    api.force_authenticate(user)
+    one = Mailing.objects.order_by("id").last()
+
+    def overall():
+        response = api.get("/mailings/statistics/")
+        assert response.status_code == 200
+        assert response.json()["messages_total"] == MAILINGS * PER_MAILING
+
+    def single():
+        response = api.get(f"/mailings/{one.pk}/statistics/")
+        assert response.status_code == 200
+        assert response.json()["messages_total"] == PER_MAILING
+
+    def counted_overall():
+        list(Message.objects.values_list("mailing_id", "status").annotate(n=Count("id")).order_by())
+
+    def counted_single():
+        list(Message.objects.filter(mailing=one).values_list("status").annotate(n=Count("id")).order_by())
+
+    print(f"{MAILINGS * PER_MAILING:,} messages in {MAILINGS} mailings; best of 5:")
+    fast, slow = best_ms(overall), best_ms(counted_overall)
+    print(f"GET /mailings/statistics/: {fast:.0f} ms; counting the messages: {slow:.0f} ms")
+    print(
+        f"GET /mailings/{one.pk}/statistics/: {best_ms(single):.0f} ms; "
+        f"counting its messages: {best_ms(counted_single):.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
