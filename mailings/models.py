@@ -23,31 +23,37 @@ operator_code_validator = RegexValidator(
 )
 
 
-class PhoneNumberField(models.CharField):
+class _NormalizedCharField(models.CharField):
+    """A CharField whose clean() turns what people type into the stored form.
+
+    In clean(), not to_python(): lookups such as a phone prefix search must not be normalised.
+    """
+
+    normalize = staticmethod(lambda value: value)
+    default_max_length = 255
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", self.default_max_length)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value, model_instance):
+        if value not in self.empty_values:
+            value = type(self).normalize(value)
+        return super().clean(value, model_instance)
+
+
+class PhoneNumberField(_NormalizedCharField):
     """`7` and ten digits; formatting such as `+7 (900) 123-45-67` is stripped on clean."""
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 11)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, value, model_instance):
-        # In clean(), not to_python(): lookups (prefix search) must not be normalised.
-        if value not in self.empty_values:
-            value = normalize_phone(value)
-        return super().clean(value, model_instance)
+    normalize = staticmethod(normalize_phone)
+    default_max_length = 11
 
 
-class TimeZoneNameField(models.CharField):
+class TimeZoneNameField(_NormalizedCharField):
     """An IANA time zone name; offsets such as `GMT+3` are normalised on clean."""
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, value, model_instance):
-        if value not in self.empty_values:
-            value = normalize_timezone(value)
-        return super().clean(value, model_instance)
+    normalize = staticmethod(normalize_timezone)
+    default_max_length = 64
 
 
 def _move_constraint_errors_to_fields(exc: ValidationError, fields_by_code: dict[str, str]) -> ValidationError:
