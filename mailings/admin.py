@@ -45,12 +45,55 @@ class MailingAdmin(admin.ModelAdmin):
         "end_datetime",
         "filter_operator_code",
         "filter_tag",
+        "progress",
+        "counts",
         "messages_link",
     ]
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
     exclude = ["audience_outdated"]
     actions = ["launch_now", "pause", "resume", "cancel"]
+    list_per_page = 50
+
+    class Media:
+        css = {"all": ["mailings/admin.css"]}
+
+    def get_queryset(self, request):
+        # Counts per status from the trigger-kept rows: a few index lookups per mailing shown.
+        counts = {
+            "n_total": None,
+            "n_sent": [Message.Status.SENT],
+            "n_failed": [Message.Status.FAILED],
+            "n_waiting": [Message.Status.PENDING, Message.Status.SENDING],
+            "n_dropped": [Message.Status.EXPIRED, Message.Status.CANCELLED],
+        }
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                **{name: selectors.message_count_subquery(statuses=statuses) for name, statuses in counts.items()}
+            )
+        )
+
+    @admin.display(description="progress (sent / all)")
+    def progress(self, obj: Mailing) -> str:
+        total = obj.n_total or 0
+        sent_pct = 100 * obj.n_sent / total if total else 0
+        failed_pct = 100 * obj.n_failed / total if total else 0
+        return format_html(
+            '<div class="mailing-progress" title="{} sent, {} failed of {}">'
+            '<div class="bar"><span class="sent" style="width:{}%"></span>'
+            '<span class="failed" style="width:{}%"></span></div>'
+            '<span class="figure">{} / {}</span></div>',
+            obj.n_sent, obj.n_failed, total, f"{sent_pct:.1f}", f"{failed_pct:.1f}", obj.n_sent, total,
+        )  # fmt: skip
+
+    @admin.display(description="failed · waiting · expired or cancelled")
+    def counts(self, obj: Mailing) -> str:
+        return format_html(
+            '<span class="mailing-counts">{} · {} · {}</span>', obj.n_failed, obj.n_waiting, obj.n_dropped
+        )
+
     change_form_template = "admin/mailings/mailing/change_form.html"
     change_list_template = "admin/mailings/mailing/change_list.html"
     fieldsets = [

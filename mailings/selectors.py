@@ -7,7 +7,8 @@ as at ten; every status appears, zeros included.
 
 from collections.abc import Iterable
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from mailings.models import Client, Mailing, Message, MessageCount
 
@@ -52,6 +53,15 @@ def mailing_counts_by_status() -> dict[str, int]:
     for status, n in Mailing.objects.values_list("status").annotate(n=Count("id")).order_by():
         counts[status] = n
     return counts
+
+
+def message_count_subquery(*, statuses: list[str] | None = None):
+    """For annotating mailings: their messages (in `statuses`, or all) from the trigger-kept counts."""
+    rows = MessageCount.objects.filter(mailing_id=OuterRef("pk"))
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    total = rows.order_by().values("mailing_id").annotate(n=Sum("delta")).values("n")[:1]
+    return Coalesce(Subquery(total), 0)
 
 
 def overall_counts() -> dict:

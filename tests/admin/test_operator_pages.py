@@ -162,3 +162,18 @@ class TestPeriodicTaskNote:
 
         PeriodicTask.objects.filter(name="Process active mailings").update(enabled=False)
         assert "but is disabled: nothing is sent" in admin_client.get(MAILINGS).content.decode()
+
+
+class TestMailingProgress:
+    def test_each_row_shows_its_counts_and_progress(self, admin_client):
+        mailing = _running()
+        for status in [Message.Status.SENT] * 3 + [Message.Status.FAILED, Message.Status.PENDING]:
+            MessageFactory(mailing=mailing, status=status)
+        content = admin_client.get(MAILINGS).content.decode()
+        assert 'title="3 sent, 1 failed of 5"' in content
+        assert 'style="width:60.0%"' in content
+        assert "1 · 1 · 0" in content
+
+    def test_a_mailing_without_messages_shows_an_empty_bar(self, admin_client):
+        MailingFactory()
+        assert 'title="0 sent, 0 failed of 0"' in admin_client.get(MAILINGS).content.decode()
