@@ -87,7 +87,7 @@ class Cluster:
             name,
             [
                 sys.executable, "-m", "celery", "-A", "backoffice", "worker",
-                "-Q", self.env.get("CELERY_QUEUE", "celery"), "-c", str(concurrency), "-n", f"{name}@%h",
+                "-c", str(concurrency), "-n", f"{name}@%h",
                 "--without-gossip", "--without-mingle", "--loglevel", "INFO",
             ],
         )  # fmt: skip

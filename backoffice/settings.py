@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -195,6 +196,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # our LOGGING (key=value or JSON) applies in workers too
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# The tick has a queue of its own, so that it never waits behind a backlog of send
+# batches; a worker with no -Q option consumes both (in turns).
+CELERY_TICK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.ticks"
+CELERY_TASK_QUEUES = [Queue(CELERY_TICK_QUEUE), Queue(CELERY_TASK_DEFAULT_QUEUE)]
+CELERY_TASK_ROUTES = {"mailings.tasks.process_active_mailings": {"queue": CELERY_TICK_QUEUE}}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Publishing from a web request must not hang when the broker is down: the next tick catches up.

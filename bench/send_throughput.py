@@ -171,7 +171,9 @@ def main() -> None:
     args = parser.parse_args()
 
     reset_database()
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TICK_QUEUE
+    )
     cache.clear()
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)

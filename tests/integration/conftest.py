@@ -17,11 +17,15 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# serialized_rollback: the flush after the test would otherwise drop what the data
+# migrations created (groups, the periodic task) for every test run after it.
 @pytest.fixture
-def cluster(transactional_db, tmp_path_factory, request):
+def cluster(django_db_serialized_rollback, transactional_db, tmp_path_factory, request):
     if connection.vendor != "postgresql":
         pytest.skip("integration tests need PostgreSQL: set DATABASE_URL (CI does)")
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TICK_QUEUE
+    )
     log_dir = tmp_path_factory.mktemp(request.node.name[:40])
     env = {
         **os.environ,
