@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from mailings import selectors, services
 from mailings.errors import ConflictError
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, MailingStatistics, Message
 from mailings.normalizers import OPERATOR_CODE_RE
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
@@ -35,45 +35,25 @@ class ClientAdmin(admin.ModelAdmin):
             services.client_delete(client=client)
 
 
-@admin.register(Mailing)
-class MailingAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "message_text",
-        "status",
-        "start_datetime",
-        "end_datetime",
-        "filter_operator_code",
-        "filter_tag",
-        "progress",
-        "counts",
-        "messages_link",
-    ]
-    list_filter = ["status", "start_datetime", "end_datetime"]
-    search_fields = ["message_text"]
-    exclude = ["audience_outdated"]
-    actions = ["launch_now", "pause", "resume", "cancel"]
-    list_per_page = 50
+COUNTED = {
+    "n_total": None,
+    "n_sent": [Message.Status.SENT],
+    "n_failed": [Message.Status.FAILED],
+    "n_waiting": [Message.Status.PENDING, Message.Status.SENDING],
+    "n_dropped": [Message.Status.EXPIRED, Message.Status.CANCELLED],
+}
+
+
+class MessageCountsMixin:
+    """Mailing lists with message counts, read from the trigger-kept rows through subqueries:
+    a few index lookups per mailing shown, whatever the mailings' size."""
 
     class Media:
         css = {"all": ["mailings/admin.css"]}
 
     def get_queryset(self, request):
-        # Counts per status from the trigger-kept rows: a few index lookups per mailing shown.
-        counts = {
-            "n_total": None,
-            "n_sent": [Message.Status.SENT],
-            "n_failed": [Message.Status.FAILED],
-            "n_waiting": [Message.Status.PENDING, Message.Status.SENDING],
-            "n_dropped": [Message.Status.EXPIRED, Message.Status.CANCELLED],
-        }
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                **{name: selectors.message_count_subquery(statuses=statuses) for name, statuses in counts.items()}
-            )
-        )
+        subqueries = {name: selectors.message_count_subquery(statuses=statuses) for name, statuses in COUNTED.items()}
+        return super().get_queryset(request).annotate(**subqueries)
 
     @admin.display(description="progress (sent / all)")
     def progress(self, obj: Mailing) -> str:
@@ -93,6 +73,27 @@ class MailingAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="mailing-counts">{} · {} · {}</span>', obj.n_failed, obj.n_waiting, obj.n_dropped
         )
+
+
+@admin.register(Mailing)
+class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "message_text",
+        "status",
+        "start_datetime",
+        "end_datetime",
+        "filter_operator_code",
+        "filter_tag",
+        "progress",
+        "counts",
+        "messages_link",
+    ]
+    list_filter = ["status", "start_datetime", "end_datetime"]
+    search_fields = ["message_text"]
+    exclude = ["audience_outdated"]
+    actions = ["launch_now", "pause", "resume", "cancel"]
+    list_per_page = 50
 
     change_form_template = "admin/mailings/mailing/change_form.html"
     change_list_template = "admin/mailings/mailing/change_list.html"
@@ -208,3 +209,64 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(MailingStatistics)
+class MailingStatisticsAdmin(MessageCountsMixin, admin.ModelAdmin):
+    """One row per mailing with its counts and success rate, and the totals of what the filters select."""
+
+    list_display = ["id", "message_text", "status", "start_datetime", "progress", "sent", "failed", "waiting",
+                    "dropped", "success_rate"]  # fmt: skip
+    list_display_links = None
+    list_filter = ["status", "start_datetime", "end_datetime"]
+    search_fields = ["message_text"]
+    list_per_page = 50
+    show_full_result_count = False
+    change_list_template = "admin/mailings/mailingstatistics/change_list.html"
+
+    @admin.display(description="sent", ordering="n_sent")
+    def sent(self, obj: Mailing) -> int:
+        return obj.n_sent
+
+    @admin.display(description="failed", ordering="n_failed")
+    def failed(self, obj: Mailing) -> int:
+        return obj.n_failed
+
+    @admin.display(description="waiting", ordering="n_waiting")
+    def waiting(self, obj: Mailing) -> int:
+        return obj.n_waiting
+
+    @admin.display(description="expired or cancelled", ordering="n_dropped")
+    def dropped(self, obj: Mailing) -> int:
+        return obj.n_dropped
+
+    @admin.display(description="success rate")
+    def success_rate(self, obj: Mailing) -> str:
+        return _rate(obj.n_sent, obj.n_total)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # not a redirect: add the totals of what the filters select
+            totals = selectors.message_counts_of(mailings=changelist.queryset.values("pk"))
+            total = sum(totals.values())
+            response.context_data["totals"] = {
+                "mailings": changelist.queryset.count(),
+                "messages": total,
+                "by_status": totals,
+                "success_rate": _rate(totals["sent"], total),
+            }
+        return response
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"

@@ -240,6 +240,15 @@ class Message(models.Model):
         return f"Message #{self.pk} to {self.phone_number} ({self.status})"
 
 
+class MailingStatistics(Mailing):
+    """The read-only statistics page of the admin: mailings with their message counts."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "mailing statistics"
+        verbose_name_plural = "mailing statistics"
+
+
 class MessageCount(models.Model):
     """Message counts per mailing and status, kept by database triggers on the message table.
 

@@ -64,6 +64,15 @@ def message_count_subquery(*, statuses: list[str] | None = None):
     return Coalesce(Subquery(total), 0)
 
 
+def message_counts_of(*, mailings: QuerySet) -> dict[str, int]:
+    """Message counts per status over a set of mailings (a queryset of their ids)."""
+    counts = _zero_counts(MESSAGE_STATUSES)
+    rows = MessageCount.objects.filter(mailing_id__in=mailings).values_list("status").annotate(n=Sum("delta"))
+    for status, n in rows.order_by():
+        counts[status] = n
+    return counts
+
+
 def overall_counts() -> dict:
     """Mailings and messages in total and per status."""
     mailings = mailing_counts_by_status()

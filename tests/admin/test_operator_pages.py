@@ -40,8 +40,10 @@ class TestGroups:
         assert {"change_mailing", "add_client", "view_message", "change_periodictask"} <= operators
         assert "change_message" not in operators
         assert viewers == {
-            "view_client", "view_mailing", "view_message", "view_periodictask", "view_intervalschedule"
+            "view_client", "view_mailing", "view_message", "view_periodictask", "view_intervalschedule",
+            "view_mailingstatistics",
         }  # fmt: skip
+        assert "view_mailingstatistics" in operators
 
 
 class TestMailingActions:
@@ -177,3 +179,36 @@ class TestMailingProgress:
     def test_a_mailing_without_messages_shows_an_empty_bar(self, admin_client):
         MailingFactory()
         assert 'title="0 sent, 0 failed of 0"' in admin_client.get(MAILINGS).content.decode()
+
+
+class TestStatisticsPage:
+    URL = "/admin/mailings/mailingstatistics/"
+
+    def test_it_shows_each_mailing_and_the_totals_of_the_filtered_ones(self, viewer):
+        running, finished = _running(), MailingFactory(status=Mailing.Status.FINISHED)
+        for mailing, statuses in [
+            (running, [Message.Status.SENT, Message.Status.SENT, Message.Status.PENDING]),
+            (finished, [Message.Status.SENT, Message.Status.FAILED, Message.Status.EXPIRED, Message.Status.FAILED]),
+        ]:
+            for status in statuses:
+                MessageFactory(mailing=mailing, status=status)
+        page = viewer.get(self.URL)
+        assert page.status_code == 200
+        totals = page.context["totals"]
+        assert (totals["mailings"], totals["messages"], totals["success_rate"]) == (2, 7, "42.9%")
+        assert totals["by_status"]["failed"] == 2
+        assert 'title="2 sent, 0 failed of 3"' in page.content.decode()
+        filtered = viewer.get(self.URL, {"status__exact": "finished"}).context["totals"]
+        assert (filtered["mailings"], filtered["messages"], filtered["by_status"]["sent"]) == (1, 4, 1)
+        assert filtered["success_rate"] == "25.0%"
+
+    def test_it_is_read_only(self, admin_client):
+        mailing = _running()
+        assert admin_client.get(f"{self.URL}add/").status_code == 403
+        assert admin_client.post(f"{self.URL}{mailing.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert 'name="action"' not in admin_client.get(self.URL).content.decode()
+
+    def test_a_user_without_the_permission_is_refused(self, django_user_model, client):
+        user = django_user_model.objects.create_user(username="staff", password="pw-123456", is_staff=True)
+        client.force_login(user)
+        assert client.get(self.URL).status_code == 403
