@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from mailings import selectors, services
+from mailings.charts import daily_bars_svg
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, MailingStatistics, Message
 from mailings.normalizers import OPERATOR_CODE_RE
@@ -265,6 +266,9 @@ class MailingStatisticsAdmin(MessageCountsMixin, admin.ModelAdmin):
                 "by_status": totals,
                 "success_rate": _rate(totals["sent"], total),
             }
+            daily = selectors.daily_sent_failed(mailings=changelist.queryset.values("pk"))
+            response.context_data["daily_chart"] = daily_bars_svg(daily)
+            response.context_data["daily_totals"] = (sum(d[1] for d in daily), sum(d[2] for d in daily))
         return response
 
 

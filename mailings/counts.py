@@ -7,19 +7,20 @@ from mailings.models import MessageCount
 
 _FOLD_POSTGRES = """
 WITH crowded AS (
-    SELECT mailing_id, status FROM mailings_messagecount GROUP BY mailing_id, status HAVING count(*) > 1
+    SELECT mailing_id, status, day FROM mailings_messagecount
+    GROUP BY mailing_id, status, day HAVING count(*) > 1
 ), folded AS (
     DELETE FROM mailings_messagecount AS c USING crowded
-    WHERE c.mailing_id = crowded.mailing_id AND c.status = crowded.status
-    RETURNING c.mailing_id, c.status, c.delta
+    WHERE c.mailing_id = crowded.mailing_id AND c.status = crowded.status AND c.day = crowded.day
+    RETURNING c.mailing_id, c.status, c.day, c.delta
 )
-INSERT INTO mailings_messagecount (mailing_id, status, delta)
-SELECT mailing_id, status, sum(delta) FROM folded GROUP BY mailing_id, status
+INSERT INTO mailings_messagecount (mailing_id, status, day, delta)
+SELECT mailing_id, status, day, sum(delta) FROM folded GROUP BY mailing_id, status, day
 """
 
 
 def fold_message_counts() -> int:
-    """Replace the rows of each (mailing, status) by their sum; returns how many rows went.
+    """Replace the rows of each (mailing, status, day) by their sum; returns how many rows went.
 
     On PostgreSQL one statement deletes exactly the rows it sums, so rows appended
     meanwhile by other transactions are never lost. SQLite writes one at a time.
@@ -31,15 +32,12 @@ def fold_message_counts() -> int:
     else:
         with transaction.atomic():
             crowded = (
-                MessageCount.objects.values("mailing_id", "status")
+                MessageCount.objects.values("mailing_id", "status", "day")
                 .annotate(rows=Count("id"), total=Sum("delta"), last=Max("id"))
                 .filter(rows__gt=1)
             )
             for group in list(crowded):
-                MessageCount.objects.filter(
-                    mailing_id=group["mailing_id"], status=group["status"], id__lte=group["last"]
-                ).delete()
-                MessageCount.objects.create(
-                    mailing_id=group["mailing_id"], status=group["status"], delta=group["total"]
-                )
+                key = {"mailing_id": group["mailing_id"], "status": group["status"], "day": group["day"]}
+                MessageCount.objects.filter(**key, id__lte=group["last"]).delete()
+                MessageCount.objects.create(**key, delta=group["total"])
     return before - MessageCount.objects.count()

@@ -260,10 +260,15 @@ class MessageCount(models.Model):
 
     mailing_id = models.BigIntegerField()
     status = models.CharField(max_length=16)
+    # The (UTC) day the change happened: messages sent and failed per day come from here.
+    day = models.DateField()
     delta = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["mailing_id", "status"], name="messagecount_mailing_idx")]
+        indexes = [
+            models.Index(fields=["mailing_id", "status"], name="messagecount_mailing_idx"),
+            models.Index(fields=["day", "status"], name="messagecount_day_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.mailing_id} {self.status} {self.delta:+d}"

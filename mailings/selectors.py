@@ -6,9 +6,11 @@ as at ten; every status appears, zeros included.
 """
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from mailings.models import Client, Mailing, Message, MessageCount
 
@@ -71,6 +73,27 @@ def message_counts_of(*, mailings: QuerySet) -> dict[str, int]:
     for status, n in rows.order_by():
         counts[status] = n
     return counts
+
+
+def daily_sent_failed(
+    *, mailings: QuerySet | None = None, days: int = 30, today: date | None = None
+) -> list[tuple[date, int, int]]:
+    """(day, sent, failed) for each of the last `days` UTC days, oldest first, zeros included:
+    the messages that became sent or failed that day (of `mailings`, or of all)."""
+    today = today or timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    rows = MessageCount.objects.filter(
+        day__gte=first, day__lte=today, status__in=[Message.Status.SENT, Message.Status.FAILED]
+    )
+    if mailings is not None:
+        rows = rows.filter(mailing_id__in=mailings)
+    totals = {
+        (day, status): n for day, status, n in rows.values_list("day", "status").annotate(n=Sum("delta")).order_by()
+    }
+    return [
+        (day, totals.get((day, Message.Status.SENT), 0), totals.get((day, Message.Status.FAILED), 0))
+        for day in (first + timedelta(days=offset) for offset in range(days))
+    ]
 
 
 def overall_counts() -> dict:

@@ -67,3 +67,28 @@ class TestMessageCounts:
         counts = selectors.mailing_message_counts(mailing=mailing)
         assert (counts["sent"], counts["failed"], counts["expired"], counts["pending"]) == (2, 1, 1, 0)
         assert selectors.overall_counts()["messages_total"] == 4
+
+
+class TestDailyCounts:
+    def test_a_change_counts_on_the_day_it_happened(self):
+        mailing = MailingFactory()
+        sent = MessageFactory(mailing=mailing)
+        MessageFactory(mailing=mailing, status=S.FAILED)
+        Message.objects.filter(pk=sent.pk).update(status=S.SENT)
+        today = timezone.now().date()
+        assert selectors.daily_sent_failed(days=3)[-1] == (today, 1, 1)
+
+    def test_it_gives_every_day_of_the_window_oldest_first_and_only_the_chosen_mailings(self):
+        today = timezone.now().date()
+        mine, other = MailingFactory(), MailingFactory()
+        for mailing, back, status, delta in [
+            (mine, 2, S.SENT, 5), (mine, 2, S.FAILED, 1), (mine, 0, S.SENT, 2),
+            (mine, 30, S.SENT, 99),  # before the window
+            (other, 1, S.SENT, 7),
+        ]:  # fmt: skip
+            MessageCount.objects.create(mailing_id=mailing.pk, status=status, day=today - timedelta(back), delta=delta)
+        series = selectors.daily_sent_failed(mailings=[mine.pk], days=30)
+        assert len(series) == 30
+        assert series[0][0] == today - timedelta(29)
+        assert series[-3:] == [(today - timedelta(2), 5, 1), (today - timedelta(1), 0, 0), (today, 2, 0)]
+        assert sum(sent for _, sent, _ in selectors.daily_sent_failed(days=30)) == 14

@@ -212,3 +212,19 @@ class TestStatisticsPage:
         user = django_user_model.objects.create_user(username="staff", password="pw-123456", is_staff=True)
         client.force_login(user)
         assert client.get(self.URL).status_code == 403
+
+
+class TestDailyChart:
+    def test_the_statistics_page_draws_sent_and_failed_per_day(self, admin_client):
+        mailing = _running()
+        for status in [Message.Status.SENT, Message.Status.SENT, Message.Status.FAILED]:
+            MessageFactory(mailing=mailing, status=status)
+        page = admin_client.get("/admin/mailings/mailingstatistics/")
+        content = page.content.decode()
+        assert 'id="daily-chart"' in content
+        assert "<svg" in content
+        assert "http" not in content.split('id="daily-chart"')[1].split("</figure>")[0]  # no CDN, no script
+        today = timezone.now().date()
+        assert f"{today:%Y-%m-%d}: 2 sent" in content
+        assert f"{today:%Y-%m-%d}: 1 failed" in content
+        assert page.context["daily_totals"] == (2, 1)
