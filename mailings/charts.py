@@ -28,9 +28,12 @@ def daily_bars_svg(series: list[tuple[date, int, int]], *, width: int = 900, hei
                        f"{day:%Y-%m-%d}: {value} {label}")  # fmt: skip
 
     def labels():
+        last = len(series) - 1
         for index, (day, _, _) in enumerate(series):
-            if index % 5 == 0 or index == len(series) - 1:
-                yield f"{left + index * slot:.1f}", f"{height - 6}", f"{day:%d %b}"
+            if index == last:  # the newest day ends at the right edge, not past it
+                yield f"{width}", f"{height - 6}", "end", f"{day:%d %b}"
+            elif index % 5 == 0 and last - index >= 3:
+                yield f"{left + index * slot:.1f}", f"{height - 6}", "start", f"{day:%d %b}"
 
     return format_html(
         '<svg class="daily-chart" role="img" viewBox="0 0 {w} {h}" width="100%" height="{h}" '
@@ -43,5 +46,7 @@ def daily_bars_svg(series: list[tuple[date, int, int]], *, width: int = 900, hei
         bars=format_html_join(
             "", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', bars()
         ),
-        labels=format_html_join("", '<text x="{}" y="{}" font-size="11" fill="currentColor">{}</text>', labels()),
+        labels=format_html_join(
+            "", '<text x="{}" y="{}" text-anchor="{}" font-size="11" fill="currentColor">{}</text>', labels()
+        ),
     )  # fmt: skip
