@@ -36,6 +36,19 @@ class ClientAdmin(admin.ModelAdmin):
             services.client_delete(client=client)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A page to read: nothing is added, changed or deleted from it."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 COUNTED = {
     "n_total": None,
     "n_sent": [Message.Status.SENT],
@@ -188,7 +201,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     """The delivery log: read-only."""
 
     list_display = ["id", "mailing_id", "phone_number", "status", "attempts", "sent_at", "short_error", "created_at"]
@@ -202,18 +215,9 @@ class MessageAdmin(admin.ModelAdmin):
     def short_error(self, obj: Message) -> str:
         return obj.last_error[:80] + ("…" if len(obj.last_error) > 80 else "")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(MailingStatistics)
-class MailingStatisticsAdmin(MessageCountsMixin, admin.ModelAdmin):
+class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
     list_display = ["id", "message_text", "status", "start_datetime", "progress", "sent", "failed", "waiting",
@@ -244,15 +248,6 @@ class MailingStatisticsAdmin(MessageCountsMixin, admin.ModelAdmin):
     @admin.display(description="success rate")
     def success_rate(self, obj: Mailing) -> str:
         return _rate(obj.n_sent, obj.n_total)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
