@@ -24,7 +24,7 @@ ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_a
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
     list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]
-    list_filter = ["operator_code", "timezone"]
+    list_filter = ["operator_code", "tag", "timezone"]
     search_fields = ["=phone_number", "^phone_number", "tag"]
     show_full_result_count = False
 

@@ -228,3 +228,21 @@ class TestDailyChart:
         assert f"{today:%Y-%m-%d}: 2 sent" in content
         assert f"{today:%Y-%m-%d}: 1 failed" in content
         assert page.context["daily_totals"] == (2, 1)
+
+
+class TestClientList:
+    URL = "/admin/mailings/client/"
+
+    def test_it_filters_by_tag_and_searches_phones_by_prefix(self, admin_client):
+        ClientFactory(phone_number="79130000001", tag="vip")
+        ClientFactory(phone_number="79260000002", tag="new")
+        by_tag = admin_client.get(self.URL, {"tag": "vip"}).content.decode()
+        assert "79130000001" in by_tag
+        assert "79260000002" not in by_tag
+        by_prefix = admin_client.get(self.URL, {"q": "7926"}).content.decode()
+        assert "79260000002" in by_prefix
+        assert "79130000001" not in by_prefix
+
+    def test_it_never_counts_the_whole_table(self, admin_client):
+        ClientFactory.create_batch(3)
+        assert admin_client.get(self.URL, {"q": "7900"}).context["cl"].show_full_result_count is False
