@@ -96,6 +96,16 @@ def daily_sent_failed(
     ]
 
 
+def message_total(*, mailing_id: int | None = None, status: str | None = None) -> int:
+    """How many messages (of a mailing, in a status), from the counts: no COUNT(*) over the table."""
+    rows = MessageCount.objects.all()
+    if mailing_id is not None:
+        rows = rows.filter(mailing_id=mailing_id)
+    if status is not None:
+        rows = rows.filter(status=status)
+    return rows.aggregate(n=Sum("delta"))["n"] or 0
+
+
 def overall_counts() -> dict:
     """Mailings and messages in total and per status."""
     mailings = mailing_counts_by_status()

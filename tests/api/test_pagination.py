@@ -139,3 +139,30 @@ class TestPageNumber:
 
         assert response.status_code == 200
         assert [item["id"] for item in response.json()] == [clients[100].pk]
+
+
+class TestMessageTotalsFromCounts:
+    @pytest.mark.parametrize("query", ["", "?status=sent", "?mailing={mailing}", "?mailing={mailing}&status=failed"])
+    def test_the_total_equals_a_real_count(self, api, query):
+        from mailings.models import Message
+        from tests.factories import MailingFactory, MessageFactory
+
+        mine, other = MailingFactory(), MailingFactory()
+        for mailing, status in [(mine, "sent"), (mine, "sent"), (mine, "failed"), (other, "sent"), (other, "pending")]:
+            MessageFactory(mailing=mailing, status=status)
+        url = "/messages/" + query.format(mailing=mine.pk)
+        response = api.get(url + ("&" if "?" in url else "?") + "page_size=1")
+        expected = Message.objects.all()
+        for key, value in [p.split("=") for p in query.lstrip("?").split("&") if p]:
+            expected = expected.filter(**{key: mine.pk if key == "mailing" else value})
+        assert response.status_code == 200
+        assert response["X-Total-Count"] == str(expected.count())
+        assert len(response.json()) == min(1, expected.count())
+
+    def test_other_filters_still_count_for_real(self, api):
+        from tests.factories import MessageFactory
+
+        message = MessageFactory()
+        MessageFactory()
+        response = api.get(f"/messages/?client={message.client_id}")
+        assert response["X-Total-Count"] == "1"
