@@ -43,13 +43,6 @@ def mailing_message_counts(*, mailing: Mailing) -> dict[str, int]:
     return message_counts_by_mailing(mailing_ids=[mailing.pk])[mailing.pk]
 
 
-def message_counts_total() -> dict[str, int]:
-    counts = _zero_counts(MESSAGE_STATUSES)
-    for status, n in MessageCount.objects.values_list("status").annotate(n=Sum("delta")).order_by():
-        counts[status] = n
-    return counts
-
-
 def mailing_counts_by_status() -> dict[str, int]:
     counts = _zero_counts(MAILING_STATUSES)
     for status, n in Mailing.objects.values_list("status").annotate(n=Count("id")).order_by():
@@ -66,11 +59,11 @@ def message_count_subquery(*, statuses: list[str] | None = None):
     return Coalesce(Subquery(total), 0)
 
 
-def message_counts_of(*, mailings: QuerySet) -> dict[str, int]:
-    """Message counts per status over a set of mailings (a queryset of their ids)."""
+def message_counts_of(*, mailings: QuerySet | None = None) -> dict[str, int]:
+    """Message counts per status over a set of mailings (a queryset of their ids), or over all."""
     counts = _zero_counts(MESSAGE_STATUSES)
-    rows = MessageCount.objects.filter(mailing_id__in=mailings).values_list("status").annotate(n=Sum("delta"))
-    for status, n in rows.order_by():
+    rows = MessageCount.objects.all() if mailings is None else MessageCount.objects.filter(mailing_id__in=mailings)
+    for status, n in rows.values_list("status").annotate(n=Sum("delta")).order_by():
         counts[status] = n
     return counts
 
@@ -109,7 +102,7 @@ def message_total(*, mailing_id: int | None = None, status: str | None = None) -
 def overall_counts() -> dict:
     """Mailings and messages in total and per status."""
     mailings = mailing_counts_by_status()
-    messages = message_counts_total()
+    messages = message_counts_of()
     return {
         "mailings_total": sum(mailings.values()),
         "mailings_by_status": mailings,

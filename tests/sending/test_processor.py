@@ -496,3 +496,22 @@ class TestCacheTrouble:
             circuit.record_failure("HTTP 503")
             assert not circuit.acquire_probe()
             assert circuit.mode().value == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRequestLog:
+    def test_every_provider_request_is_logged_with_its_ids_status_and_duration(self, sandbox_factory, caplog):
+        sandbox_factory(error_rate=1.0, token="secret-provider-token-xyz")
+        mailing = _running()
+        ids, token = _queued(mailing, 2)
+        with caplog.at_level("INFO", logger="mailings.sending.batch"):
+            _send(mailing, ids, token)
+        answered = [r for r in caplog.records if r.getMessage() == "provider answered"]
+        assert sorted(r.message_id for r in answered) == sorted(ids)
+        for line in answered:
+            assert line.mailing_id == mailing.pk
+            assert line.client_id is not None
+            assert line.status in (500, 502, 503, 429)
+            assert line.outcome == "transient"
+            assert line.duration_ms >= 0
+        assert "secret-provider-token-xyz" not in caplog.text
