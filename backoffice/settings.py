@@ -5,6 +5,7 @@ top of the checkout is read too. Defaults are for development on one machine:
 SQLite under `var/`, no secret to set while `DEBUG` is on.
 """
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -75,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the web process (gunicorn in production), compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,6 +138,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names (cached for ever by browsers) need `collectstatic`, which the image runs;
+    # development serves the files from the apps as they are.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 LOGIN_URL = "admin:login"
 
@@ -205,6 +218,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Publishing from a web request must not hang when the broker is down: the next tick catches up.
 CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 2, "socket_timeout": 5})
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The broker that needs nothing (`make run` without Redis): message files in a folder, so
+    # every process must see the same disk: one machine only.
+    _broker_folder = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
+    _broker_folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_folder),
+        "data_folder_out": str(_broker_folder),
+        "control_folder": str(_broker_folder / "control"),
+        "store_processed": False,
+    }
 
 # The SMS provider (shared/probe-openapi.yaml). The default is the sandbox (`manage.py sandbox_gateway`).
 SENDING_API_URL = env.str("SENDING_API_URL", default="http://127.0.0.1:8025").rstrip("/")
@@ -241,3 +265,59 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"celery": {"level": LOG_LEVEL}},
 }
+
+# Behind HTTPS in production: every default here is the safe one when DEBUG is off, and each
+# can be turned off from the environment (e.g. a plain-HTTP staging box).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and Prometheus speak plain HTTP inside the network: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading is a promise to browsers that is slow to take back: the operator opts in.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Only behind a proxy that sets this header itself (and strips it from clients):
+# SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto tells Django the request came in over HTTPS.
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+
+# E-mail (the daily statistics report): printed to the console in development, SMTP otherwise.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DAILY_REPORT_RECIPIENTS = env.list("DAILY_REPORT_RECIPIENTS", default=[])
+
+# /metrics: a bearer token, and/or the networks allowed to scrape; with neither, loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where worker processes add up their provider requests for /metrics: the cache's Redis, or a
+# file under var/ when there is no Redis (one machine only).
+_cache_location = CACHES["default"].get("LOCATION", "")
+METRICS_STORE_URL = env.str(
+    "METRICS_STORE_URL",
+    default=_cache_location
+    if CACHES["default"]["BACKEND"].endswith("RedisCache") and isinstance(_cache_location, str)
+    else f"file://{VAR_DIR / 'metrics.json'}",
+)
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(net.strip(), strict=False) for net in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"METRICS_ALLOWED_NETWORKS: {exc} (expected addresses or networks such as 10.0.0.0/8)"
+    ) from None

@@ -7,6 +7,7 @@ database 14), which worker processes started by the tests inherit.
 
 import os
 import uuid
+from pathlib import Path
 
 _run = uuid.uuid4().hex[:8]
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key-not-used-anywhere-else")
@@ -18,3 +19,12 @@ os.environ.setdefault("CELERY_QUEUE", f"test-{_run}")
 from backoffice.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The test client (and a browser against the live server) speaks plain HTTP.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+# Templates name static files without `collectstatic` having run.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# WhiteNoise looks for the collected files at start-up.
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405

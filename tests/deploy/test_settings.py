@@ -1,0 +1,76 @@
+"""The production settings as `manage.py check --deploy` sees them, in a process of their own."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from backoffice.processes import ROOT
+
+
+def _production_env(tmp_path, **overrides) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "METRICS_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "backoffice.example.com",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "STATIC_ROOT": str(tmp_path / "static"),
+            "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+class TestDeployCheck:
+    def test_the_production_settings_pass_it_without_a_warning(self, tmp_path):
+        result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(tmp_path))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "System check identified no issues (1 silenced)." in result.stdout
+
+    def test_opting_in_to_preload_silences_nothing(self, tmp_path):
+        env = _production_env(tmp_path, SECURE_HSTS_PRELOAD="1")
+        result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "System check identified no issues (0 silenced)." in result.stdout
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "warning"),
+        [("SECURE_SSL_REDIRECT", "0", "security.W008"), ("SESSION_COOKIE_SECURE", "0", "security.W012")],
+    )
+    def test_it_fails_when_a_safe_default_is_turned_off(self, tmp_path, variable, value, warning):
+        result = _manage(
+            "check", "--deploy", "--fail-level", "WARNING", env=_production_env(tmp_path, **{variable: value})
+        )
+        assert result.returncode != 0
+        assert warning in result.stderr
+
+    def test_a_missing_secret_key_stops_it_at_once(self, tmp_path):
+        result = _manage("check", "--deploy", env=_production_env(tmp_path, SECRET_KEY=""))
+        assert result.returncode != 0
+        assert "SECRET_KEY is not set" in result.stderr
+
+    def test_a_bad_metrics_network_is_a_clear_error(self, tmp_path):
+        result = _manage("check", env=_production_env(tmp_path, METRICS_ALLOWED_NETWORKS="10.0.0.0/8,not-a-net"))
+        assert result.returncode != 0
+        assert "METRICS_ALLOWED_NETWORKS" in result.stderr
+        assert "not-a-net" in result.stderr
+
+    def test_collectstatic_makes_the_hashed_and_compressed_files_whitenoise_serves(self, tmp_path):
+        env = _production_env(tmp_path)
+        result = _manage("collectstatic", "--noinput", env=env)
+        assert result.returncode == 0, result.stderr
+        manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+        assert "admin/css/base.css" in manifest
+        assert list((tmp_path / "static" / "admin" / "css").glob("base.*.css.gz"))  # compressed too
