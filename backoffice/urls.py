@@ -6,11 +6,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backoffice import ops
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
     path("docs/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The Swagger UI page is for people: send them to the admin login, not a 401.
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("", include("mailings.api.urls")),
 ]

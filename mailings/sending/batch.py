@@ -28,6 +28,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from mailings.gateway import Gateway, GatewayConfig, Outcome, SendResult
+from mailings.metrics import RequestTally, record_provider_requests
 from mailings.models import Client, Mailing, Message
 from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
@@ -204,6 +205,7 @@ class BatchSender:
         self.mailing_id = mailing_id
         self.config = config
         self.circuit = circuit
+        self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
         self.rng = rng or random.Random()
         # Past this, no request starts and none is still open: the lease must never run out while
         # a request is on the wire, or the reaper would hand the message to another worker.
@@ -259,6 +261,7 @@ class BatchSender:
 
         result = await gateway.send(message_id=row.id, phone=row.phone, text=mailing.text, deadline=mailing.end_ts)
         self._log(row, result)
+        self.requests.add(outcome=result.outcome.value, duration=result.duration)
         return self._decide(row, result, mailing)
 
     def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot) -> Decision:
@@ -390,6 +393,7 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: S
         _discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
         raise
     counts = record(decisions=decisions, token=claim_token, deadline=lease_end)
+    record_provider_requests(sender.requests)
     logger.info(
         "batch done",
         extra={
