@@ -22,10 +22,10 @@ install: $(INSTALLED)
 migrate: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 
-run: migrate
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_dev_admin
-	@echo "Admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/docs/"
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+# Migrates, loads the demo data once (DEMO=0: none), then runs the web server, a worker, beat
+# and the sandbox provider in the foreground until Ctrl-C (see backoffice/devstack.py).
+run: install
+	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m backoffice.devstack
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -4,11 +4,13 @@ Used by the integration tests and the benchmarks; every process runs in its own
 process group so that stopping it stops its children (a prefork worker's pool).
 """
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,16 +34,48 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path):
+    """A child in a process group of its own, its output in a log file (or, with `echo`, on our
+    standard output with its name before each line)."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path, echo: bool = False):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE if echo else self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        if echo:
+            threading.Thread(target=self._echo, name=f"echo-{name}", daemon=True).start()
+
+    def _echo(self) -> None:
+        prefix = f"{self.name:>8} | ".encode()
+        for line in iter(self.process.stdout.readline, b""):
+            with contextlib.suppress(ValueError, OSError):  # the log closed, or our stdout went away
+                self._log.write(line)
+                sys.stdout.buffer.write(prefix + line)
+                sys.stdout.buffer.flush()
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def group_alive(self) -> bool:
+        """Whether anything of its process group is left (a pool child may outlive its parent)."""
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no warm shutdown, no cleanup."""
@@ -104,3 +138,28 @@ class Cluster:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+def stop_together(processes: list[ManagedProcess], timeout: float = 10.0, signum: int = signal.SIGINT) -> list[str]:
+    """Signal every process group at once, wait up to `timeout`, SIGKILL what is left.
+
+    SIGINT by default, as a terminal's Ctrl-C would: a Celery worker then shuts down
+    warm (its pool processes ignore SIGINT and finish their task), the others exit.
+    Returns the names of the processes that had to be killed.
+    """
+    for process in processes:
+        process.signal(signum)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(p.alive() or p.group_alive() for p in processes):
+        for process in processes:
+            process.process.poll()  # reap the leader so that its group can empty
+        time.sleep(0.1)
+    killed = []
+    for process in processes:
+        if process.alive() or process.group_alive():
+            killed.append(process.name)
+            process.signal(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.process.wait(5)
+        process._log.close()
+    return killed

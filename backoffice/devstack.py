@@ -1,0 +1,275 @@
+"""`make run`: the whole back-office on one machine, in the foreground, stopped together by Ctrl-C.
+
+    python -m backoffice.devstack
+
+1. Picks a broker: `REDIS_URL` if set (it must answer), else Redis on the default
+   address if it answers, else a `redis-server` started here (data under
+   var/redis) if one is installed, else kombu's filesystem transport under
+   var/broker and a cache in files under var/cache (one machine only). `BROKER=redis`,
+   `redis-server` or `filesystem` forces a choice.
+2. Migrates, creates the development admin (and prints its login), loads the demo
+   data once unless `DEMO=0`.
+3. Starts the sandbox provider (unless `SENDING_API_URL` is set), a Celery worker
+   on both queues, one beat and the web server, each in a process group of its
+   own, their output prefixed with their name.
+4. On SIGINT or SIGTERM (Ctrl-C) forwards SIGTERM to every group, waits, and
+   kills what is left; if any of them dies, stops the others too.
+
+Nothing here imports Django before the environment is settled: the settings are
+read once, with the broker chosen above.
+"""
+
+import hashlib
+import io
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from backoffice.processes import ROOT, ManagedProcess, free_port, stop_together
+
+VAR_DIR = ROOT / "var"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+STOP_TIMEOUT = 10.0
+
+
+def say(message: str) -> None:
+    print(f"{'make run':>8} | {message}", flush=True)
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SystemExit(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _port(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    try:
+        port = int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: expected a port number") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"{name}={port}: expected a port number between 1 and 65535")
+    return port
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def redis_answers(url: str, timeout: float = 1.0) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+class Devstack:
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.host = env.get("HOST", "127.0.0.1")
+        self.port = _port(env, "PORT", 8000)
+        self.processes: list[ManagedProcess] = []
+        self.log_dir = VAR_DIR / "log"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.stopping = threading.Event()
+
+    # --- the broker -------------------------------------------------------------------------
+    def choose_broker(self) -> str:
+        env = self.env
+        choice = env.get("BROKER", "auto")
+        if choice not in {"auto", "redis", "redis-server", "filesystem"}:
+            raise SystemExit(f"BROKER={choice!r}: expected auto, redis, redis-server or filesystem")
+        if "CELERY_BROKER_URL" in env:
+            return f"the broker at CELERY_BROKER_URL ({env['CELERY_BROKER_URL'].split('://')[0]})"
+        if "REDIS_URL" in env or choice == "redis":
+            url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
+            if not redis_answers(url):
+                raise SystemExit(f"Redis at REDIS_URL={url} does not answer; start it, or unset REDIS_URL")
+            return f"Redis at {url}"
+        if choice == "auto" and redis_answers(DEFAULT_REDIS_URL):
+            env["REDIS_URL"] = DEFAULT_REDIS_URL
+            return f"Redis at {DEFAULT_REDIS_URL}"
+        if choice in {"auto", "redis-server"} and shutil.which("redis-server"):
+            return self.start_redis_server()
+        if choice == "redis-server":
+            raise SystemExit("BROKER=redis-server, but no redis-server is installed")
+        env["CELERY_BROKER_URL"] = "filesystem://localhost//"
+        env.setdefault("CELERY_BROKER_FOLDER", str(VAR_DIR / "broker"))
+        # Files, not the database: the circuit reads the cache from inside the sending event loop,
+        # where Django refuses database calls.
+        env.setdefault("CACHE_URL", f"filecache://{VAR_DIR / 'cache'}")
+        say(
+            "WARNING: no Redis here: the broker and the cache are folders under var/. "
+            "This works on one machine only; set REDIS_URL for anything more."
+        )
+        return "kombu's filesystem transport (var/broker)"
+
+    def start_redis_server(self) -> str:
+        port = _port(self.env, "REDIS_PORT", 0) if self.env.get("REDIS_PORT") else free_port()
+        data = VAR_DIR / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        self.start(
+            "redis",
+            [
+                "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+                "--appendonly", "yes", "--save", "", "--loglevel", "warning",
+            ],
+        )  # fmt: skip
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 15
+        while not redis_answers(url, timeout=0.5):
+            if time.monotonic() > deadline or not self.processes[-1].alive():
+                raise SystemExit(f"redis-server did not start; see {self.processes[-1].log_path}")
+            time.sleep(0.1)
+        self.env["REDIS_URL"] = url
+        return f"a redis-server started here at {url} (data in var/redis)"
+
+    # --- preparing the database --------------------------------------------------------------
+    def prepare(self) -> str:
+        """Migrate, the cache table, the admin, the demo data: one Django start-up for all."""
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate", "--noinput", verbosity=1)
+        login = ""
+        if settings.DEBUG:
+            out = io.StringIO()
+            call_command("ensure_dev_admin", stdout=out)
+            login = out.getvalue().strip()
+        if _flag(self.env, "DEMO", True):
+            call_command("load_demo")
+        connections.close_all()  # the children open their own
+        return login
+
+    # --- the processes -----------------------------------------------------------------------
+    def start(self, name: str, args: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, args, self.env, self.log_dir, echo=True)
+        self.processes.append(process)
+        return process
+
+    def start_services(self) -> None:
+        python = sys.executable
+        if "SENDING_API_URL" not in self.env:
+            sandbox_port = _port(self.env, "SANDBOX_PORT", 8025)
+            if "SANDBOX_PORT" not in self.env and not _port_free("127.0.0.1", sandbox_port):
+                sandbox_port = free_port()
+            self.env["SENDING_API_URL"] = f"http://127.0.0.1:{sandbox_port}"
+            self.start(
+                "sandbox",
+                [
+                    python, "manage.py", "sandbox_gateway", "--port", str(sandbox_port),
+                    "--latency-ms", "100", "--error-rate", "0.05",
+                ],
+            )  # fmt: skip
+            self.wait_listening(sandbox_port)
+        queue = self.env.get("CELERY_QUEUE", "celery")
+        self.start(
+            "worker",
+            [
+                python, "-m", "celery", "-A", "backoffice", "worker",
+                "-Q", f"{queue},{queue}.ticks", "-c", self.env.get("WORKER_CONCURRENCY", "2"),
+                "-n", f"devstack-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+            ],
+        )  # fmt: skip
+        self.start(
+            "beat",
+            [
+                python, "-m", "celery", "-A", "backoffice", "beat", "--pidfile=",
+                "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--loglevel", "INFO",
+            ],
+        )  # fmt: skip
+        # No autoreloader: one process that stops at once (restart `make run` after changing code).
+        self.start("web", [python, "manage.py", "runserver", "--noreload", f"{self.host}:{self.port}"])
+        self.wait_listening(self.port)
+
+    def wait_listening(self, port: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            dead = self.died()
+            if dead is not None:
+                raise SystemExit(f"{dead.name} exited with code {dead.process.returncode} while starting")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1" if self.host in ("0.0.0.0", "") else self.host, port)) == 0:
+                    return
+            time.sleep(0.1)
+        if not self.stopping.is_set():
+            raise SystemExit(f"nothing listens on port {port} after {timeout:.0f}s")
+
+    def died(self) -> ManagedProcess | None:
+        return next((p for p in self.processes if not p.alive()), None)
+
+    def stop(self) -> None:
+        if not self.processes:
+            return
+        say(f"stopping {', '.join(p.name for p in self.processes)}")
+        # Redis last: a worker shutting down warm still acknowledges its tasks.
+        services = [p for p in self.processes if p.name != "redis"]
+        killed = stop_together(services, timeout=STOP_TIMEOUT)
+        killed += stop_together([p for p in self.processes if p.name == "redis"], timeout=STOP_TIMEOUT)
+        if killed:
+            say(f"killed after {STOP_TIMEOUT:.0f}s: {', '.join(killed)}")
+        say("stopped")
+        self.processes = []
+
+    def run(self) -> int:
+        started = time.monotonic()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self.stopping.set())
+        try:
+            if not _port_free(self.host, self.port):
+                raise SystemExit(f"port {self.port} on {self.host} is taken: try `make run PORT={self.port + 1}`")
+            self.env.setdefault("CELERY_QUEUE", f"backoffice-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}")
+            self.env.setdefault("CACHE_KEY_PREFIX", self.env["CELERY_QUEUE"])
+            say(f"broker: {self.choose_broker()}")
+            login = self.prepare()
+            if self.stopping.is_set():
+                return 0
+            self.start_services()
+            if self.stopping.is_set():
+                return 0
+            base = f"http://{self.host}:{self.port}"
+            say(f"ready in {time.monotonic() - started:.1f}s")
+            say(f"Admin: {base}/admin/   API docs: {base}/docs/   Metrics: {base}/metrics")
+            for line in login.splitlines():
+                say(line)
+            say(f"Ctrl-C stops them all; their logs are also in {self.log_dir.relative_to(ROOT)}/")
+            while not self.stopping.wait(0.5):
+                dead = self.died()
+                if dead is not None:
+                    say(f"{dead.name} exited with code {dead.process.returncode}: stopping the others")
+                    return 1
+            return 0
+        finally:
+            self.stop()
+
+
+def main() -> None:
+    sys.exit(Devstack(dict(os.environ)).run())
+
+
+if __name__ == "__main__":
+    os.chdir(Path(__file__).resolve().parents[1])
+    main()
