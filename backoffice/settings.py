@@ -6,6 +6,7 @@ SQLite under `var/`, no secret to set while `DEBUG` is on.
 """
 
 import ipaddress
+import re
 import secrets
 from pathlib import Path
 
@@ -300,7 +301,12 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-DAILY_REPORT_RECIPIENTS = env.list("DAILY_REPORT_RECIPIENTS", default=[])
+DAILY_REPORT_RECIPIENTS = [a.strip() for a in env.list("DAILY_REPORT_RECIPIENTS", default=[]) if a.strip()]
+for _address in DAILY_REPORT_RECIPIENTS:
+    if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", _address):
+        raise ImproperlyConfigured(
+            f"DAILY_REPORT_RECIPIENTS: {_address!r} is not an e-mail address (expected a@example.com,b@example.com)"
+        )
 
 # /metrics: a bearer token, and/or the networks allowed to scrape; with neither, loopback only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -36,3 +36,10 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int) -> dict[s
     )
     dispatch_due(config=config)  # keep the queue topped up between ticks
     return counts
+
+
+@shared_task(name="mailings.tasks.send_daily_report", ignore_result=True)
+def send_daily_report() -> int:
+    from mailings.reports import daily_report_send
+
+    return daily_report_send()

@@ -67,6 +67,12 @@ class TestDeployCheck:
         assert "METRICS_ALLOWED_NETWORKS" in result.stderr
         assert "not-a-net" in result.stderr
 
+    def test_a_bad_report_recipient_is_a_clear_error(self, tmp_path):
+        env = _production_env(tmp_path, DAILY_REPORT_RECIPIENTS="ops@example.com,not an address")
+        result = _manage("check", env=env)
+        assert result.returncode != 0
+        assert "DAILY_REPORT_RECIPIENTS: 'not an address' is not an e-mail address" in result.stderr
+
     def test_collectstatic_makes_the_hashed_and_compressed_files_whitenoise_serves(self, tmp_path):
         env = _production_env(tmp_path)
         result = _manage("collectstatic", "--noinput", env=env)

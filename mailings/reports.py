@@ -1,0 +1,118 @@
+"""The daily statistics e-mail: the mailings processed in the last 24 hours, with their counts.
+
+A mailing was processed in the period if it had started by its end and had not
+finished (or been cancelled) before its start. Counts come from the trigger-kept
+message counts, as everywhere else; the success rate is sent over all messages, as
+on the admin's statistics page.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from mailings import selectors
+from mailings.models import Mailing, Message
+
+logger = logging.getLogger(__name__)
+
+PERIOD = timedelta(hours=24)
+S = Message.Status
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+@dataclass(frozen=True)
+class MailingLine:
+    mailing: Mailing
+    total: int
+    sent: int
+    failed: int
+    waiting: int
+    dropped: int  # expired or cancelled
+
+    @property
+    def success_rate(self) -> str:
+        return _rate(self.sent, self.total)
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    since: datetime
+    until: datetime
+    lines: list[MailingLine] = field(default_factory=list)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(line, name) for line in self.lines)
+
+    @property
+    def totals(self) -> dict[str, int | str]:
+        total, sent = self._sum("total"), self._sum("sent")
+        return {
+            "mailings": len(self.lines),
+            "total": total,
+            "sent": sent,
+            "failed": self._sum("failed"),
+            "waiting": self._sum("waiting"),
+            "dropped": self._sum("dropped"),
+            "success_rate": _rate(sent, total),
+        }
+
+
+def mailings_processed_between(*, since: datetime, until: datetime):
+    return (
+        Mailing.objects.filter(started_at__isnull=False, started_at__lt=until)
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=since))
+        .order_by("start_datetime", "id")
+    )
+
+
+def daily_report(*, now: datetime | None = None) -> DailyReport:
+    until = now or timezone.now()
+    since = until - PERIOD
+    mailings = list(mailings_processed_between(since=since, until=until))
+    counts = selectors.message_counts_by_mailing(mailing_ids=[m.pk for m in mailings])
+    lines = []
+    for mailing in mailings:
+        c = counts[mailing.pk]
+        lines.append(
+            MailingLine(
+                mailing=mailing,
+                total=sum(c.values()),
+                sent=c[S.SENT],
+                failed=c[S.FAILED],
+                waiting=c[S.PENDING] + c[S.SENDING],
+                dropped=c[S.EXPIRED] + c[S.CANCELLED],
+            )
+        )
+    return DailyReport(since=since, until=until, lines=lines)
+
+
+def daily_report_send(*, now: datetime | None = None) -> int:
+    """E-mail the report to DAILY_REPORT_RECIPIENTS; returns how many e-mails went (0 or 1)."""
+    recipients = settings.DAILY_REPORT_RECIPIENTS
+    if not recipients:
+        logger.info("daily report not sent: DAILY_REPORT_RECIPIENTS is empty")
+        return 0
+    report = daily_report(now=now)
+    context = {"report": report, "totals": report.totals}
+    subject = (
+        f"Mailing statistics, {report.since:%d %b %H:%M} to {report.until:%d %b %Y %H:%M} UTC: "
+        f"{report.totals['mailings']} mailings, {report.totals['sent']} sent"
+    )
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("mailings/email/daily_report.txt", context),
+        to=recipients,
+    )
+    email.attach_alternative(render_to_string("mailings/email/daily_report.html", context), "text/html")
+    sent = email.send()
+    logger.info("daily report sent", extra={"count": len(recipients)})
+    return sent
