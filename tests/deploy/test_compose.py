@@ -1,0 +1,103 @@
+"""The production files, checked without Docker (none runs here): the compose file as YAML,
+the Dockerfile's steps, and the beat health check they rely on."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from backoffice.processes import ROOT
+from mailings.selectors import processing_task
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+class TestCompose:
+    def test_it_has_the_services(self, compose):
+        assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat", "sandbox"}
+
+    def test_every_long_running_service_has_a_health_check(self, compose):
+        for name, service in compose["services"].items():
+            if name != "migrate":
+                assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+
+    def test_the_app_services_wait_for_healthy_dependencies_and_the_migrations(self, compose):
+        for name in ("web", "worker", "beat"):
+            depends = compose["services"][name]["depends_on"]
+            assert depends["postgres"] == {"condition": "service_healthy"}, name
+            assert depends["redis"] == {"condition": "service_healthy"}, name
+            assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
+        for name, service in compose["services"].items():
+            for dependency in service.get("depends_on") or {}:
+                assert dependency in compose["services"], f"{name} depends on unknown {dependency}"
+
+    def test_the_web_runs_gunicorn_and_is_probed_on_readyz(self, compose):
+        web = compose["services"]["web"]
+        assert web["command"][0] == "gunicorn"
+        assert "/readyz" in " ".join(web["healthcheck"]["test"])
+        # The probe speaks plain HTTP to localhost: localhost must be allowed and /readyz not redirected.
+        assert web["environment"]["ALLOWED_HOSTS"].endswith(",localhost")
+        from django.conf import settings
+
+        assert any(re.match(p, "readyz") for p in settings.SECURE_REDIRECT_EXEMPT)
+
+    def test_there_is_exactly_one_beat_with_the_database_scheduler(self, compose):
+        beat = compose["services"]["beat"]
+        assert beat["deploy"]["replicas"] == 1
+        assert "django_celery_beat.schedulers:DatabaseScheduler" in beat["command"]
+        others = [n for n, s in compose["services"].items() if n != "beat" and "beat" in (s.get("command") or [])]
+        assert others == []
+
+    def test_the_sandbox_is_an_optional_profile(self, compose):
+        assert compose["services"]["sandbox"]["profiles"] == ["sandbox"]
+        assert all("profiles" not in s for n, s in compose["services"].items() if n != "sandbox")
+
+    def test_secrets_come_from_the_environment(self, compose):
+        env = compose["services"]["web"]["environment"]
+        for name in ("SECRET_KEY", "SENDING_API_TOKEN"):
+            assert env[name].startswith(f"${{{name}:?"), name  # required: compose refuses to start without it
+        assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
+        assert env["DEBUG"] == "0"
+
+
+class TestDockerfile:
+    def test_it_collects_static_files_and_serves_with_gunicorn_as_a_plain_user(self):
+        text = (ROOT / "Dockerfile").read_text()
+        assert re.search(r"^FROM python:3\.11", text, re.M)
+        assert "pip install -r requirements.txt" in text
+        assert "manage.py collectstatic --noinput" in text
+        assert re.search(r"^USER backoffice$", text, re.M)
+        assert '"gunicorn", "backoffice.wsgi:application"' in text
+        ignored = (ROOT / ".dockerignore").read_text().split()
+        assert {".venv", "var", ".env", ".git"} <= set(ignored)
+
+
+@pytest.mark.django_db
+class TestBeatHealth:
+    def test_healthy_when_the_tick_ran_lately(self, capsys):
+        task = processing_task()
+        task.last_run_at = timezone.now() - timedelta(seconds=20)
+        task.save()
+        call_command("beat_health")
+        assert "Beat sent 'Process active mailings'" in capsys.readouterr().out
+
+    @pytest.mark.parametrize("ago", [None, timedelta(minutes=10)])
+    def test_unhealthy_when_it_did_not(self, ago):
+        task = processing_task()
+        task.last_run_at = None if ago is None else timezone.now() - ago
+        task.save()
+        with pytest.raises(CommandError, match="Beat"):
+            call_command("beat_health")
+
+    def test_nothing_to_check_when_operators_disabled_the_tick(self, capsys):
+        task = processing_task()
+        task.enabled, task.last_run_at = False, None
+        task.save()
+        call_command("beat_health")
+        assert "disabled" in capsys.readouterr().out
