@@ -103,9 +103,10 @@ def daily_report_send(*, now: datetime | None = None) -> int:
         return 0
     report = daily_report(now=now)
     context = {"report": report, "totals": report.totals}
+    n = report.totals["mailings"]
     subject = (
         f"Mailing statistics, {report.since:%d %b %H:%M} to {report.until:%d %b %Y %H:%M} UTC: "
-        f"{report.totals['mailings']} mailings, {report.totals['sent']} sent"
+        f"{n} mailing{'' if n == 1 else 's'}, {report.totals['sent']} sent"
     )
     email = EmailMultiAlternatives(
         subject=subject,
