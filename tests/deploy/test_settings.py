@@ -1,13 +1,16 @@
 """The production settings as `manage.py check --deploy` sees them, in a process of their own."""
 
+import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 
 import pytest
+import requests
 
-from backoffice.processes import ROOT
+from backoffice.processes import ROOT, free_port, wait_for_port
 
 
 def _production_env(tmp_path, **overrides) -> dict[str, str]:
@@ -80,3 +83,60 @@ class TestDeployCheck:
         manifest = (tmp_path / "static" / "staticfiles.json").read_text()
         assert "admin/css/base.css" in manifest
         assert list((tmp_path / "static" / "admin" / "css").glob("base.*.css.gz"))  # compressed too
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
+    env = _production_env(tmp_path, ALLOWED_HOSTS="backoffice.example.com,localhost")
+    assert _manage("collectstatic", "--noinput", env=env).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}", tmp_path
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)
+
+
+class TestGunicornWithProductionSettings:
+    """The web container's command, run for real: gunicorn, DEBUG off, static files collected."""
+
+    def _get(self, url: str, **headers) -> requests.Response:
+        return requests.get(
+            url, headers={"Host": "backoffice.example.com", **headers}, allow_redirects=False, timeout=10
+        )
+
+    def test_healthz_answers_over_plain_http(self, web):
+        base, _ = web
+        response = self._get(f"{base}/healthz", Host="localhost")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    def test_pages_redirect_to_https_and_the_proxy_header_is_believed(self, web):
+        base, _ = web
+        plain = self._get(f"{base}/admin/")
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == "https://backoffice.example.com/admin/"
+        proxied = self._get(f"{base}/admin/login/", **{"X-Forwarded-Proto": "https"})
+        assert proxied.status_code == 200
+        assert proxied.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        assert "Secure" in proxied.headers["Set-Cookie"]  # the CSRF cookie
+
+    def test_whitenoise_serves_the_hashed_static_files_for_ever(self, web):
+        base, tmp_path = web
+        manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+        hashed = manifest["paths"]["admin/css/base.css"]
+        response = self._get(f"{base}/static/{hashed}", **{"Accept-Encoding": "gzip", "X-Forwarded-Proto": "https"})
+        assert response.status_code == 200
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert "max-age=315360000" in response.headers["Cache-Control"]
+
+    def test_an_unknown_host_is_refused(self, web):
+        base, _ = web
+        assert self._get(f"{base}/healthz", Host="evil.example.net").status_code == 400
