@@ -1,15 +1,22 @@
 """The production files, checked without Docker (none runs here): the compose file as YAML,
 the Dockerfile's steps, and the beat health check they rely on."""
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from backoffice.processes import ROOT
+from backoffice.processes import ROOT, Cluster
 from mailings.selectors import processing_task
 
 
@@ -64,6 +71,36 @@ class TestCompose:
             assert env[name].startswith(f"${{{name}:?"), name  # required: compose refuses to start without it
         assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
         assert env["DEBUG"] == "0"
+
+
+class TestWorkerHealthCheck:
+    """The worker's health check command, against a real worker on the test broker."""
+
+    def test_it_passes_for_a_live_worker_and_fails_without_one(self, compose, tmp_path):
+        check = compose["services"]["worker"]["healthcheck"]["test"]
+        assert check[0] == "CMD-SHELL"
+        assert "celery@$$HOSTNAME" in check[1]  # compose's escape for the container's $HOSTNAME
+        name = f"health-{uuid.uuid4().hex[:8]}"
+        command = check[1].replace("celery@$$HOSTNAME", f"{name}@{socket.gethostname()}")
+        # The image has celery on its PATH; here it is in the virtualenv.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        cluster = Cluster(tmp_path, env)
+        try:
+            quick = command.replace("--timeout 10", "--timeout 2")
+            nobody = subprocess.run(quick, shell=True, cwd=ROOT, env=env, capture_output=True, text=True)
+            assert nobody.returncode != 0
+            assert "No nodes replied" in nobody.stdout + nobody.stderr
+            worker = cluster.worker(name)
+            deadline = time.monotonic() + 40
+            while " ready." not in worker.log_path.read_text():
+                assert worker.alive(), worker.tail()
+                assert time.monotonic() < deadline, worker.tail()
+                time.sleep(0.2)
+            result = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "pong" in result.stdout
+        finally:
+            cluster.stop()
 
 
 class TestDockerfile:
