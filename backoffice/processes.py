@@ -64,14 +64,26 @@ class ManagedProcess:
         return self.process.poll() is None
 
     def group_alive(self) -> bool:
-        """Whether anything of its process group is left (a pool child may outlive its parent)."""
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
+        """Whether anything of its process group still runs (a pool child may outlive its parent).
+
+        Zombies do not count: an orphan's is reaped by PID 1, which in a container may never do it.
+        """
+        proc = Path("/proc")
+        if not proc.is_dir():  # not Linux: ask the kernel, zombies included
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return False
             return True
-        return True
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                try:
+                    state, _, group = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+                except (OSError, ValueError):
+                    continue  # gone meanwhile
+                if int(group) == self.process.pid and state != "Z":
+                    return True
+        return False
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -47,7 +47,7 @@ def _copy_checkout(target: Path) -> None:
 
 
 def _process_table() -> dict[int, tuple[int, str]]:
-    """{pid: (parent pid, start time)} of every process."""
+    """{pid: (parent pid, start time)} of every process that runs (zombies are over)."""
     table = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -55,7 +55,8 @@ def _process_table() -> dict[int, tuple[int, str]]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except (FileNotFoundError, ProcessLookupError, IndexError):
                 continue
-            table[int(entry.name)] = (int(fields[1]), fields[19])
+            if fields[0] != "Z":
+                table[int(entry.name)] = (int(fields[1]), fields[19])
     return table
 
 

@@ -1,0 +1,77 @@
+"""The pieces of `make run` (backoffice/devstack.py) that can be tried without starting it whole;
+tests/test_make_run.py runs it whole."""
+
+import sys
+import time
+
+import pytest
+
+from backoffice import devstack
+from backoffice.processes import ManagedProcess, free_port, stop_together
+
+
+class TestSettingsFromTheEnvironment:
+    @pytest.mark.parametrize("raw", ["abc", "0", "70000"])
+    def test_a_bad_port_is_a_clear_error(self, raw):
+        with pytest.raises(SystemExit, match=f"PORT={raw!r}|PORT={raw}"):
+            devstack._port({"PORT": raw}, "PORT", 8000)
+
+    def test_a_bad_flag_is_a_clear_error(self):
+        with pytest.raises(SystemExit, match="DEMO='maybe': expected one of"):
+            devstack._flag({"DEMO": "maybe"}, "DEMO", True)
+        assert devstack._flag({"DEMO": "0"}, "DEMO", True) is False
+        assert devstack._flag({}, "DEMO", True) is True
+
+    def test_an_unknown_broker_choice_is_refused(self):
+        with pytest.raises(SystemExit, match="BROKER='rabbit'"):
+            devstack.Devstack({"BROKER": "rabbit"}).choose_broker()
+
+    def test_a_redis_url_that_does_not_answer_is_not_silently_replaced(self):
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        with pytest.raises(SystemExit, match="does not answer"):
+            devstack.Devstack({"REDIS_URL": url}).choose_broker()
+
+    def test_a_redis_that_answers_is_used(self):
+        env = {"REDIS_URL": "redis://127.0.0.1:6379/14"}
+        assert devstack.Devstack(env).choose_broker() == "Redis at redis://127.0.0.1:6379/14"
+        assert "CELERY_BROKER_URL" not in env
+
+    def test_the_last_resort_is_the_filesystem_with_a_file_cache(self, capsys):
+        env = {"BROKER": "filesystem"}
+        devstack.Devstack(env).choose_broker()
+        assert env["CELERY_BROKER_URL"].startswith("filesystem://")
+        assert env["CACHE_URL"].startswith("filecache://")
+        assert "one machine only" in capsys.readouterr().out
+
+
+class TestStopTogether:
+    def _start(self, tmp_path, name: str, code: str) -> ManagedProcess:
+        return ManagedProcess(name, [sys.executable, "-c", code], {}, tmp_path)
+
+    def test_it_interrupts_all_and_kills_only_the_stubborn(self, tmp_path):
+        polite = self._start(tmp_path, "polite", "import time\ntry:\n time.sleep(60)\nexcept KeyboardInterrupt:\n pass")
+        stubborn = self._start(
+            tmp_path, "stubborn", "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)"
+        )
+        time.sleep(0.5)  # let them install their handlers
+        started = time.monotonic()
+        assert stop_together([polite, stubborn], timeout=2) == ["stubborn"]
+        assert time.monotonic() - started < 6
+        assert polite.process.returncode == 0
+        assert stubborn.process.returncode == -9
+        assert not polite.group_alive()
+        assert not stubborn.group_alive()
+
+    def test_it_stops_a_child_the_leader_left_behind(self, tmp_path):
+        # The leader starts a grandchild that ignores SIGINT, then exits on SIGINT itself.
+        code = (
+            "import subprocess, sys, time\n"
+            "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+            "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)'])\n"
+            "try:\n time.sleep(60)\nexcept KeyboardInterrupt:\n pass\n"
+        )
+        leader = self._start(tmp_path, "leader", code)
+        time.sleep(0.8)
+        assert stop_together([leader], timeout=1.5) == ["leader"]  # its group was not empty
+        time.sleep(0.2)
+        assert not leader.group_alive()
