@@ -308,8 +308,6 @@ for _address in DAILY_REPORT_RECIPIENTS:
             f"DAILY_REPORT_RECIPIENTS: {_address!r} is not an e-mail address (expected a@example.com,b@example.com)"
         )
 
-# /metrics: a bearer token, and/or the networks allowed to scrape; with neither, loopback only.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Where worker processes add up their provider requests for /metrics: the cache's Redis, or a
 # file under var/ when there is no Redis (one machine only).
 _cache_location = CACHES["default"].get("LOCATION", "")
@@ -319,9 +317,13 @@ METRICS_STORE_URL = env.str(
     if CACHES["default"]["BACKEND"].endswith("RedisCache") and isinstance(_cache_location, str)
     else f"file://{VAR_DIR / 'metrics.json'}",
 )
+# Who may read /metrics: a bearer token, and/or networks allowed without it; with neither, loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 try:
     METRICS_ALLOWED_NETWORKS = [
-        ipaddress.ip_network(net.strip(), strict=False) for net in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+        ipaddress.ip_network(net.strip(), strict=False)
+        for net in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+        if net.strip()
     ]
 except ValueError as exc:
     raise ImproperlyConfigured(
