@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from backoffice.processes import ROOT, ManagedProcess, free_port, stop_together
 
@@ -72,6 +73,15 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def redis_answers(url: str, timeout: float = 1.0) -> bool:
     import redis
 
@@ -102,8 +112,8 @@ class Devstack:
         if "REDIS_URL" in env or choice == "redis":
             url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
             if not redis_answers(url):
-                raise SystemExit(f"Redis at REDIS_URL={url} does not answer; start it, or unset REDIS_URL")
-            return f"Redis at {url}"
+                raise SystemExit(f"Redis at REDIS_URL={_redacted(url)} does not answer; start it, or unset REDIS_URL")
+            return f"Redis at {_redacted(url)}"
         if choice == "auto" and redis_answers(DEFAULT_REDIS_URL):
             env["REDIS_URL"] = DEFAULT_REDIS_URL
             return f"Redis at {DEFAULT_REDIS_URL}"

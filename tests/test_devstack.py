@@ -31,6 +31,13 @@ class TestSettingsFromTheEnvironment:
         with pytest.raises(SystemExit, match="does not answer"):
             devstack.Devstack({"REDIS_URL": url}).choose_broker()
 
+    def test_a_password_in_redis_url_is_never_printed(self):
+        url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
+        with pytest.raises(SystemExit) as refused:
+            devstack.Devstack({"REDIS_URL": url}).choose_broker()
+        assert "s3cret" not in str(refused.value)
+        assert "redis://user:***@127.0.0.1:" in str(refused.value)
+
     def test_a_redis_that_answers_is_used(self):
         env = {"REDIS_URL": "redis://127.0.0.1:6379/14"}
         assert devstack.Devstack(env).choose_broker() == "Redis at redis://127.0.0.1:6379/14"
