@@ -64,12 +64,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "import_export",
     "mailings",
 ]
 
@@ -223,6 +225,14 @@ SENDING_CIRCUIT_THRESHOLD = env.int("SENDING_CIRCUIT_THRESHOLD", default=20)  # 
 SENDING_CIRCUIT_COOLDOWN = env.float("SENDING_CIRCUIT_COOLDOWN", default=5.0)
 SENDING_CIRCUIT_MAX_COOLDOWN = env.float("SENDING_CIRCUIT_MAX_COOLDOWN", default=120.0)
 SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the periodic task's initial interval
+
+# CSV import and export of clients (django-import-export). Importing needs the "add client"
+# permission, so viewers see no import button. The uploaded file waits for its confirmation
+# in the cache, which every web process shares. Each import is logged, not each of its rows.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 
 # Logging: `key=value` context on every line about a mailing, message or client;
 # LOG_FORMAT=json gives one JSON object per line.

@@ -8,25 +8,45 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
 
 from mailings import selectors, services
 from mailings.charts import daily_bars_svg
+from mailings.client_csv import FileError
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, MailingStatistics, Message
 from mailings.normalizers import OPERATOR_CODE_RE
+from mailings.resources import ClientCSV, ClientResource
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [ClientResource]
+    import_formats = [ClientCSV]
+    export_formats = [ClientCSV]
+    import_template_name = "admin/mailings/client/import.html"
     list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]
     list_filter = ["operator_code", "tag", "timezone"]
     search_fields = ["=phone_number", "^phone_number", "tag"]
     show_full_result_count = False
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileError as exc:  # the upload waiting for confirmation is gone
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:mailings_client_import"))
+
+    def add_data_read_fail_error_to_form(self, form, e) -> None:
+        if isinstance(e, FileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def delete_model(self, request, obj: Client) -> None:
         services.client_delete(client=obj)
