@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
@@ -17,9 +18,12 @@ from mailings import selectors, services
 from mailings.charts import daily_bars_svg
 from mailings.client_csv import FileError
 from mailings.errors import ConflictError
+from mailings.forms import TestMessageForm
+from mailings.gateway import Outcome
 from mailings.models import Client, Mailing, MailingStatistics, Message
 from mailings.normalizers import OPERATOR_CODE_RE
 from mailings.resources import ClientCSV, ClientResource
+from mailings.sending.test_message import send_test_message
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
@@ -126,7 +130,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
     exclude = ["audience_outdated"]
-    actions = ["launch_now", "pause", "resume", "cancel"]
+    actions = ["launch_now", "pause", "resume", "cancel", "test_message"]
     list_per_page = 50
 
     change_form_template = "admin/mailings/mailing/change_form.html"
@@ -144,7 +148,40 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.audience_preview),
             name="mailings_mailing_audience_preview",
         )
-        return [preview, *super().get_urls()]
+        test_message = path(
+            "<path:object_id>/test-message/",
+            self.admin_site.admin_view(self.test_message_view),
+            name="mailings_mailing_test_message",
+        )
+        return [preview, test_message, *super().get_urls()]
+
+    def test_message_view(self, request, object_id: str):
+        """Send the mailing's text to one phone now, and say what the provider answered."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        mailing = self.get_object(request, object_id)
+        if mailing is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        form = TestMessageForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            phone = form.cleaned_data["phone_number"]
+            result = send_test_message(phone=phone, text=mailing.message_text, mailing_id=mailing.pk)
+            if result.outcome is Outcome.SENT:
+                report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
+                self.message_user(request, report, messages.SUCCESS)
+            else:
+                report = f"Test message to {phone} not sent: {result.error}."
+                self.message_user(request, report, messages.ERROR)
+            self.log_change(request, mailing, report)
+            return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a test message",
+            "opts": self.opts,
+            "original": mailing,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/mailings/mailing/test_message.html", context)
 
     def audience_preview(self, request) -> JsonResponse:
         """How many clients a filter matches now: the change form asks as the operator types."""
@@ -178,6 +215,14 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             self.message_user(request, f"{done} {changed} mailing(s).", messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Send a test message to one phone", permissions=["change"])
+    def test_message(self, request, queryset):
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose one mailing to send a test message of.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:mailings_mailing_test_message", args=[chosen[0]]))
 
     @admin.action(description="Launch now", permissions=["change"])
     def launch_now(self, request, queryset) -> None:
