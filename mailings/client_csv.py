@@ -72,7 +72,7 @@ def decode(data: bytes | str) -> str:
         ) from None
 
 
-def read_table(text: str) -> Table:
+def read_table(text: str, *, max_rows: int | None = None) -> Table:
     """Split CSV text into a header and rows, with `,`, `;` or tab between cells."""
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
@@ -89,6 +89,10 @@ def read_table(text: str) -> Table:
                 header = cells
             elif any(cell.strip() for cell in cells):
                 rows.append((line, cells))
+                if max_rows is not None and len(rows) > max_rows:
+                    raise FileError(
+                        f"More than {max_rows:,} clients in one file: split it and import the parts one by one."
+                    )
             line = reader.line_num + 1
     except csv.Error as exc:
         raise FileError(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from None

@@ -8,6 +8,7 @@ transaction (`services.client_import`).
 """
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.html import format_html
 from import_export import fields, resources
@@ -41,7 +42,8 @@ class ClientCSV(CSV):
     def create_dataset(self, in_stream) -> ClientTable:
         if in_stream is None:
             raise FileError("The uploaded file is no longer kept (after a day, or a restart): upload it again.")
-        return ClientTable(client_csv.read_table(client_csv.decode(in_stream)))
+        text = client_csv.decode(in_stream)
+        return ClientTable(client_csv.read_table(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS))
 
 
 class ClientResource(resources.ModelResource):

@@ -178,6 +178,12 @@ class TestBadFiles:
         assert "confirm_form" not in response.context
         assert Client.objects.count() == 0
 
+    def test_a_file_too_big_for_one_request_is_refused(self, admin_client, settings):
+        settings.CLIENT_IMPORT_MAX_ROWS = 2
+        response = upload(admin_client, table("79001234567;;;UTC", "79001234568;;;UTC", "79001234569;;;UTC"))
+        assert "More than 2 clients in one file" in response.content.decode()
+        assert Client.objects.count() == 0
+
     def test_a_failed_write_leaves_nothing(self, monkeypatch):
         from mailings import upserts
 
