@@ -233,6 +233,8 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
+# How often the mailing list refreshes its progress bars and counts in place.
+ADMIN_LIVE_COUNTS_SECONDS = env.float("ADMIN_LIVE_COUNTS_SECONDS", default=5.0)
 # Rows per imported file: each of its two requests (preview, confirm) stays well within 30 s.
 CLIENT_IMPORT_MAX_ROWS = env.int("CLIENT_IMPORT_MAX_ROWS", default=300_000)
 

@@ -6,6 +6,7 @@ same promises as the API (history kept, engine state untouched).
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
@@ -101,17 +102,35 @@ class MessageCountsMixin:
         sent_pct = 100 * obj.n_sent / total if total else 0
         failed_pct = 100 * obj.n_failed / total if total else 0
         return format_html(
-            '<div class="mailing-progress" title="{} sent, {} failed of {}">'
+            '<div class="mailing-progress" data-mailing="{}" title="{} sent, {} failed of {}">'
             '<div class="bar"><span class="sent" style="width:{}%"></span>'
             '<span class="failed" style="width:{}%"></span></div>'
             '<span class="figure">{} / {}</span></div>',
-            obj.n_sent, obj.n_failed, total, f"{sent_pct:.1f}", f"{failed_pct:.1f}", obj.n_sent, total,
+            obj.pk, obj.n_sent, obj.n_failed, total, f"{sent_pct:.1f}", f"{failed_pct:.1f}", obj.n_sent, total,
         )  # fmt: skip
 
     @admin.display(description="failed · waiting · expired or cancelled")
     def counts(self, obj: Mailing) -> str:
         return format_html(
-            '<span class="mailing-counts">{} · {} · {}</span>', obj.n_failed, obj.n_waiting, obj.n_dropped
+            '<span class="mailing-counts" data-mailing="{}">{} · {} · {}</span>',
+            obj.pk, obj.n_failed, obj.n_waiting, obj.n_dropped,
+        )  # fmt: skip
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj: Mailing) -> str:
+        return format_html('<span class="mailing-status" data-mailing="{}">{}</span>', obj.pk, obj.get_status_display())
+
+    def live_counts(self, request) -> JsonResponse:
+        """The progress, counts and status of the mailings on a page, which it refreshes in place."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = [int(value) for value in request.GET.getlist("id")[:200] if value.isdigit()]
+        mailings = self.get_queryset(request).filter(pk__in=ids)
+        return JsonResponse(
+            {
+                str(m.pk): {"progress": self.progress(m), "counts": self.counts(m), "status": self.status_label(m)}
+                for m in mailings
+            }
         )
 
 
@@ -120,7 +139,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "message_text",
-        "status",
+        "status_label",
         "start_datetime",
         "end_datetime",
         "filter_operator_code",
@@ -155,7 +174,8 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.test_message_view),
             name="mailings_mailing_test_message",
         )
-        return [preview, test_message, *super().get_urls()]
+        live = path("live-counts/", self.admin_site.admin_view(self.live_counts), name="mailings_mailing_live_counts")
+        return [preview, test_message, live, *super().get_urls()]
 
     def test_message_view(self, request, object_id: str):
         """Send the mailing's text to one phone now, and say what the provider answered."""
@@ -197,7 +217,11 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         return JsonResponse({"count": count})
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "processing_task": selectors.processing_task()}
+        extra_context = {
+            **(extra_context or {}),
+            "processing_task": selectors.processing_task(),
+            "live_counts_every": settings.ADMIN_LIVE_COUNTS_SECONDS,
+        }
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="messages")

@@ -229,3 +229,24 @@ class TestClientList:
     def test_it_never_counts_the_whole_table(self, admin_client):
         ClientFactory.create_batch(3)
         assert admin_client.get(self.URL, {"q": "7900"}).context["cl"].show_full_result_count is False
+
+
+class TestLiveCounts:
+    def test_the_list_refreshes_its_rows_from_the_counts(self, viewer):
+        mailing = _running()
+        MessageFactory.create_batch(3, mailing=mailing, status=Message.Status.SENT)
+        MessageFactory(mailing=mailing, status=Message.Status.FAILED)
+        other = MailingFactory()
+        rows = viewer.get(f"{MAILINGS}live-counts/", {"id": [mailing.pk, "x", other.pk + 1000]}).json()
+        assert set(rows) == {str(mailing.pk)}
+        assert "3 / 4" in rows[str(mailing.pk)]["progress"]
+        assert ">1 · 0 · 0<" in rows[str(mailing.pk)]["counts"]
+        assert ">Running<" in rows[str(mailing.pk)]["status"]
+        page = viewer.get(MAILINGS).content.decode()
+        assert 'id="live-counts"' in page
+        assert f'data-mailing="{mailing.pk}"' in page
+
+    def test_staff_without_the_view_permission_is_refused(self, django_user_model, client):
+        user = django_user_model.objects.create_user(username="staff", password="pw-123456", is_staff=True)
+        client.force_login(user)
+        assert client.get(f"{MAILINGS}live-counts/", {"id": [1]}).status_code == 403

@@ -27,6 +27,7 @@ CUSTOM = {
     ("mailings.Client", "import/"): ("GET", 403),
     ("mailings.Client", "export/"): ("GET", 200),  # viewers may read the clients, so they may export them
     ("mailings.Mailing", "audience-preview/"): ("GET", 200),
+    ("mailings.Mailing", "live-counts/"): ("GET", 200),
     ("mailings.Mailing", "<path:object_id>/test-message/"): ("POST", 403),
 }
 
