@@ -12,7 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import PeriodicTask
 from import_export.admin import ImportExportMixin
@@ -96,7 +98,7 @@ class MessageCountsMixin:
         subqueries = {name: selectors.message_count_subquery(statuses=statuses) for name, statuses in COUNTED.items()}
         return super().get_queryset(request).annotate(**subqueries)
 
-    @admin.display(description="progress (sent / all)")
+    @admin.display(description="progress")
     def progress(self, obj: Mailing) -> str:
         total = obj.n_total or 0
         sent_pct = 100 * obj.n_sent / total if total else 0
@@ -112,8 +114,26 @@ class MessageCountsMixin:
     @admin.display(description="failed · waiting · expired or cancelled")
     def counts(self, obj: Mailing) -> str:
         return format_html(
-            '<span class="mailing-counts" data-mailing="{}">{} · {} · {}</span>',
+            '<span class="mailing-counts" data-mailing="{}" title="dropped: expired or cancelled">'
+            "{} failed · {} waiting · {} dropped</span>",
             obj.pk, obj.n_failed, obj.n_waiting, obj.n_dropped,
+        )  # fmt: skip
+
+    @admin.display(description="text", ordering="message_text")
+    def short_text(self, obj: Mailing) -> str:
+        return Truncator(obj.message_text).chars(48)
+
+    @admin.display(description="when", ordering="start_datetime")
+    def when(self, obj: Mailing) -> str:
+        start, end = timezone.localtime(obj.start_datetime), timezone.localtime(obj.end_datetime)
+        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%d %b %H:%M}"
+        window = ""
+        if obj.send_window_start and obj.send_window_end:
+            window = f"{obj.send_window_start:%H:%M}-{obj.send_window_end:%H:%M} client time"
+        return format_html(
+            '<span class="mailing-when">{} → {}</span>{}',
+            f"{start:%d %b %H:%M}", until,
+            format_html('<br><span class="mailing-window">{}</span>', window) if window else "",
         )  # fmt: skip
 
     @admin.display(description="status", ordering="status")
@@ -137,17 +157,13 @@ class MessageCountsMixin:
 @admin.register(Mailing)
 class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     list_display = [
-        "id",
-        "message_text",
+        "short_text",
         "status_label",
-        "start_datetime",
-        "end_datetime",
-        "filter_operator_code",
-        "filter_tag",
-        "progress",
-        "counts",
-        "messages_link",
+        "when",
+        "audience",
+        "progress_and_counts",
     ]
+    list_display_links = ["short_text"]
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
     exclude = ["audience_outdated"]
@@ -224,10 +240,19 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="messages")
-    def messages_link(self, obj: Mailing) -> str:
+    @admin.display(description="audience")
+    def audience(self, obj: Mailing) -> str:
+        parts = [f"code {obj.filter_operator_code}"] * bool(obj.filter_operator_code)
+        parts += [f"tag {obj.filter_tag}"] * bool(obj.filter_tag)
+        return ", ".join(parts) or "all clients"
+
+    @admin.display(description="progress")
+    def progress_and_counts(self, obj: Mailing) -> str:
         url = reverse("admin:mailings_message_changelist")
-        return format_html('<a href="{}?mailing__id__exact={}">messages</a>', url, obj.pk)
+        return format_html(
+            '{}{} <a class="mailing-messages" href="{}?mailing__id__exact={}">messages</a>',
+            self.progress(obj), self.counts(obj), url, obj.pk,
+        )  # fmt: skip
 
     def _control(self, request, queryset, service: Callable[..., Mailing], done: str) -> None:
         changed, refused = 0, []
@@ -311,8 +336,7 @@ class MessageAdmin(ReadOnlyAdmin):
 class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
-    list_display = ["id", "message_text", "status", "start_datetime", "progress", "sent", "failed", "waiting",
-                    "dropped", "success_rate"]  # fmt: skip
+    list_display = ["short_text", "status", "progress", "success_rate", "sent", "failed", "waiting", "dropped"]
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
@@ -332,7 +356,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     def waiting(self, obj: Mailing) -> int:
         return obj.n_waiting
 
-    @admin.display(description="expired or cancelled", ordering="n_dropped")
+    @admin.display(description="dropped", ordering="n_dropped")
     def dropped(self, obj: Mailing) -> int:
         return obj.n_dropped
 

@@ -157,7 +157,7 @@ class TestMailingProgress:
         content = admin_client.get(MAILINGS).content.decode()
         assert 'title="3 sent, 1 failed of 5"' in content
         assert 'style="width:60.0%"' in content
-        assert "1 · 1 · 0" in content
+        assert "1 failed · 1 waiting · 0 dropped" in content
 
     def test_a_mailing_without_messages_shows_an_empty_bar(self, admin_client):
         MailingFactory()
@@ -240,7 +240,7 @@ class TestLiveCounts:
         rows = viewer.get(f"{MAILINGS}live-counts/", {"id": [mailing.pk, "x", other.pk + 1000]}).json()
         assert set(rows) == {str(mailing.pk)}
         assert "3 / 4" in rows[str(mailing.pk)]["progress"]
-        assert ">1 · 0 · 0<" in rows[str(mailing.pk)]["counts"]
+        assert ">1 failed · 0 waiting · 0 dropped<" in rows[str(mailing.pk)]["counts"]
         assert ">Running<" in rows[str(mailing.pk)]["status"]
         page = viewer.get(MAILINGS).content.decode()
         assert 'id="live-counts"' in page
