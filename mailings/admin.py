@@ -27,6 +27,7 @@ from mailings.forms import TestMessageForm
 from mailings.gateway import Outcome
 from mailings.models import Client, Mailing, MailingStatistics, Message
 from mailings.normalizers import OPERATOR_CODE_RE
+from mailings.paginators import EstimatedCountPaginator
 from mailings.resources import ClientCSV, ClientResource
 from mailings.sending.test_message import send_test_message
 
@@ -39,6 +40,7 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     import_formats = [ClientCSV]
     export_formats = [ClientCSV]
     import_template_name = "admin/mailings/client/import.html"
+    paginator = EstimatedCountPaginator
     list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]
     list_filter = ["operator_code", "tag", "timezone"]
     search_fields = ["=phone_number", "^phone_number", "tag"]
@@ -322,6 +324,7 @@ class MessageAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "mailing_id", "phone_number", "status", "attempts", "sent_at", "short_error", "created_at"]
     list_filter = ["status", "mailing"]  # mailings listed from their own table, not by scanning messages
+    paginator = EstimatedCountPaginator
     search_fields = ["^phone_number"]
     raw_id_fields = ["mailing", "client"]
     show_full_result_count = False

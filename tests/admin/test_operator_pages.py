@@ -250,3 +250,25 @@ class TestLiveCounts:
         user = django_user_model.objects.create_user(username="staff", password="pw-123456", is_staff=True)
         client.force_login(user)
         assert client.get(f"{MAILINGS}live-counts/", {"id": [1]}).status_code == 403
+
+
+class TestBigLists:
+    def test_an_unfiltered_list_takes_the_planners_estimate_not_a_count(self, admin_client, monkeypatch):
+        from django.db import connection
+
+        from mailings import paginators
+
+        if connection.vendor != "postgresql":
+            pytest.skip("the row estimate is PostgreSQL's")
+        monkeypatch.setattr(paginators.EstimatedCountPaginator, "exact_below", 1)
+        ClientFactory.create_batch(30)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE mailings_client")
+        Client.objects.filter(pk__in=Client.objects.values("pk")[:10]).delete()  # the estimate still says 30
+        assert admin_client.get("/admin/mailings/client/").context["cl"].result_count == 30
+        filtered = admin_client.get("/admin/mailings/client/", {"q": "7"}).context["cl"]
+        assert filtered.result_count == 20  # a search is counted exactly
+
+    def test_small_or_unanalysed_tables_are_counted(self, admin_client):
+        ClientFactory.create_batch(3)
+        assert admin_client.get("/admin/mailings/client/").context["cl"].result_count == 3
