@@ -6,27 +6,58 @@ same promises as the API (history kept, engine state untouched).
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
+from import_export.admin import ImportExportMixin
 
 from mailings import selectors, services
 from mailings.charts import daily_bars_svg
+from mailings.client_csv import FileError
 from mailings.errors import ConflictError
+from mailings.forms import TestMessageForm
+from mailings.gateway import Outcome
 from mailings.models import Client, Mailing, MailingStatistics, Message
 from mailings.normalizers import OPERATOR_CODE_RE
+from mailings.paginators import EstimatedCountPaginator
+from mailings.resources import ClientCSV, ClientResource
+from mailings.sending.test_message import send_test_message
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [ClientResource]
+    import_formats = [ClientCSV]
+    export_formats = [ClientCSV]
+    import_template_name = "admin/mailings/client/import.html"
+    paginator = EstimatedCountPaginator
     list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]
     list_filter = ["operator_code", "tag", "timezone"]
     search_fields = ["=phone_number", "^phone_number", "tag"]
     show_full_result_count = False
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileError as exc:  # the upload waiting for confirmation is gone
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:mailings_client_import"))
+
+    def add_data_read_fail_error_to_form(self, form, e) -> None:
+        if isinstance(e, FileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def delete_model(self, request, obj: Client) -> None:
         services.client_delete(client=obj)
@@ -69,44 +100,76 @@ class MessageCountsMixin:
         subqueries = {name: selectors.message_count_subquery(statuses=statuses) for name, statuses in COUNTED.items()}
         return super().get_queryset(request).annotate(**subqueries)
 
-    @admin.display(description="progress (sent / all)")
+    @admin.display(description="progress")
     def progress(self, obj: Mailing) -> str:
         total = obj.n_total or 0
         sent_pct = 100 * obj.n_sent / total if total else 0
         failed_pct = 100 * obj.n_failed / total if total else 0
         return format_html(
-            '<div class="mailing-progress" title="{} sent, {} failed of {}">'
+            '<div class="mailing-progress" data-mailing="{}" title="{} sent, {} failed of {}">'
             '<div class="bar"><span class="sent" style="width:{}%"></span>'
             '<span class="failed" style="width:{}%"></span></div>'
             '<span class="figure">{} / {}</span></div>',
-            obj.n_sent, obj.n_failed, total, f"{sent_pct:.1f}", f"{failed_pct:.1f}", obj.n_sent, total,
+            obj.pk, obj.n_sent, obj.n_failed, total, f"{sent_pct:.1f}", f"{failed_pct:.1f}", obj.n_sent, total,
         )  # fmt: skip
 
     @admin.display(description="failed · waiting · expired or cancelled")
     def counts(self, obj: Mailing) -> str:
         return format_html(
-            '<span class="mailing-counts">{} · {} · {}</span>', obj.n_failed, obj.n_waiting, obj.n_dropped
+            '<span class="mailing-counts" data-mailing="{}" title="dropped: expired or cancelled">'
+            "{} failed · {} waiting · {} dropped</span>",
+            obj.pk, obj.n_failed, obj.n_waiting, obj.n_dropped,
+        )  # fmt: skip
+
+    @admin.display(description="text", ordering="message_text")
+    def short_text(self, obj: Mailing) -> str:
+        return Truncator(obj.message_text).chars(48)
+
+    @admin.display(description="when", ordering="start_datetime")
+    def when(self, obj: Mailing) -> str:
+        start, end = timezone.localtime(obj.start_datetime), timezone.localtime(obj.end_datetime)
+        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%d %b %H:%M}"
+        window = ""
+        if obj.send_window_start and obj.send_window_end:
+            window = f"{obj.send_window_start:%H:%M}-{obj.send_window_end:%H:%M} client time"
+        return format_html(
+            '<span class="mailing-when">{} → {}</span>{}',
+            f"{start:%d %b %H:%M}", until,
+            format_html('<br><span class="mailing-window">{}</span>', window) if window else "",
+        )  # fmt: skip
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj: Mailing) -> str:
+        return format_html('<span class="mailing-status" data-mailing="{}">{}</span>', obj.pk, obj.get_status_display())
+
+    def live_counts(self, request) -> JsonResponse:
+        """The progress, counts and status of the mailings on a page, which it refreshes in place."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = [int(value) for value in request.GET.getlist("id")[:200] if value.isdigit()]
+        mailings = self.get_queryset(request).filter(pk__in=ids)
+        return JsonResponse(
+            {
+                str(m.pk): {"progress": self.progress(m), "counts": self.counts(m), "status": self.status_label(m)}
+                for m in mailings
+            }
         )
 
 
 @admin.register(Mailing)
 class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     list_display = [
-        "id",
-        "message_text",
-        "status",
-        "start_datetime",
-        "end_datetime",
-        "filter_operator_code",
-        "filter_tag",
-        "progress",
-        "counts",
-        "messages_link",
+        "short_text",
+        "status_label",
+        "when",
+        "audience",
+        "progress_and_counts",
     ]
+    list_display_links = ["short_text"]
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
     exclude = ["audience_outdated"]
-    actions = ["launch_now", "pause", "resume", "cancel"]
+    actions = ["launch_now", "pause", "resume", "cancel", "test_message"]
     list_per_page = 50
 
     change_form_template = "admin/mailings/mailing/change_form.html"
@@ -124,7 +187,41 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.audience_preview),
             name="mailings_mailing_audience_preview",
         )
-        return [preview, *super().get_urls()]
+        test_message = path(
+            "<path:object_id>/test-message/",
+            self.admin_site.admin_view(self.test_message_view),
+            name="mailings_mailing_test_message",
+        )
+        live = path("live-counts/", self.admin_site.admin_view(self.live_counts), name="mailings_mailing_live_counts")
+        return [preview, test_message, live, *super().get_urls()]
+
+    def test_message_view(self, request, object_id: str):
+        """Send the mailing's text to one phone now, and say what the provider answered."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        mailing = self.get_object(request, object_id)
+        if mailing is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        form = TestMessageForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            phone = form.cleaned_data["phone_number"]
+            result = send_test_message(phone=phone, text=mailing.message_text, mailing_id=mailing.pk)
+            if result.outcome is Outcome.SENT:
+                report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
+                self.message_user(request, report, messages.SUCCESS)
+            else:
+                report = f"Test message to {phone} not sent: {result.error}."
+                self.message_user(request, report, messages.ERROR)
+            self.log_change(request, mailing, report)
+            return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a test message",
+            "opts": self.opts,
+            "original": mailing,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/mailings/mailing/test_message.html", context)
 
     def audience_preview(self, request) -> JsonResponse:
         """How many clients a filter matches now: the change form asks as the operator types."""
@@ -138,13 +235,26 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         return JsonResponse({"count": count})
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "processing_task": selectors.processing_task()}
+        extra_context = {
+            **(extra_context or {}),
+            "processing_task": selectors.processing_task(),
+            "live_counts_every": settings.ADMIN_LIVE_COUNTS_SECONDS,
+        }
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="messages")
-    def messages_link(self, obj: Mailing) -> str:
+    @admin.display(description="audience")
+    def audience(self, obj: Mailing) -> str:
+        parts = [f"code {obj.filter_operator_code}"] * bool(obj.filter_operator_code)
+        parts += [f"tag {obj.filter_tag}"] * bool(obj.filter_tag)
+        return ", ".join(parts) or "all clients"
+
+    @admin.display(description="progress")
+    def progress_and_counts(self, obj: Mailing) -> str:
         url = reverse("admin:mailings_message_changelist")
-        return format_html('<a href="{}?mailing__id__exact={}">messages</a>', url, obj.pk)
+        return format_html(
+            '{}{} <a class="mailing-messages" href="{}?mailing__id__exact={}">messages</a>',
+            self.progress(obj), self.counts(obj), url, obj.pk,
+        )  # fmt: skip
 
     def _control(self, request, queryset, service: Callable[..., Mailing], done: str) -> None:
         changed, refused = 0, []
@@ -158,6 +268,14 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             self.message_user(request, f"{done} {changed} mailing(s).", messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Send a test message to one phone", permissions=["change"])
+    def test_message(self, request, queryset):
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose one mailing to send a test message of.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:mailings_mailing_test_message", args=[chosen[0]]))
 
     @admin.action(description="Launch now", permissions=["change"])
     def launch_now(self, request, queryset) -> None:
@@ -206,6 +324,7 @@ class MessageAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "mailing_id", "phone_number", "status", "attempts", "sent_at", "short_error", "created_at"]
     list_filter = ["status", "mailing"]  # mailings listed from their own table, not by scanning messages
+    paginator = EstimatedCountPaginator
     search_fields = ["^phone_number"]
     raw_id_fields = ["mailing", "client"]
     show_full_result_count = False
@@ -220,8 +339,7 @@ class MessageAdmin(ReadOnlyAdmin):
 class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
-    list_display = ["id", "message_text", "status", "start_datetime", "progress", "sent", "failed", "waiting",
-                    "dropped", "success_rate"]  # fmt: skip
+    list_display = ["short_text", "status", "progress", "success_rate", "sent", "failed", "waiting", "dropped"]
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
@@ -241,7 +359,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     def waiting(self, obj: Mailing) -> int:
         return obj.n_waiting
 
-    @admin.display(description="expired or cancelled", ordering="n_dropped")
+    @admin.display(description="dropped", ordering="n_dropped")
     def dropped(self, obj: Mailing) -> int:
         return obj.n_dropped
 
@@ -269,3 +387,14 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
 
 def _rate(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    """django-celery-beat's page, whose actions (enable, disable, run now) need the change permission."""
+
+    def get_actions(self, request):
+        return super().get_actions(request) if self.has_change_permission(request) else {}

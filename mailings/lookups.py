@@ -1,4 +1,4 @@
-"""`id__any=[...]`: membership in a list as ONE bound array on PostgreSQL.
+"""`id__any=[...]`, `phone_number__any=[...]`: membership in a list as ONE bound array on PostgreSQL.
 
 `id__in` with a thousand ids makes a thousand placeholders that the driver
 splits and binds one by one on every batch; `= ANY(%s)` binds one array. Other
@@ -28,3 +28,9 @@ class AnyOf(Lookup):
         if not values:
             return "1 = 0", list(lhs_params)
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+@models.CharField.register_lookup
+class AnyTextOf(AnyOf):
+    def get_prep_lookup(self):
+        return [str(value) for value in self.rhs]

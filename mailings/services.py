@@ -5,6 +5,7 @@ before saving, so every interface refuses the same input the same way.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -12,8 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.timezone import now
 
+from mailings import selectors
+from mailings.client_csv import ClientRow
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, Message, MessageCount
+from mailings.upserts import upsert_clients
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,45 @@ def client_update(*, client: Client, **fields: Any) -> Client:
         fields["operator_code"] = ""
     _validated_save(client, fields)
     return client
+
+
+@dataclass(frozen=True)
+class ClientImport:
+    """What an import does (or, in a dry run, would do)."""
+
+    new: list[ClientRow]
+    changed: list[tuple[tuple[str, str, str], ClientRow]]  # (operator code, tag, zone) before, and after
+    unchanged: int
+
+
+def client_import_plan(*, records: list[ClientRow]) -> ClientImport:
+    existing = selectors.clients_by_phone(phones=[record.phone_number for record in records])
+    new, changed, unchanged = [], [], 0
+    for record in records:
+        before = existing.get(record.phone_number)
+        if before is None:
+            new.append(record)
+        elif before != record.values():
+            changed.append((before, record))
+        else:
+            unchanged += 1
+    return ClientImport(new=new, changed=changed, unchanged=unchanged)
+
+
+@transaction.atomic
+def client_import(*, records: list[ClientRow]) -> ClientImport:
+    """Create or update clients by phone: all of them or, on any error, none.
+
+    Rows already as in the file are not written. A client another writer created since
+    the plan was made is updated, not duplicated (the upsert is on the phone number).
+    """
+    plan = client_import_plan(records=records)
+    rows = [*plan.new, *(record for _, record in plan.changed)]
+    upsert_clients(rows)
+    logger.info(
+        "clients imported", extra={"count": len(rows), "fields": f"new={len(plan.new)},changed={len(plan.changed)}"}
+    )
+    return plan
 
 
 @transaction.atomic

@@ -122,3 +122,10 @@ def _clean_shared_state():
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The browser tests last: their transactional flush must not come before a test that
+    restores the migrations' data (serialized rollback)."""
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path))

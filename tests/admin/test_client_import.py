@@ -1,0 +1,260 @@
+"""The clients' CSV import (upload, preview, confirm) and export in the admin."""
+
+import csv
+import io
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from mailings import services
+from mailings.client_csv import ClientRow
+from mailings.models import Client
+from tests.factories import ClientFactory
+
+pytestmark = pytest.mark.django_db
+IMPORT = "/admin/mailings/client/import/"
+CONFIRM = "/admin/mailings/client/process_import/"
+EXPORT = "/admin/mailings/client/export/"
+CLIENTS = "/admin/mailings/client/"
+
+
+def upload(client, content: str | bytes, name: str = "clients.csv"):
+    data = content.encode() if isinstance(content, str) else content
+    return client.post(IMPORT, {"format": 0, "resource": 0, "import_file": SimpleUploadedFile(name, data, "text/csv")})
+
+
+def confirm(client, preview, **kwargs):
+    form = preview.context["confirm_form"]
+    return client.post(CONFIRM, {name: form.initial[name] for name in form.fields}, **kwargs)
+
+
+def table(*rows: str, header: str = "phone_number;operator_code;tag;timezone") -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+def clients() -> dict[str, tuple[str, str, str]]:
+    return {c.phone_number: (c.operator_code, c.tag, c.timezone) for c in Client.objects.all()}
+
+
+class TestPreviewAndConfirm:
+    def test_the_preview_changes_nothing_and_confirm_imports_normalised(self, admin_client):
+        preview = upload(
+            admin_client, table("+7 (900) 123-45-67;;vip;Europe/Moscow", "79131234567;950;;GMT+3", "79991112233;;x;utc")
+        )
+        assert preview.status_code == 200
+        assert Client.objects.count() == 0
+        page = preview.content.decode()
+        assert "3 lines checked" in page
+        assert "3 new" in page
+        response = confirm(admin_client, preview, follow=True)
+        assert response.redirect_chain[-1][0] == CLIENTS
+        assert clients() == {
+            "79001234567": ("900", "vip", "Europe/Moscow"),
+            "79131234567": ("950", "", "Etc/GMT-3"),
+            "79991112233": ("999", "x", "UTC"),
+        }
+        assert "3 new" in response.content.decode()
+
+    def test_reimport_is_idempotent_and_updates_by_phone(self, admin_client):
+        ClientFactory(phone_number="79001234567", operator_code="900", tag="old", timezone="UTC")
+        ClientFactory(phone_number="79131234567", operator_code="913", tag="same", timezone="UTC")
+        created_before = Client.objects.get(phone_number="79001234567").created_at
+        preview = upload(admin_client, table("79001234567;;new;UTC", "79131234567;;same;UTC", "79220000000;;n;UTC"))
+        page = preview.content.decode()
+        assert "1 new" in page
+        assert "1 to update" in page
+        assert "1 already as in the file" in page
+        assert "<del>old</del> <ins>new</ins>" in page
+        confirm(admin_client, preview)
+        assert clients()["79001234567"] == ("900", "new", "UTC")
+        assert Client.objects.get(phone_number="79001234567").created_at == created_before
+        assert Client.objects.count() == 3
+
+        again = upload(admin_client, table("79001234567;;new;UTC", "79131234567;;same;UTC", "79220000000;;n;UTC"))
+        assert "0 new" in again.content.decode()
+        assert "3 already as in the file" in again.content.decode()
+        confirm(admin_client, again)
+        assert Client.objects.count() == 3
+
+    def test_confirm_works_from_the_database_as_it_is_then(self, admin_client):
+        preview = upload(admin_client, table("79001234567;;file;UTC"))
+        ClientFactory(phone_number="79001234567", tag="meanwhile", timezone="UTC")  # another writer, in between
+        confirm(admin_client, preview)
+        assert Client.objects.get(phone_number="79001234567").tag == "file"
+        assert Client.objects.count() == 1
+
+    def test_an_upload_no_longer_kept_is_an_error_not_a_crash(self, admin_client):
+        preview = upload(admin_client, table("79001234567;;x;UTC"))
+        cache.delete(f"django-import-export-{preview.context['confirm_form'].initial['import_file_name']}")
+        response = confirm(admin_client, preview, follow=True)
+        assert response.status_code == 200
+        assert "no longer kept" in response.content.decode()
+        assert Client.objects.count() == 0
+
+
+class TestWhatSpreadsheetsWrite:
+    @pytest.mark.parametrize(
+        "content",
+        [
+            'phone_number,tag,timezone\r\n79001234567,a,UTC\r\n79001234568,"b, c",UTC\r\n',
+            "\ufeffphone_number;tag;timezone\n79001234567;a;UTC\n79001234568;b, c;UTC\n",
+            "phone_number\ttag\ttimezone\n79001234567\ta\tUTC\n79001234568\tb, c\tUTC\n",
+            " Phone_Number ; TAG ; timezone \n79001234567;a;UTC\n\n79001234568;b, c;UTC;\n",
+        ],
+        ids=["comma-crlf-quoted", "semicolon-bom", "tab", "spaced-header-blank-line-trailing-separator"],
+    )
+    def test_separators_bom_and_line_endings(self, admin_client, content):
+        confirm(admin_client, upload(admin_client, content.encode("utf-8")))
+        assert clients() == {"79001234567": ("900", "a", "UTC"), "79001234568": ("900", "b, c", "UTC")}
+
+    def test_a_bom_written_as_utf8_sig(self, admin_client):
+        confirm(admin_client, upload(admin_client, table("79001234567;;тег;UTC").encode("utf-8-sig")))
+        assert clients() == {"79001234567": ("900", "тег", "UTC")}
+
+
+class TestBadFiles:
+    def test_every_bad_row_with_line_column_and_reason_and_nothing_imported(self, admin_client):
+        content = table(
+            "79001234567;;good;UTC",  # line 2
+            "12345;;x;UTC",  # line 3: phone
+            "",  # line 4: blank, skipped but counted
+            '79001234568;;"two\nlines";Mars/Olympus',  # lines 5-6: time zone
+            "79001234569;12;x;UTC",  # line 7: operator code
+            "79001234567;;dup;UTC",  # line 8: phone already on line 2
+            "79001234570;;" + "t" * 65 + ";UTC",  # line 9: tag too long
+            "79001234571;;x;UTC;surplus",  # line 10: a value too many
+            "79001234572;;x;",  # line 11: missing time zone
+        )
+        response = upload(admin_client, content)
+        assert response.status_code == 200
+        assert "confirm_form" not in response.context
+        invalid = {row.number: row.error_dict for row in response.context["result"].invalid_rows}
+        assert set(invalid) == {3, 5, 7, 8, 9, 10, 11}
+        assert "not a valid phone number" in invalid[3]["phone_number"][0]
+        assert "Mars/Olympus" in invalid[5]["timezone"][0]
+        assert "3 digits" in invalid[7]["operator_code"][0]
+        assert invalid[8]["phone_number"] == ["79001234567 is also on line 2."]
+        assert "at most 64 characters" in invalid[9]["tag"][0]
+        assert "5 values" in invalid[10]["__all__"][0]
+        assert "blank" in invalid[11]["timezone"][0]
+        page = response.content.decode()
+        assert "7 lines to fix" in page
+        assert "Nothing was imported" in page
+        assert Client.objects.count() == 0
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (
+                "phone_number;tag;timezone\n79001234567;тег;UTC\n".encode("cp1251"),
+                "not UTF-8 text (byte 0xf2 on line 2)",
+            ),
+            (b"", "The submitted file is empty"),
+            (b"\n\n", "The file is empty: its first line must name the columns"),
+            (b"phone_number;tag\n79001234567;x\n", "Missing column &#x27;timezone&#x27;"),
+            (b"phone_number;tag;timezone;email\n", "Unknown column &#x27;email&#x27;"),
+            (b"phone_number;tag;tag;timezone\n", "Column &#x27;tag&#x27; appears more than once"),
+            (b"phone_number;tag;timezone\n", "No valid data to import"),
+            (b"phone_number;tag;timezone\n7900\x00;x;UTC\n", "NUL bytes"),
+            (b'phone_number;tag;timezone\n79001234567;"x;UTC\n', "Line 2: the CSV cannot be read"),
+        ],
+        ids=[
+            "cp1251",
+            "empty",
+            "blank-lines",
+            "missing-column",
+            "unknown-column",
+            "repeated-column",
+            "no-rows",
+            "nul",
+            "open-quote",
+        ],
+    )
+    def test_a_file_that_cannot_be_read_says_why(self, admin_client, content, message):
+        response = upload(admin_client, content)
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert "confirm_form" not in response.context
+        assert Client.objects.count() == 0
+
+    def test_a_file_too_big_for_one_request_is_refused(self, admin_client, settings):
+        settings.CLIENT_IMPORT_MAX_ROWS = 2
+        response = upload(admin_client, table("79001234567;;;UTC", "79001234568;;;UTC", "79001234569;;;UTC"))
+        assert "More than 2 clients in one file" in response.content.decode()
+        assert Client.objects.count() == 0
+
+    def test_a_failed_write_leaves_nothing(self, monkeypatch):
+        from mailings import upserts
+
+        real = upserts.upsert_clients
+
+        def write_then_fail(rows, **kwargs):
+            real(rows, **kwargs)
+            assert Client.objects.count() == 2  # written, inside the transaction
+            raise RuntimeError("connection lost")
+
+        monkeypatch.setattr(services, "upsert_clients", write_then_fail)
+        rows = [ClientRow("79001234567", "900", "", "UTC"), ClientRow("79001234568", "900", "", "UTC")]
+        with pytest.raises(RuntimeError):
+            services.client_import(records=rows)
+        assert Client.objects.count() == 0
+
+
+class TestExport:
+    def export(self, client, query: str = "") -> list[list[str]]:
+        response = client.post(
+            f"{EXPORT}{query}",
+            {
+                "format": 0,
+                "resource": 0,
+                **{f"clientresource_{c}": "on" for c in ("phone_number", "operator_code", "tag", "timezone")},
+            },
+        )
+        assert response.status_code == 200, response.content[:500]
+        assert response["Content-Type"].startswith("text/csv")
+        return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+    def test_export_round_trips_and_neutralises_formulas(self, admin_client):
+        ClientFactory(phone_number="79001234567", operator_code="900", tag="=cmd|' /C calc'!A0", timezone="UTC")
+        ClientFactory(phone_number="79001234568", operator_code="900", tag="@SUM(1+1)", timezone="Etc/GMT-3")
+        ClientFactory(phone_number="79001234569", operator_code="901", tag="plain", timezone="UTC")
+        rows = self.export(admin_client)
+        assert rows[0] == ["phone_number", "operator_code", "tag", "timezone"]
+        assert rows[1:] == [
+            ["79001234567", "900", "'=cmd|' /C calc'!A0", "UTC"],
+            ["79001234568", "900", "'@SUM(1+1)", "Etc/GMT-3"],
+            ["79001234569", "901", "plain", "UTC"],
+        ]
+        before = clients()
+        text = io.StringIO()
+        csv.writer(text).writerows(rows)
+        preview = upload(admin_client, text.getvalue())
+        assert "3 already as in the file" in preview.content.decode()
+        confirm(admin_client, preview)
+        assert clients() == before
+
+    def test_export_follows_the_change_list_filter(self, admin_client):
+        ClientFactory(phone_number="79001234567", tag="vip", timezone="UTC")
+        ClientFactory(phone_number="79001234568", tag="other", timezone="UTC")
+        rows = self.export(admin_client, "?tag=vip")
+        assert [row[0] for row in rows[1:]] == ["79001234567"]
+
+
+class TestAccess:
+    def test_a_viewer_has_no_import_but_may_export(self, viewer):
+        ClientFactory(phone_number="79001234567", tag="x", timezone="UTC")
+        page = viewer.get(CLIENTS).content.decode()
+        assert IMPORT not in page
+        assert EXPORT in page
+        assert viewer.get(IMPORT).status_code == 403
+        assert upload(viewer, table("79001234568;;x;UTC")).status_code == 403
+        assert (
+            viewer.post(CONFIRM, {"import_file_name": "x", "original_file_name": "x", "format": 0}).status_code == 403
+        )
+        assert Client.objects.count() == 1
+
+    def test_an_operator_imports(self, operator):
+        assert IMPORT in operator.get(CLIENTS).content.decode()
+        confirm(operator, upload(operator, table("79001234568;;x;UTC")))
+        assert Client.objects.filter(phone_number="79001234568").exists()

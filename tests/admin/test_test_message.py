@@ -1,0 +1,67 @@
+"""'Send a test message': the mailing's text to one phone, through a real (sandbox) provider."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+
+from mailings.models import Mailing, Message
+from mailings.sending.test_message import TEST_MESSAGE_IDS_FROM
+from tests.factories import MailingFactory
+
+pytestmark = pytest.mark.django_db
+MAILINGS = "/admin/mailings/mailing/"
+
+
+def url(mailing: Mailing) -> str:
+    return f"{MAILINGS}{mailing.pk}/test-message/"
+
+
+def test_the_text_goes_to_the_phone_and_the_operator_is_told(operator, sandbox_factory):
+    sandbox = sandbox_factory()
+    mailing = MailingFactory(message_text="Hello from the test")
+    page = operator.get(url(mailing)).content.decode()
+    assert "Hello from the test" in page
+    response = operator.post(url(mailing), {"phone_number": "+7 (900) 123-45-67"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"{MAILINGS}{mailing.pk}/change/"
+    assert "Test message sent to 79001234567: the provider accepted it" in response.content.decode()
+    accepted = list(sandbox.sandbox.state.accepted)
+    assert len(accepted) == 1
+    assert accepted[0] >= TEST_MESSAGE_IDS_FROM
+    assert not Message.objects.exists()
+    assert LogEntry.objects.get(object_id=str(mailing.pk)).get_change_message().startswith("Test message sent to")
+
+
+def test_a_provider_that_refuses_is_reported(operator, sandbox_factory):
+    sandbox_factory(error_rate=1.0)
+    mailing = MailingFactory()
+    response = operator.post(url(mailing), {"phone_number": "79001234567"}, follow=True)
+    assert "Test message to 79001234567 not sent: HTTP " in response.content.decode()
+    assert "accepted" not in response.content.decode()
+
+
+def test_a_bad_phone_is_refused_before_anything_is_sent(operator, sandbox_factory):
+    sandbox = sandbox_factory()
+    response = operator.post(url(MailingFactory()), {"phone_number": "12345"})
+    assert response.status_code == 200
+    assert "not a valid phone number" in response.content.decode()
+    assert sandbox.stats["accepted"] == 0
+
+
+def test_a_viewer_cannot_send(viewer, sandbox_factory):
+    sandbox = sandbox_factory()
+    mailing = MailingFactory()
+    assert viewer.get(url(mailing)).status_code == 403
+    assert viewer.post(url(mailing), {"phone_number": "79001234567"}).status_code == 403
+    assert "test-message" not in viewer.get(f"{MAILINGS}{mailing.pk}/change/").content.decode()
+    assert sandbox.stats["accepted"] == 0
+
+
+def test_the_action_takes_one_mailing_to_the_form(operator):
+    first, second = MailingFactory(), MailingFactory()
+    response = operator.post(MAILINGS, {"action": "test_message", "_selected_action": [first.pk]})
+    assert response.status_code == 302
+    assert response["Location"] == url(first)
+    response = operator.post(
+        MAILINGS, {"action": "test_message", "_selected_action": [first.pk, second.pk]}, follow=True
+    )
+    assert "Choose one mailing" in response.content.decode()
+    assert "Send a test message" in operator.get(f"{MAILINGS}{first.pk}/change/").content.decode()

@@ -1,0 +1,105 @@
+"""A real browser on the admin: Debian's headless Chromium driven by Playwright, against pytest-django's
+live server. Screenshots of each step are kept under `artifacts/screenshots/` for people to look at.
+
+Without /usr/bin/chromium these tests are skipped, unless REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
+"""
+
+import importlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PASSWORD = "browser-test-pw-1"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Per module: Playwright's sync API holds an event loop in this thread until it stops, and
+    the tests after these run event loops of their own."""
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (CI does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the pages: {errors}"
+
+
+@pytest.fixture
+def shot(page, request):
+    """`shot("name")` saves a full-page screenshot of this step."""
+    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = 0
+
+    def take(name: str) -> Path:
+        nonlocal taken
+        taken += 1
+        path = folder / f"{taken:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def _data_migrations() -> None:
+    """What the data migrations create (the periodic task, the groups): transactional tests that ran
+    before have flushed it. (Not serialized_rollback: Playwright's greenlets leave Django's test case
+    without its serialized copy, and the flush after the test would break the next serialized test.)"""
+    from django.apps import apps
+
+    for module, functions in [
+        ("mailings.migrations.0002_periodic_processing", ["create_task"]),
+        ("mailings.migrations.0003_operator_groups", ["create_groups"]),
+        ("mailings.migrations.0008_statistics_permission", ["grant"]),
+    ]:
+        migration = importlib.import_module(module)
+        for name in functions:
+            getattr(migration, name)(apps, None)
+
+
+@pytest.fixture
+def operator_login(live_server, django_user_model, page):
+    """Log in through the login form as an operator (a staff user in the Operators group)."""
+    from django.contrib.auth.models import Group
+
+    if not Group.objects.filter(name="Operators").exists():
+        _data_migrations()
+
+    user = django_user_model.objects.create_user(username="olga", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="Operators"))
+
+    def login() -> None:
+        page.goto(f"{live_server.url}/admin/")
+        page.fill("#id_username", "olga")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{live_server.url}/admin/")
+
+    return login
