@@ -19,3 +19,5 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),
     path("", include("mailings.api.urls")),
 ]
+
+handler404 = "mailings.api.errors.not_found"

@@ -48,3 +48,13 @@ def api_exception_handler(exc, context):
         # Two requests raced past validation (e.g. the same phone twice): the database said no.
         exc = Conflict("The change conflicts with data saved at the same moment; reload and try again.")
     return exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """A path no route matches: JSON for the API's clients, the usual page for people."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith(("/admin/", "/docs/")):
+        return page_not_found(request, exception)
+    return JsonResponse({"detail": "No such path (an id is a whole number, such as /clients/12/)."}, status=404)

@@ -1,6 +1,9 @@
 """Serializer fields that parse what people type the way the models do."""
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mailings.models import Message
@@ -52,3 +55,27 @@ class MessageStatusField(serializers.ChoiceField):
             by_label = {label.lower(): value for value, label in Message.Status.choices}
             data = _STATUS_ALIASES.get(word) or by_label.get(word) or data
         return super().to_internal_value(data)
+
+
+_LOCAL_TIME_RE = re.compile(r"^(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?$")
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": _LOCAL_TIME_RE.pattern, "example": "09:00:00", "description": "HH:MM[:SS], no offset"}
+)
+class LocalTimeField(serializers.TimeField):
+    """A time of day on the client's own clock: `09:00` or `21:30:00`, never with an offset or `Z`
+    (which would suggest a zone it does not have)."""
+
+    default_error_messages = {
+        "local": "Enter a time of day on the client's clock, such as 09:00 or 21:30:00, without a date, offset or Z."
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M:%S")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _LOCAL_TIME_RE.match(value.strip()):
+            self.fail("local")
+        return super().to_internal_value(value.strip())

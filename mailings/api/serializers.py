@@ -5,7 +5,7 @@ Serializers parse and format; the services validate fully and write.
 
 from rest_framework import serializers
 
-from mailings.api.fields import MessageStatusField, PhoneNumberField, TimeZoneField
+from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
 from mailings.models import Client, Mailing, Message
 
 
@@ -20,6 +20,13 @@ class ClientSerializer(serializers.ModelSerializer):
 
 
 class MailingSerializer(serializers.ModelSerializer):
+    send_window_start = LocalTimeField(
+        required=False, allow_null=True, help_text=Mailing._meta.get_field("send_window_start").help_text
+    )
+    send_window_end = LocalTimeField(
+        required=False, allow_null=True, help_text=Mailing._meta.get_field("send_window_end").help_text
+    )
+
     class Meta:
         model = Mailing
         fields = [
@@ -39,8 +46,6 @@ class MailingSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "filter_operator_code": {"required": False},
             "filter_tag": {"required": False},
-            "send_window_start": {"required": False},
-            "send_window_end": {"required": False},
         }
 
 

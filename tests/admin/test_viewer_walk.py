@@ -8,6 +8,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client as DjangoClient
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask, SolarSchedule
@@ -39,6 +40,9 @@ def world(django_user_model):
     MessageFactory(mailing=mailing, client=ClientFactory())
     user = django_user_model.objects.create_user(username="someone", password="pw-123456", is_staff=True)
     Token.objects.create(user=user)
+    browser = DjangoClient()  # a login and a failed one: the login records (django-axes)
+    browser.post("/admin/login/", {"username": "someone", "password": "pw-123456"})
+    browser.post("/admin/login/", {"username": "someone", "password": "wrong"})
     CrontabSchedule.objects.create(minute="0", hour="7")
     SolarSchedule.objects.create(event="sunrise", latitude=55.75, longitude=37.62)
     ClockedSchedule.objects.create(clocked_time=timezone.now())

@@ -103,6 +103,16 @@ class TestMailingCreate:
         mailing = Mailing.objects.get()
         assert (mailing.send_window_start, mailing.send_window_end) == (time(22, 0), time(6, 30))
 
+    @pytest.mark.parametrize(
+        "value", ["09:00+03:00", "09:00Z", "2030-01-01T09:00", "25:00", "9", 900, "09:00:00.5+00:00"]
+    )
+    def test_a_window_time_is_a_bare_time_of_day(self, api, value):
+        response = api.post("/mailings/", _payload(send_window_start=value, send_window_end="18:00"), format="json")
+
+        assert response.status_code == 400
+        assert "on the client's clock" in response.json()["send_window_start"][0]
+        assert not Mailing.objects.exists()
+
     def test_it_accepts_a_text_of_exactly_1000_characters(self, api):
         response = api.post("/mailings/", _payload(message_text="x" * 1000), format="json")
 

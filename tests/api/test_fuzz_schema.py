@@ -1,0 +1,48 @@
+"""Schemathesis runs the whole JSON API from its own OpenAPI schema with a token that may do
+everything: no answer is a 5xx, and every answer matches the schema (status, type, body).
+
+Bounded: a few dozen generated requests per operation (`SCHEMATHESIS_EXAMPLES` to change it).
+"""
+
+import json
+import os
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
+
+schema = schemathesis.openapi.from_dict(json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True))))
+schema.app = get_wsgi_application()
+
+
+@pytest.fixture
+def token(db, django_user_model) -> str:
+    user, _ = django_user_model.objects.get_or_create(
+        username="fuzzer", defaults={"is_superuser": True, "is_staff": True}
+    )
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_the_api_keeps_its_schema_whatever_it_is_sent(case, token):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {token}"},
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+    )
