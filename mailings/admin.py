@@ -4,6 +4,7 @@ Writes go through `services`, like every other interface, so the admin keeps the
 same promises as the API (history kept, engine state untouched).
 """
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django_celery_beat.models import PeriodicTask
 from import_export.admin import ImportExportMixin
 
 from mailings import selectors, services
+from mailings.admin_filters import IndexedValuesFilter
 from mailings.charts import daily_bars_svg
 from mailings.client_csv import FileError
 from mailings.errors import ConflictError
@@ -42,9 +44,24 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     import_template_name = "admin/mailings/client/import.html"
     paginator = EstimatedCountPaginator
     list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]
-    list_filter = ["operator_code", "tag", "timezone"]
-    search_fields = ["=phone_number", "^phone_number", "tag"]
+    list_filter = [
+        ("operator_code", IndexedValuesFilter),
+        ("tag", IndexedValuesFilter),
+        ("timezone", IndexedValuesFilter),
+    ]
+    search_fields = ["phone_number"]  # see get_search_results
+    search_help_text = "A phone number or its first digits (such as +7 913), or an exact tag."
     show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """Digits: a phone prefix (an index range, even on a million clients); anything else: a tag."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        digits = re.sub(r"[\s\-().+]", "", term)
+        if digits.isdigit():
+            return queryset.filter(phone_number__startswith=digits), False
+        return queryset.filter(tag=term), False
 
     def process_import(self, request, **kwargs):
         try:
@@ -318,6 +335,19 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         services.mailing_delete(mailing=obj)
 
 
+def _known_message_total(params) -> int | None:
+    filters = {key: value for key, value in params.items() if key not in ("p", "o")}
+    if not filters or set(filters) - {"status__exact", "mailing__id__exact"}:
+        return None
+    status = filters.get("status__exact")
+    mailing_id = filters.get("mailing__id__exact")
+    if (status is not None and status not in Message.Status.values) or (
+        mailing_id is not None and not mailing_id.isdigit()
+    ):
+        return None
+    return selectors.message_total(mailing_id=int(mailing_id) if mailing_id else None, status=status)
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
     """The delivery log: read-only."""
@@ -329,6 +359,14 @@ class MessageAdmin(ReadOnlyAdmin):
     raw_id_fields = ["mailing", "client"]
     show_full_result_count = False
     readonly_fields = [field.name for field in Message._meta.fields]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """Filtered by status and/or mailing only: the size comes from the message counts."""
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        known = _known_message_total(request.GET)
+        if known is not None:
+            paginator.__dict__["count"] = known  # Paginator.count is a cached_property
+        return paginator
 
     @admin.display(description="last error")
     def short_error(self, obj: Message) -> str:

@@ -1,10 +1,14 @@
-"""Admin lists over big tables: an unfiltered list takes PostgreSQL's row estimate instead of COUNT(*).
+"""Admin lists over big tables: how many rows, without a COUNT(*) over millions of them.
 
-A million clients or ten million messages cost a full scan to count on every page
-view; the planner's estimate (`pg_class.reltuples`, kept by ANALYZE and autovacuum)
-costs nothing and is close enough to say how many pages there are. Filtered and
-searched lists, and small tables, are counted exactly.
+- Unfiltered: PostgreSQL's row estimate for the table (`pg_class.reltuples`, kept by ANALYZE
+  and autovacuum), which costs nothing.
+- Filtered or searched: counted exactly up to `exact_below` rows (a count that stops there);
+  past that, the planner's estimate for the query, never less than what was counted.
+
+Small tables, SQLite, and lists the estimate cannot help are counted exactly.
 """
+
+import json
 
 from django.core.paginator import Paginator
 from django.db import connections
@@ -20,18 +24,28 @@ class EstimatedCountPaginator(Paginator):
     def count(self) -> int:
         queryset = self.object_list
         query = getattr(queryset, "query", None)
-        if query is not None and not query.where:
-            estimate = _row_estimate(queryset.db, queryset.model._meta.db_table)
-            if estimate is not None and estimate >= self.exact_below:
-                return estimate
-        return super().count
+        if query is None or connections[queryset.db].vendor != "postgresql":
+            return super().count
+        if not query.where:
+            estimate = _table_estimate(queryset.db, queryset.model._meta.db_table)
+            return estimate if estimate is not None and estimate >= self.exact_below else super().count
+        counted = queryset.order_by()[: self.exact_below].count()
+        if counted < self.exact_below:
+            return counted
+        return max(counted, _query_estimate(queryset))
 
 
-def _row_estimate(alias: str, table: str) -> int | None:
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
+def _table_estimate(alias: str, table: str) -> int | None:
+    with connections[alias].cursor() as cursor:
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table])
         row = cursor.fetchone()
     return int(row[0]) if row and row[0] >= 0 else None  # -1: never analysed
+
+
+def _query_estimate(queryset) -> int:
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
