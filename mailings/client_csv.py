@@ -126,8 +126,8 @@ _PHONE_FIELD = Client._meta.get_field("phone_number")
 
 
 def _unescape_formula(value: str) -> str:
-    """Undo the `'` our export puts before a formula-looking cell, so a file round-trips."""
-    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+    """Undo the `'` our export puts before a formula-looking (or quote-led) cell, so a file round-trips."""
+    if value.startswith("'") and value[1:2] and value[1] in (*FORMULA_STARTS, "'"):
         return value[1:]
     return value
 
@@ -186,5 +186,6 @@ def export_rows(clients: Iterable[tuple[str, str, str, str]]) -> Iterator[tuple[
 
 
 def escape_formula(value: str) -> str:
-    """`=cmd|...` becomes `'=cmd|...`: shown as text, not run, by spreadsheet programs."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """`=cmd|...` becomes `'=cmd|...`: shown as text, not run, by spreadsheet programs. A value that
+    starts with `'` gets one more, so that the import, which takes one off, gives it back unchanged."""
+    return f"'{value}" if value.startswith((*FORMULA_STARTS, "'")) else value

@@ -1,0 +1,87 @@
+"""Property tests for the clients' CSV: whatever the bytes, a clear answer and nothing half-imported."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailings import client_csv
+from mailings.client_csv import COLUMNS, FORMULA_STARTS, FileError
+from mailings.models import Client
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+phones = st.integers(min_value=0, max_value=9_999_999_999).map(lambda n: f"7{n:010d}")
+cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r\n"), max_size=80)
+
+
+def read(data: bytes):
+    """(records, errors), or the FileError that says why the file cannot be read."""
+    try:
+        table = client_csv.read_table(client_csv.decode(data))
+    except FileError as exc:
+        return exc
+    return client_csv.check_rows(table)
+
+
+@SETTINGS
+@given(st.binary(max_size=2000))
+def test_any_bytes_give_rows_or_a_reason_never_a_crash(data):
+    outcome = read(data)
+    if isinstance(outcome, FileError):
+        assert str(outcome)
+    else:
+        _records, errors = outcome
+        assert all(error.reason and error.line >= 2 for error in errors)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([*COLUMNS, "email", "name", "", "phone"]), min_size=0, max_size=6))
+def test_a_header_is_accepted_only_with_the_required_columns_and_no_others(header):
+    outcome = read((";".join(header) + "\n79001234567" + ";x" * max(len(header) - 1, 0) + "\n").encode())
+    valid = (
+        set(client_csv.REQUIRED_COLUMNS) <= set(header)
+        and set(header) <= set(COLUMNS)
+        and len(header) == len(set(header))
+    )
+    assert isinstance(outcome, FileError) != valid
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(phones, cells, st.sampled_from(["UTC", "Europe/Moscow", "GMT+3", "Mars/Base", ""])), max_size=20)
+)
+def test_every_row_is_either_a_client_or_an_error_with_its_line(rows):
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=";")
+    writer.writerow(["phone_number", "tag", "timezone"])
+    writer.writerows(rows)
+    outcome = read(text.getvalue().encode())
+    assert not isinstance(outcome, FileError)
+    records, errors = outcome
+    bad_lines = {error.line for error in errors}
+    assert len(records) + len(bad_lines) == len(rows)  # one line a row: each is a client or has errors
+    assert bad_lines <= set(range(2, len(rows) + 2))
+    assert all(len(record.tag) <= 64 and record.timezone for record in records)
+
+
+@pytest.mark.django_db
+@SETTINGS
+@given(data=st.binary(max_size=600) | st.text(max_size=600).map(str.encode))
+def test_a_bad_file_through_the_admin_imports_nothing(admin_client, data):
+    response = admin_client.post(
+        "/admin/mailings/client/import/",
+        {"format": 0, "resource": 0, "import_file": SimpleUploadedFile("f.csv", data, "text/csv")},
+    )
+    assert response.status_code == 200
+    assert Client.objects.count() == 0  # a preview never writes, whatever the file
+
+
+@SETTINGS
+@given(st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s))
+def test_exported_cells_never_start_a_formula_and_import_back_unchanged(tag):
+    (exported,) = client_csv.export_rows([("79001234567", "900", tag, "UTC")])
+    assert not exported[2].startswith(FORMULA_STARTS)
+    assert client_csv._unescape_formula(exported[2]) == tag
