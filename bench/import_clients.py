@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # in-process requests over plain HTTP
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
@@ -32,6 +33,7 @@ django.setup()
 import tablib  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client as WebClient  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
@@ -112,6 +114,7 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run it on PostgreSQL: set DATABASE_URL to a bench database.")
     setup_test_environment()  # responses carry their template context
+    call_command("collectstatic", interactive=False, verbosity=0)  # production's hashed static files
     client = web_client()
 
     clear()

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # in-process requests over plain HTTP
 os.environ.setdefault("SENDING_API_TOKEN", "bench-token")
 os.environ.setdefault("LOG_LEVEL", "INFO")  # workers log every provider request, as in production
 

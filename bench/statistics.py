@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # in-process requests over plain HTTP
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
@@ -90,6 +91,7 @@ def main() -> None:
     if connection.vendor != "postgresql" or "bench" not in name:
         sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # production's hashed static files
     if args.reload or Message.objects.count() != MAILINGS * PER_MAILING:
         load()
 

@@ -32,7 +32,7 @@ class TestSettingsFromTheEnvironment:
             devstack.Devstack({"REDIS_URL": url}).choose_broker()
 
     def test_a_password_in_redis_url_is_never_printed(self):
-        url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
+        url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"  # pragma: allowlist secret
         with pytest.raises(SystemExit) as refused:
             devstack.Devstack({"REDIS_URL": url}).choose_broker()
         assert "s3cret" not in str(refused.value)

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from mailings.gateway import Gateway, GatewayConfig, Outcome, SendResult, classify
 from mailings.sandbox import Sandbox, SandboxConfig
 
-TOKEN = "tok-8f3kQz-sandbox-secret"
+TOKEN = "tok-8f3kQz-sandbox-secret"  # pragma: allowlist secret
 PHONE = "79001234567"
 
 

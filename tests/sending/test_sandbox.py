@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestServer
 
 from mailings.sandbox import Sandbox, SandboxConfig
 
-TOKEN = "tok-sandbox-Q7w2-secret"
+TOKEN = "tok-sandbox-Q7w2-secret"  # pragma: allowlist secret
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
