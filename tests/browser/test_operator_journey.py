@@ -112,7 +112,18 @@ def test_import_create_watch_and_read_statistics(
     assert sandbox.stats["accepted"] == 3
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
 
+    # A test message of it, to the operator's own phone.
+    page.goto(f"{live_server.url}/admin/mailings/mailing/{mailing.pk}/change/")
+    page.click("text=Send a test message")
+    page.fill("#id_phone_number", "+7 999 000-11-22")
+    shot("test-message-form")
+    page.click("input[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("Test message sent to 79990001122")
+    shot("test-message-sent")
+    assert sandbox.stats["accepted"] == 4
+
     # Its messages, from the mailing's link.
+    page.goto(f"{live_server.url}/admin/mailings/mailing/")
     row.locator("a:has-text('messages')").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(3)
     shot("delivery-log")
