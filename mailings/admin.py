@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -19,11 +19,12 @@ from django.utils.text import Truncator
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import PeriodicTask
 from import_export.admin import ImportExportMixin
+from import_export.signals import post_export
 
 from mailings import selectors, services
 from mailings.admin_filters import IndexedValuesFilter
 from mailings.charts import daily_bars_svg
-from mailings.client_csv import FileError
+from mailings.client_csv import COLUMNS, FileError, csv_chunks, export_rows
 from mailings.errors import ConflictError
 from mailings.forms import TestMessageForm
 from mailings.gateway import Outcome
@@ -62,6 +63,18 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
         if digits.isdigit():
             return queryset.filter(phone_number__startswith=digits), False
         return queryset.filter(tag=term), False
+
+    def _do_file_export(self, file_format, request, queryset, export_form=None):
+        """Streamed row by row (django-import-export would build the whole file in memory first:
+        680 MB for a million clients)."""
+        selected = self.get_export_resource_fields_from_form(export_form) or COLUMNS
+        columns = [column for column in COLUMNS if column in selected]
+        rows = queryset.order_by("id").values_list(*columns).iterator(chunk_size=5000)
+        response = StreamingHttpResponse(csv_chunks(columns, export_rows(rows)), content_type="text/csv")
+        filename = self.get_export_filename(request, queryset, file_format)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        post_export.send(sender=None, model=self.model)
+        return response
 
     def process_import(self, request, **kwargs):
         try:

@@ -179,6 +179,21 @@ def _check_shape(line: int, cells: list[str], width: int, named: dict[str, str])
     return []
 
 
+def csv_chunks(columns: list[str], rows: Iterable[tuple[str, ...]], *, per_chunk: int = 2000) -> Iterator[str]:
+    """A CSV file in pieces, with the BOM spreadsheets need to read it as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(columns)
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if count % per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
 def export_rows(clients: Iterable[tuple[str, str, str, str]]) -> Iterator[tuple[str, ...]]:
     """Rows to write, with formula-looking cells made inert for spreadsheets."""
     for row in clients:

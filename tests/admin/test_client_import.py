@@ -213,7 +213,8 @@ class TestExport:
         )
         assert response.status_code == 200, response.content[:500]
         assert response["Content-Type"].startswith("text/csv")
-        return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert response.streaming
+        return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
     def test_export_round_trips_and_neutralises_formulas(self, admin_client):
         ClientFactory(phone_number="79001234567", operator_code="900", tag="=cmd|' /C calc'!A0", timezone="UTC")
@@ -233,6 +234,17 @@ class TestExport:
         assert "3 already as in the file" in preview.content.decode()
         confirm(admin_client, preview)
         assert clients() == before
+
+    def test_the_file_goes_out_in_pieces(self):
+        from mailings.client_csv import csv_chunks
+
+        rows = [(f"7900000000{n}", "x") for n in range(5)]
+        chunks = list(csv_chunks(["phone_number", "tag"], iter(rows), per_chunk=2))
+        assert len(chunks) == 3
+        assert list(csv.reader(io.StringIO("".join(chunks).removeprefix("\ufeff")))) == [
+            ["phone_number", "tag"],
+            *map(list, rows),
+        ]
 
     def test_export_follows_the_change_list_filter(self, admin_client):
         ClientFactory(phone_number="79001234567", tag="vip", timezone="UTC")
