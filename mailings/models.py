@@ -48,6 +48,11 @@ class PhoneNumberField(_NormalizedCharField):
     normalize = staticmethod(normalize_phone)
     default_max_length = 11
 
+    def formfield(self, **kwargs):
+        # Forms take the number as people write it (`+7 (900) 123-45-67` is 18 characters);
+        # the model's clean() makes it 11.
+        return super().formfield(**{"max_length": 32, **kwargs})
+
 
 class TimeZoneNameField(_NormalizedCharField):
     """An IANA time zone name; offsets such as `GMT+3` are normalised on clean."""
@@ -107,6 +112,12 @@ class Client(models.Model):
         # The operator code defaults to the phone's digits 2-4 (7 900 ... -> 900).
         if not self.operator_code and self.phone_number and PHONE_RE.match(self.phone_number):
             self.operator_code = self.phone_number[1:4]
+
+    def validate_constraints(self, exclude=None) -> None:
+        # An empty code means "take it from the phone": when the phone is wrong, that error says it all.
+        if not self.operator_code:
+            exclude = {*(exclude or ()), "operator_code"}
+        super().validate_constraints(exclude=exclude)
 
 
 class Mailing(models.Model):
