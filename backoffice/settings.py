@@ -297,7 +297,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"}
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"celery": {"level": LOG_LEVEL}},
+    # django-axes announces itself in every process at INFO; lockouts and failures stay visible (WARNING).
+    "loggers": {"celery": {"level": LOG_LEVEL}, "axes": {"level": "WARNING"}},
 }
 
 # Behind HTTPS in production: every default here is the safe one when DEBUG is off, and each
