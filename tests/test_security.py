@@ -62,7 +62,9 @@ class TestNoSecretInTheRepository:
             "-----BEGIN RSA " + "PRIVATE KEY-----",
             "key = 'AKIA" + "QWERTYUIOPASDFGH'",
             "SENDING_API_TOKEN = '"
-            + "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
+            + "eyJhbGciOiJIUzI1NiJ9"
+            + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+            + ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
             'SECRET_KEY = "' + "k3#v9!Qz@7pL2^xR8&mW4*tY6" + '"',
             "DATABASE_URL=postgres://app:" + "Zq8vT3kL9wX2@db:5432/app",
         ]
@@ -84,7 +86,7 @@ class TestNoSecretInTheRepository:
         assert not leaks
 
 
-TOKEN = "Sup3r-S3cret-Provider-Token-do-not-log"
+TOKEN = "Sup3r-S3cret-Provider-Token-do-not-log"  # pragma: allowlist secret
 
 
 @pytest.mark.django_db(transaction=True)

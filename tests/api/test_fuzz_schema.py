@@ -9,7 +9,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -27,7 +29,18 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def token(db, django_user_model) -> str:
+def in_test_transaction():
+    """Requests go through a real WSGI handler, whose end-of-request hook would close the database
+    connection that holds the test's transaction; Django's own test client unhooks it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, in_test_transaction, django_user_model) -> str:
     user, _ = django_user_model.objects.get_or_create(
         username="fuzzer", defaults={"is_superuser": True, "is_staff": True}
     )
