@@ -63,6 +63,11 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     )
     _make_clients()
     processing_every(1)
+    workers = [cluster.worker("worker1"), cluster.worker("worker2")]
+    cluster.beat()
+    # The clock of the scenario starts once the workers listen (a busy machine takes seconds to boot them).
+    for worker in workers:
+        _wait(lambda w=worker: b" ready." in w.log_path.read_bytes(), 60, f"{worker.name} to be ready")
     sandbox = cluster.sandbox(
         port,
         "--token", "integration-token", "--latency-ms", "50",
@@ -70,9 +75,6 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
         "--down-after", "6", "--down-for", "10",
     )  # fmt: skip
     outage_starts = time.time() + 6
-    cluster.worker("worker1")
-    cluster.worker("worker2")
-    cluster.beat()
 
     now = timezone.now()
     everyone = services.mailing_create(
