@@ -232,3 +232,37 @@ class TestDocs:
         text = response.content.decode()
         assert text.startswith("openapi:")
         assert "/mailings/{id}/statistics/:" in text
+
+
+def _schema_operations() -> list[tuple[str, str]]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    return sorted((method, path) for path, item in paths.items() for method in item if method != "parameters")
+
+
+class TestEveryOperationOfTheSchema:
+    """Whatever is added to the API later is held to the same doors (the list comes from the schema)."""
+
+    @staticmethod
+    def _url(path: str, objects: dict) -> str:
+        resource = path.strip("/").split("/")[0]
+        return path.replace("{id}", str(objects.get(resource.rstrip("s"), objects["mailing"])))
+
+    @pytest.mark.parametrize(("method", "path"), _schema_operations())
+    def test_no_credentials_401_no_permission_403_read_only_cannot_write(
+        self, anon_api, noperm_api, readonly_api, objects, method, path
+    ):
+        url = self._url(path, objects)
+        before = _snapshot()
+        assert getattr(anon_api, method)(url, {}, format="json").status_code == 401
+        assert getattr(noperm_api, method)(url, {}, format="json").status_code == 403
+        if method != "get":
+            assert getattr(readonly_api, method)(url, {}, format="json").status_code == 403
+        assert _snapshot() == before
+
+    def test_the_schema_lists_the_control_endpoints_too(self):
+        operations = set(_schema_operations())
+        assert {("post", "/mailings/{id}/pause/"), ("post", "/activate_mailing/"), ("get", "/activate_mailing/")} <= (
+            operations
+        )
