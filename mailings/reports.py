@@ -106,7 +106,7 @@ def daily_report_send(*, now: datetime | None = None) -> int:
     n = report.totals["mailings"]
     subject = (
         f"Mailing statistics, {report.since:%d %b %H:%M} to {report.until:%d %b %Y %H:%M} UTC: "
-        f"{n} mailing{'' if n == 1 else 's'}, {report.totals['sent']} sent"
+        f"{n} mailing{'' if n == 1 else 's'}, {report.totals['sent']} sent to date"
     )
     email = EmailMultiAlternatives(
         subject=subject,

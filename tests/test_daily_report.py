@@ -68,13 +68,13 @@ class TestDailyReport:
         assert len(mail.outbox) == 1
         email = mail.outbox[0]
         assert email.to == recipients
-        assert "2 mailings, 9 sent" in email.subject
+        assert "2 mailings, 9 sent to date" in email.subject
         text = email.body
         assert f"Mailing #{running.pk} (running): Spring sale <b>today</b>" in text
         assert "messages 10, sent 6, failed 2, waiting 1, expired or cancelled 1, success rate 60.0%" in text
         assert f"Mailing #{finished.pk} (finished): Night delivery notice" in text
         assert "messages 4, sent 3, failed 1, waiting 0, expired or cancelled 0, success rate 75.0%" in text
-        assert "2 mailings processed: 14 messages, 9 sent, 3 failed" in text
+        assert "2 mailings processed in these 24 hours; their messages to date: 14, 9 sent, 3 failed" in text
         assert "Success rate 64.3%" in text
         assert "Old news" not in text
         assert "Not yet" not in text
@@ -90,7 +90,7 @@ class TestDailyReport:
     def test_a_quiet_day_is_reported_too(self, recipients):
         assert daily_report_send() == 1
         assert "No mailing was processed in these 24 hours." in mail.outbox[0].body
-        assert "0 mailings, 0 sent" in mail.outbox[0].subject
+        assert "0 mailings, 0 sent to date" in mail.outbox[0].subject
 
     def test_without_recipients_it_logs_and_sends_nothing(self, settings, caplog):
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
