@@ -270,8 +270,9 @@ SENDING_CIRCUIT_COOLDOWN = env.float("SENDING_CIRCUIT_COOLDOWN", default=5.0)
 SENDING_CIRCUIT_MAX_COOLDOWN = env.float("SENDING_CIRCUIT_MAX_COOLDOWN", default=120.0)
 SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the periodic task's initial interval
 
-# CSV import and export of clients (django-import-export). Importing needs the "add client"
-# permission, so viewers see no import button. The uploaded file waits for its confirmation
+# CSV import and export of clients (django-import-export). Importing needs the "add client" and
+# "change client" permissions (see ClientAdmin.has_import_permission), so viewers see no import
+# button. The uploaded file waits for its confirmation
 # in the cache, which every web process shares. Each import is logged, not each of its rows.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"

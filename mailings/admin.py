@@ -83,6 +83,13 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:mailings_client_import"))
 
+    def has_import_permission(self, request) -> bool:
+        # An import creates clients and updates existing ones.
+        opts = self.opts
+        return all(
+            request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}") for action in ("add", "change")
+        )
+
     def add_data_read_fail_error_to_form(self, form, e) -> None:
         if isinstance(e, FileError):
             form.add_error("import_file", str(e))

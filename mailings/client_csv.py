@@ -11,6 +11,7 @@ time zones) are checked once per distinct value: that is what makes 100,000 rows
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,13 +73,22 @@ def decode(data: bytes | str) -> str:
         ) from None
 
 
+_SEP_LINE = re.compile(r"^sep=(.)\s*$", re.IGNORECASE)  # Excel's way of naming the separator
+
+
 def read_table(text: str, *, max_rows: int | None = None) -> Table:
-    """Split CSV text into a header and rows, with `,`, `;` or tab between cells."""
+    """Split CSV text into a header and rows, with `,`, `;` or tab between cells.
+
+    The header is the first line that is not blank; an Excel `sep=;` line before it names the
+    separator, else the header's own most frequent separator does."""
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise FileError("The file contains NUL bytes: it is not a CSV text file.")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(DELIMITERS, key=first_line.count)
+    lines = text.splitlines()
+    first = next((n for n, candidate in enumerate(lines) if candidate.strip()), 0)
+    sep = _SEP_LINE.match(lines[first]) if lines else None
+    header_line = lines[first + 1] if sep and first + 1 < len(lines) else (lines[first] if lines else "")
+    delimiter = sep.group(1) if sep else max(DELIMITERS, key=header_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
@@ -86,7 +96,8 @@ def read_table(text: str, *, max_rows: int | None = None) -> Table:
     try:
         for cells in reader:
             if header is None:
-                header = cells
+                if any(cell.strip() for cell in cells) and not (sep and reader.line_num == first + 1):
+                    header = cells
             elif any(cell.strip() for cell in cells):
                 rows.append((line, cells))
                 if max_rows is not None and len(rows) > max_rows:
@@ -95,12 +106,17 @@ def read_table(text: str, *, max_rows: int | None = None) -> Table:
                     )
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise FileError(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from None
+        raise FileError(
+            f"Line {line}: the CSV cannot be read from there ({exc}); a quote opened on that line may never close."
+        ) from None
     return Table(columns=_check_header(header or []), rows=rows)
 
 
 def _check_header(header: list[str]) -> tuple[str, ...]:
-    columns = tuple(name.strip().lower() for name in header)
+    columns = [name.strip().lower() for name in header]
+    while columns and not columns[-1]:  # spreadsheets end lines with empty cells
+        columns.pop()
+    columns = tuple(columns)
     expected = "phone_number, operator_code (optional), tag, timezone"
     if not any(columns):
         raise FileError(f"The file is empty: its first line must name the columns {expected}.")

@@ -7,6 +7,8 @@ read the whole file (`client_csv`), check every row, then one upsert in one
 transaction (`services.client_import`).
 """
 
+import logging
+
 import tablib
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -20,6 +22,7 @@ from mailings.client_csv import COLUMNS, ClientRow, FileError, Table
 from mailings.models import Client
 
 PREVIEW_ROWS = 100
+logger = logging.getLogger(__name__)
 
 
 class ClientTable(tablib.Dataset):
@@ -64,6 +67,12 @@ class ClientResource(resources.ModelResource):
         result.diff_headers = list(COLUMNS)
         result.total_rows = len(dataset)
         records, errors = client_csv.check_rows(dataset.table)
+        user = kwargs.get("user")
+        logger.info(
+            "clients import checked",
+            extra={"count": len(dataset), "fields": f"user={getattr(user, 'username', None)},dry_run={dry_run}",
+                   "outcome": "refused" if errors else "ok"},
+        )  # fmt: skip
         if errors:
             _report_errors(result, errors)
             return result
@@ -89,14 +98,22 @@ class ClientResource(resources.ModelResource):
 
 
 def _report_errors(result: Result, errors: list[client_csv.RowError]) -> None:
+    """The first PREVIEW_ROWS bad lines in full, and how many lines each column spoils: a file with
+    a whole column wrong stays a page to read, not a hundred thousand rows to render."""
     by_line: dict[int, list[client_csv.RowError]] = {}
+    lines_by_column: dict[str, set[int]] = {}
     for error in errors:
         by_line.setdefault(error.line, []).append(error)
-    for line, line_errors in by_line.items():
+        lines_by_column.setdefault(error.column or "the line as a whole", set()).add(error.line)
+    for line, line_errors in list(by_line.items())[:PREVIEW_ROWS]:
         messages: dict[str, list[str]] = {}
         for error in line_errors:
             messages.setdefault(error.column or NON_FIELD_ERRORS, []).append(error.reason)
         result.append_invalid_row(line, line_errors[0].cells, ValidationError(messages))
+    result.bad_lines = len(by_line)
+    result.bad_lines_by_column = sorted(
+        ((column, len(lines)) for column, lines in lines_by_column.items()), key=lambda item: -item[1]
+    )
 
 
 def _row_result(import_type: str, record: ClientRow, before: tuple[str, str, str] | None) -> RowResult:

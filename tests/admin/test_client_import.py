@@ -56,6 +56,13 @@ class TestPreviewAndConfirm:
         }
         assert "3 new" in response.content.decode()
 
+    def test_each_check_is_logged_with_who_asked(self, admin_client, caplog):
+        caplog.set_level("INFO")
+        upload(admin_client, table("79001234567;;x;UTC"))
+        record = next(r for r in caplog.records if r.getMessage() == "clients import checked")
+        assert "user=admin" in record.fields
+        assert "dry_run=True" in record.fields
+
     def test_reimport_is_idempotent_and_updates_by_phone(self, admin_client):
         ClientFactory(phone_number="79001234567", operator_code="900", tag="old", timezone="UTC")
         ClientFactory(phone_number="79131234567", operator_code="913", tag="same", timezone="UTC")
@@ -101,8 +108,17 @@ class TestWhatSpreadsheetsWrite:
             "\ufeffphone_number;tag;timezone\n79001234567;a;UTC\n79001234568;b, c;UTC\n",
             "phone_number\ttag\ttimezone\n79001234567\ta\tUTC\n79001234568\tb, c\tUTC\n",
             " Phone_Number ; TAG ; timezone \n79001234567;a;UTC\n\n79001234568;b, c;UTC;\n",
+            "\n\nphone_number;tag;timezone;;\n79001234567;a;UTC;;\n79001234568;b, c;UTC;;\n",
+            'sep=,\nphone_number,tag,timezone\n79001234567,a,UTC\n79001234568,"b, c",UTC\n',
         ],
-        ids=["comma-crlf-quoted", "semicolon-bom", "tab", "spaced-header-blank-line-trailing-separator"],
+        ids=[
+            "comma-crlf-quoted",
+            "semicolon-bom",
+            "tab",
+            "spaced-header-blank-line-trailing-separator",
+            "leading-blank-lines-trailing-empty-columns",
+            "excel-sep-line",
+        ],
     )
     def test_separators_bom_and_line_endings(self, admin_client, content):
         confirm(admin_client, upload(admin_client, content.encode("utf-8")))
@@ -177,6 +193,23 @@ class TestBadFiles:
         assert message in response.content.decode()
         assert "confirm_form" not in response.context
         assert Client.objects.count() == 0
+
+    def test_a_wrong_column_lists_a_hundred_lines_and_counts_the_rest(self, admin_client):
+        rows = [f"7900{n:07d};x;MSK+1" for n in range(150)] + ["7000;x;UTC"]
+        response = upload(admin_client, table(*rows, header="phone_number;tag;timezone"))
+        page = response.content.decode()
+        assert "151 lines to fix" in page
+        assert "<strong>timezone</strong>: wrong on 150 lines" in page
+        assert "<strong>phone_number</strong>: wrong on 1 line<" in page
+        assert "The first 100 of them" in page
+        assert len(response.context["result"].invalid_rows) == 100
+        assert Client.objects.count() == 0
+
+    def test_an_unclosed_quote_is_reported_where_it_opens(self, admin_client):
+        rows = [f"7900123456{n};x;UTC" for n in range(5)]
+        rows.insert(1, '79001234599;"vip;UTC')  # line 3
+        response = upload(admin_client, table(*rows, header="phone_number;tag;timezone"))
+        assert "Line 3: the CSV cannot be read from there" in response.content.decode()
 
     def test_a_file_too_big_for_one_request_is_refused(self, admin_client, settings):
         settings.CLIENT_IMPORT_MAX_ROWS = 2
@@ -265,6 +298,17 @@ class TestAccess:
             viewer.post(CONFIRM, {"import_file_name": "x", "original_file_name": "x", "format": 0}).status_code == 403
         )
         assert Client.objects.count() == 1
+
+    def test_adding_without_changing_is_not_enough_to_import(self, django_user_model, client, caplog):
+        from django.contrib.auth.models import Permission
+
+        user = django_user_model.objects.create_user(username="adder", password="pw-123456-x", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(codename__in=["add_client", "view_client"]))
+        client.force_login(user)
+        ClientFactory(phone_number="79001234567", tag="old", timezone="UTC")
+        assert IMPORT not in client.get(CLIENTS).content.decode()
+        assert upload(client, table("79001234567;;new;UTC")).status_code == 403
+        assert Client.objects.get().tag == "old"
 
     def test_an_operator_imports(self, operator):
         assert IMPORT in operator.get(CLIENTS).content.decode()
