@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -60,8 +61,9 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
         if not term:
             return queryset, False
         digits = re.sub(r"[\s\-().+]", "", term)
-        if digits.isdigit():
-            return queryset.filter(phone_number__startswith=digits), False
+        if re.fullmatch(r"[0-9]+", digits):
+            # A phone prefix (PostgreSQL's varchar_pattern_ops index on the unique phone), or a tag of digits.
+            return queryset.filter(Q(phone_number__startswith=digits) | Q(tag=term)), False
         return queryset.filter(tag=term), False
 
     def _do_file_export(self, file_format, request, queryset, export_form=None):
@@ -183,7 +185,7 @@ class MessageCountsMixin:
         """The progress, counts and status of the mailings on a page, which it refreshes in place."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ids = [int(value) for value in request.GET.getlist("id")[:200] if value.isdigit()]
+        ids = [int(value) for value in request.GET.getlist("id")[:200] if re.fullmatch(r"[0-9]{1,18}", value)]
         mailings = self.get_queryset(request).filter(pk__in=ids)
         return JsonResponse(
             {
@@ -356,13 +358,15 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
 
 
 def _known_message_total(params) -> int | None:
+    if any(len(values) > 1 for _, values in params.lists()):  # repeated filters are OR-ed: not what the counts know
+        return None
     filters = {key: value for key, value in params.items() if key not in ("p", "o")}
     if not filters or set(filters) - {"status__exact", "mailing__id__exact"}:
         return None
     status = filters.get("status__exact")
     mailing_id = filters.get("mailing__id__exact")
     if (status is not None and status not in Message.Status.values) or (
-        mailing_id is not None and not mailing_id.isdigit()
+        mailing_id is not None and not re.fullmatch(r"[0-9]{1,18}", mailing_id)
     ):
         return None
     return selectors.message_total(mailing_id=int(mailing_id) if mailing_id else None, status=status)

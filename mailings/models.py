@@ -89,8 +89,6 @@ class Client(models.Model):
             models.Index(fields=["operator_code", "tag"], name="client_operator_tag_idx"),
             # The admin's time zone filter reads the distinct zones from this index.
             models.Index(fields=["timezone"], name="client_timezone_idx"),
-            # A phone prefix search (LIKE '7913%') uses it whatever the database's collation.
-            models.Index(fields=["phone_number"], name="client_phone_prefix_idx", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.CheckConstraint(

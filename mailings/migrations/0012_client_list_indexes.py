@@ -14,8 +14,4 @@ class Migration(migrations.Migration):
             model_name='client',
             index=models.Index(fields=['timezone'], name='client_timezone_idx'),
         ),
-        migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['phone_number'], name='client_phone_prefix_idx', opclasses=['varchar_pattern_ops']),
-        ),
     ]

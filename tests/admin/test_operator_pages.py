@@ -246,6 +246,11 @@ class TestLiveCounts:
         assert 'id="live-counts"' in page
         assert f'data-mailing="{mailing.pk}"' in page
 
+    def test_odd_ids_are_ignored_not_a_crash(self, viewer):
+        response = viewer.get(f"{MAILINGS}live-counts/", {"id": ["²", "1" * 40, "-1"]})
+        assert response.status_code == 200
+        assert response.json() == {}
+
     def test_staff_without_the_view_permission_is_refused(self, django_user_model, client):
         user = django_user_model.objects.create_user(username="staff", password="pw-123456", is_staff=True)
         client.force_login(user)
@@ -295,6 +300,7 @@ class TestClientSearchAndFilters:
         assert found("+7 (913)") == ["79131234567", "79139999999"]
         assert found("7900") == ["79001234567"]
         assert found("vip") == ["79131234567"]
+        assert found("913") == ["79139999999"]  # no phone starts 913: the tag of digits
         assert found("nobody") == []
 
     def test_the_filters_list_each_value_once(self, admin_client):
@@ -326,3 +332,7 @@ class TestMessageListCounts:
         assert calls == [{"mailing_id": mailing.pk, "status": "failed"}]
         admin_client.get(MESSAGES, {"status__exact": "failed", "q": "7"})
         assert len(calls) == 1  # a search is not what the counts know
+        MessageFactory(mailing=mailing, status=Message.Status.SENT)
+        both = admin_client.get(f"{MESSAGES}?status__exact=sent&status__exact=failed").context["cl"]
+        assert both.result_count == 3  # repeated filters are OR-ed: counted, not taken from one status
+        assert len(calls) == 1
