@@ -95,8 +95,8 @@ MIDDLEWARE = [
 
 # Login brute force: after AXES_FAILURE_LIMIT wrong passwords for one user name from one
 # address, that pair is locked out for AXES_COOLOFF_MINUTES (the API's tokens are not passwords
-# and are not affected). Behind a reverse proxy set AXES_IPWARE_PROXY_COUNT to the number of
-# proxies, so the client's address is read from X-Forwarded-For.
+# and are not affected). Behind reverse proxies set TRUSTED_PROXY_COUNT to how many of ours stand
+# in front, so the client's address is read from X-Forwarded-For (backoffice/client_ip.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -106,7 +106,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each failed login, listed in the admin
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "backoffice.client_ip.client_ip"
 
 ROOT_URLCONF = "backoffice.urls"
 

@@ -58,3 +58,35 @@ def test_api_tokens_are_not_passwords_and_are_not_locked(olga, settings):
         attempt(browser, "olga", "guess")
     token = Token.objects.create(user=olga)
     assert Browser().get("/clients/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 200
+
+
+def test_behind_a_proxy_the_lockout_follows_the_client_not_the_proxy(olga, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = Browser(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(attacker, "olga", "guess")
+    assert attempt(attacker, "olga", PASSWORD).status_code == 429
+    # Olga, through the same proxy from her own address, still logs in.
+    olga_browser = Browser(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert attempt(olga_browser, "olga", PASSWORD).status_code == 302
+    # The attacker cannot dodge the lockout by writing an address of its own in front.
+    spoofing = Browser(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.99, 203.0.113.7")
+    assert attempt(spoofing, "olga", PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "remote", "expected"),
+    [
+        (0, "203.0.113.7", "10.0.0.2", "10.0.0.2"),
+        (1, "203.0.113.7", "10.0.0.2", "203.0.113.7"),
+        (1, "1.2.3.4, 203.0.113.7", "10.0.0.2", "203.0.113.7"),
+        (2, "203.0.113.7, 10.0.0.1", "10.0.0.2", "203.0.113.7"),
+        (2, "", "10.0.0.2", "10.0.0.2"),
+    ],
+)
+def test_the_client_address_is_the_hop_before_our_proxies(settings, rf, proxies, forwarded, remote, expected):
+    from backoffice.client_ip import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
