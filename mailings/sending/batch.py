@@ -259,9 +259,9 @@ class BatchSender:
 
         result = await gateway.send(message_id=row.id, phone=row.phone, text=mailing.text, deadline=mailing.end_ts)
         self._log(row, result)
-        return self._decide(row, result, mailing)
+        return self._decide(row, result, mailing, probing)
 
-    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot) -> Decision:
+    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot, probing: bool = False) -> Decision:
         if result.outcome is Outcome.SENT:
             self.circuit.record_success()
             return Decision(row, Action.SENT)
@@ -275,6 +275,11 @@ class BatchSender:
             # Cut off by the end (the request's timeout ends there): not the provider's failure.
             return Decision(row, Action.EXPIRE, f"the mailing ended while sending ({result.error})")
         self.circuit.record_failure(result.error)
+        if probing:
+            # The probe asked whether the provider is back, and it is not: that is news of the
+            # provider, not of this message. Counting it would fail a message probed a few times
+            # during a long outage although every other message is being held.
+            return Decision(row, Action.HOLD, f"probe failed: {result.error}", _at(self.circuit.held_until()))
         attempt = row.attempts + 1
         if attempt >= self.config.max_attempts:
             return Decision(row, Action.FAIL, f"gave up after {attempt} attempts: {result.error}")

@@ -451,6 +451,26 @@ class TestSendBatch:
         # The held probe told nothing about the provider: another process may probe at once.
         assert Circuit(CircuitSettings(cooldown=0.01, refresh=0)).acquire_probe()
 
+    def test_a_failed_probe_holds_its_message_without_using_an_attempt(self, sandbox_factory):
+        # A long outage means a probe every cool-down: were each failed probe an attempt, a
+        # message probed a few times would fail although the circuit was holding everything.
+        sandbox = sandbox_factory(error_rate=1.0)
+        Circuit(CircuitSettings(cooldown=0.01, refresh=0)).open("provider down")
+        time.sleep(0.05)
+        mailing = _running()
+        ids, token = _queued(mailing, 1, attempts=4)
+        worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
+        counts = send_batch(
+            mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(max_attempts=5), circuit=worker
+        )
+        assert counts == {"hold": 1}
+        assert sandbox.stats["requests"] == 1
+        message = Message.objects.get(pk=ids[0])
+        assert (message.status, message.attempts) == (S.PENDING, 4)
+        assert message.last_error.startswith("probe failed: HTTP ")
+        assert "probe failed" in circuit_state()["reason"]
+        assert message.next_attempt_at.timestamp() >= circuit_state()["until"] - 0.001
+
 
 @pytest.mark.django_db
 class TestTickGuards:
