@@ -451,6 +451,36 @@ class TestSendBatch:
         # The held probe told nothing about the provider: another process may probe at once.
         assert Circuit(CircuitSettings(cooldown=0.01, refresh=0)).acquire_probe()
 
+    def test_a_worker_killed_mid_batch_has_recorded_what_it_sent_but_its_requests_in_flight(
+        self, sandbox_factory, monkeypatch
+    ):
+        # The provider accepted six messages; the worker then dies before the batch ends. Had it
+        # kept their `sent` for the end of the batch, all six would go a second time after the lease.
+        from mailings.gateway import Gateway, Outcome, SendResult
+
+        class Killed(BaseException):
+            """Not an Exception: nothing in the batch catches it, as nothing survives a SIGKILL."""
+
+        sandbox_factory()
+        mailing = _running()
+        ids, token = _queued(mailing, 10)
+        answered: list[int] = []
+
+        async def send(self, *, message_id, phone, text, deadline=None):
+            if len(answered) == 6:
+                raise Killed
+            answered.append(message_id)
+            return SendResult(message_id, Outcome.SENT, 200, "", 0.001)
+
+        monkeypatch.setattr(Gateway, "send", send)
+        with pytest.raises(Killed):
+            _send(mailing, ids, token, gateway={"concurrency": 2})
+        statuses = dict(Message.objects.filter(id__in=ids).values_list("id", "status"))
+        unrecorded = [i for i in answered if statuses[i] != S.SENT]
+        assert len(unrecorded) <= 2, statuses  # no more than the requests in flight
+        assert {statuses[i] for i in unrecorded} <= {S.SENDING}  # the reaper's, once the lease runs out
+        assert {statuses[i] for i in set(ids) - set(answered)} == {S.SENDING}
+
     def test_a_failed_probe_holds_its_message_without_using_an_attempt(self, sandbox_factory):
         # A long outage means a probe every cool-down: were each failed probe an attempt, a
         # message probed a few times would fail although the circuit was holding everything.
