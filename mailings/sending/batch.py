@@ -7,7 +7,10 @@
   the mailing is still running and not past its end (the request's own timeout
   ends at the end too), that the client's window is open, and that the provider
   circuit is closed. Anything that cannot go now is held, without using an attempt.
-- **Record**: one UPDATE for the sent rows, one for all the others.
+- **Record**: sent rows are written while the batch goes on, every few hundredths
+  of a second, so that a worker killed mid-batch has left unrecorded (and to be
+  sent again) no more than its requests in flight; at the end, one UPDATE for the
+  sent rows still unwritten, one for all the others.
 """
 
 import asyncio
@@ -18,6 +21,7 @@ import os
 import random
 import secrets
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -200,6 +204,73 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
     return rows, claim_token
 
 
+# How long a sent message's answer may wait to be written together with others. Its request
+# keeps its concurrency slot until then (see SentRecorder).
+RECORD_SENT_SECONDS = 0.02
+
+
+class SentRecorder:
+    """Writes the batch's sent messages while the batch goes on, a few at a time.
+
+    Were they written only when the whole batch is done, a worker killed mid-batch would
+    leave every message it had already sent unrecorded, and all of them would go a second
+    time once its lease ran out. A request keeps its concurrency slot until its `sent` is
+    written, so what a killed worker leaves sent-but-unrecorded is never more than its
+    requests in flight.
+    """
+
+    def __init__(self, token: int, every: float = RECORD_SENT_SECONDS):
+        self.token = token
+        self.every = every
+        self.recorded: set[int] = set()
+        self._waiting: list[tuple[int, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def sent(self, message_id: int) -> None:
+        """Returns once the message is recorded as sent (or the write failed: the batch's record retries it)."""
+        written = asyncio.get_running_loop().create_future()
+        self._waiting.append((message_id, written))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write_soon())
+        await written
+
+    async def _write_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                await asyncio.sleep(self.every)
+                waiting, self._waiting = self._waiting, []
+                ids = [message_id for message_id, _ in waiting]
+                try:
+                    await loop.run_in_executor(_db_thread(), _record_sent, ids, self.token)
+                    self.recorded.update(ids)
+                except Exception:  # the database blinked: the batch's own record writes them, with retries
+                    logger.warning("could not record sent messages yet", exc_info=True)
+                for _, written in waiting:
+                    if not written.done():
+                        written.set_result(None)
+        finally:
+            self._writer = None
+
+
+def _record_sent(message_ids: list[int], token: int) -> None:
+    # The batch's database thread keeps its connection between these writes (up to fifty a second):
+    # opening one each time would cost more than the write. A broken one is dropped here and
+    # MailingSnapshot.read, in the same thread, applies CONN_MAX_AGE.
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Sending waits for these commits: do not make it wait for the disk as well. The
+                # write is visible at once; only a crash of PostgreSQL itself could lose the last
+                # fraction of a second of them, and those messages would go again.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            _mark_sent(message_ids, token, timezone.now())
+    except (OperationalError, InterfaceError):
+        connection.close()
+        raise
+
+
 class BatchSender:
     def __init__(self, *, mailing_id: int, config: SendingConfig, circuit: Circuit, rng: random.Random | None = None):
         self.mailing_id = mailing_id
@@ -212,15 +283,24 @@ class BatchSender:
         gateway = config.gateway
         self.stop_at = time.time() + config.lease - gateway.connect_timeout - gateway.read_timeout - 5
 
-    async def send(self, rows: list[Row], view: MailingView, gateway: Gateway | None = None) -> list[Decision]:
+    async def send(
+        self, rows: list[Row], view: MailingView, gateway: Gateway | None = None, recorder: SentRecorder | None = None
+    ) -> list[Decision]:
         if gateway is None:
             async with Gateway(self.config.gateway) as own:
-                return await self.send(rows, view, own)
+                return await self.send(rows, view, own, recorder)
+
+        async def one(row: Row, probing: bool = False) -> Decision:
+            decision = await self._one(row, view, gateway, probing)
+            if recorder is not None and decision.action is Action.SENT:
+                await recorder.sent(row.id)
+            return decision
+
         decisions: list[Decision] = []
         if rows and self.circuit.mode() is Mode.HALF_OPEN and self.circuit.acquire_probe():
             # The cool-down is over and this process tests the provider: one message first.
             try:
-                decisions.append(await self._one(rows[0], view, gateway, probing=True))
+                decisions.append(await one(rows[0], probing=True))
             finally:
                 self.circuit.release_probe()  # a no-op once the answer closed or reopened the circuit
             rows = rows[1:]
@@ -228,7 +308,7 @@ class BatchSender:
 
         async def bounded(row: Row) -> Decision:
             async with semaphore:
-                return await self._one(row, view, gateway)
+                return await one(row)
 
         decisions.extend(await asyncio.gather(*(bounded(row) for row in rows)))
         return decisions
@@ -262,9 +342,9 @@ class BatchSender:
         result = await gateway.send(message_id=row.id, phone=row.phone, text=mailing.text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
-        return self._decide(row, result, mailing)
+        return self._decide(row, result, mailing, probing)
 
-    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot) -> Decision:
+    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot, probing: bool = False) -> Decision:
         if result.outcome is Outcome.SENT:
             self.circuit.record_success()
             return Decision(row, Action.SENT)
@@ -278,6 +358,11 @@ class BatchSender:
             # Cut off by the end (the request's timeout ends there): not the provider's failure.
             return Decision(row, Action.EXPIRE, f"the mailing ended while sending ({result.error})")
         self.circuit.record_failure(result.error)
+        if probing:
+            # The probe asked whether the provider is back, and it is not: that is news of the
+            # provider, not of this message. Counting it would fail a message probed a few times
+            # during a long outage although every other message is being held.
+            return Decision(row, Action.HOLD, f"probe failed: {result.error}", _at(self.circuit.held_until()))
         attempt = row.attempts + 1
         if attempt >= self.config.max_attempts:
             return Decision(row, Action.FAIL, f"gave up after {attempt} attempts: {result.error}")
@@ -315,15 +400,18 @@ _STATUS_BY_ACTION = {
 _ATTEMPTED = {Action.SENT, Action.RETRY, Action.FAIL}
 
 
-def record(*, decisions: list[Decision], token: int, deadline: float | None = None) -> dict[str, int]:
+def record(
+    *, decisions: list[Decision], token: int, deadline: float | None = None, recorded: Collection[int] = ()
+) -> dict[str, int]:
     """Write the batch's outcomes: one UPDATE for the sent rows, one for the rest.
 
-    While the database is away it tries again, up to `deadline` (the lease's end):
-    losing the record of a sent message would mean sending it again.
+    `recorded`: sent messages already written while the batch went on. While the database
+    is away it tries again, up to `deadline` (the lease's end): losing the record of a sent
+    message would mean sending it again.
     """
     while True:
         try:
-            _write(decisions, token)
+            _write([d for d in decisions if d.action is not Action.SENT or d.row.id not in recorded], token)
             break
         except (OperationalError, InterfaceError):
             if deadline is None or time.time() + 2 > deadline:
@@ -344,15 +432,7 @@ def _write(decisions: list[Decision], token: int) -> None:
     owned = Q(token=token, status=Message.Status.SENDING)
     with transaction.atomic():
         if sent:
-            # Also a row the reaper took back meanwhile: it was sent, it must not go again.
-            Message.objects.filter(owned | Q(status=Message.Status.PENDING), id__any=sent).update(
-                status=Message.Status.SENT,
-                sent_at=now,
-                attempts=F("attempts") + 1,
-                last_error="",
-                token=None,
-                lease_expires_at=None,
-            )
+            _mark_sent(sent, token, now)
         if others:
 
             def case(values: dict[int, object], field: models.Field) -> Case:
@@ -377,6 +457,20 @@ def _write(decisions: list[Decision], token: int) -> None:
                 )
 
 
+def _mark_sent(message_ids: list[int], token: int, now: datetime) -> None:
+    # Also a row the reaper took back meanwhile: it was sent, it must not go again.
+    Message.objects.filter(
+        Q(token=token, status=Message.Status.SENDING) | Q(status=Message.Status.PENDING), id__any=message_ids
+    ).update(
+        status=Message.Status.SENT,
+        sent_at=now,
+        attempts=F("attempts") + 1,
+        last_error="",
+        token=None,
+        lease_expires_at=None,
+    )
+
+
 def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
     """Claim, send and record one batch; returns counts per action."""
     rows, claim_token = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
@@ -387,12 +481,13 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: S
     started = time.perf_counter()
     runtime = _runtime_for(config.gateway)
     sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit)
+    recorder = SentRecorder(claim_token)
     try:
-        decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway))
+        decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway, recorder))
     except BaseException:
         _discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
         raise
-    counts = record(decisions=decisions, token=claim_token, deadline=lease_end)
+    counts = record(decisions=decisions, token=claim_token, deadline=lease_end, recorded=recorder.recorded)
     record_provider_requests(sender.requests)
     logger.info(
         "batch done",

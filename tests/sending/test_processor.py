@@ -451,6 +451,56 @@ class TestSendBatch:
         # The held probe told nothing about the provider: another process may probe at once.
         assert Circuit(CircuitSettings(cooldown=0.01, refresh=0)).acquire_probe()
 
+    def test_a_worker_killed_mid_batch_has_recorded_what_it_sent_but_its_requests_in_flight(
+        self, sandbox_factory, monkeypatch
+    ):
+        # The provider accepted six messages; the worker then dies before the batch ends. Had it
+        # kept their `sent` for the end of the batch, all six would go a second time after the lease.
+        from mailings.gateway import Gateway, Outcome, SendResult
+
+        class Killed(BaseException):
+            """Not an Exception: nothing in the batch catches it, as nothing survives a SIGKILL."""
+
+        sandbox_factory()
+        mailing = _running()
+        ids, token = _queued(mailing, 10)
+        answered: list[int] = []
+
+        async def send(self, *, message_id, phone, text, deadline=None):
+            if len(answered) == 6:
+                raise Killed
+            answered.append(message_id)
+            return SendResult(message_id, Outcome.SENT, 200, "", 0.001)
+
+        monkeypatch.setattr(Gateway, "send", send)
+        with pytest.raises(Killed):
+            _send(mailing, ids, token, gateway={"concurrency": 2})
+        statuses = dict(Message.objects.filter(id__in=ids).values_list("id", "status"))
+        unrecorded = [i for i in answered if statuses[i] != S.SENT]
+        assert len(unrecorded) <= 2, statuses  # no more than the requests in flight
+        assert {statuses[i] for i in unrecorded} <= {S.SENDING}  # the reaper's, once the lease runs out
+        assert {statuses[i] for i in set(ids) - set(answered)} == {S.SENDING}
+
+    def test_a_failed_probe_holds_its_message_without_using_an_attempt(self, sandbox_factory):
+        # A long outage means a probe every cool-down: were each failed probe an attempt, a
+        # message probed a few times would fail although the circuit was holding everything.
+        sandbox = sandbox_factory(error_rate=1.0)
+        Circuit(CircuitSettings(cooldown=0.01, refresh=0)).open("provider down")
+        time.sleep(0.05)
+        mailing = _running()
+        ids, token = _queued(mailing, 1, attempts=4)
+        worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
+        counts = send_batch(
+            mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(max_attempts=5), circuit=worker
+        )
+        assert counts == {"hold": 1}
+        assert sandbox.stats["requests"] == 1
+        message = Message.objects.get(pk=ids[0])
+        assert (message.status, message.attempts) == (S.PENDING, 4)
+        assert message.last_error.startswith("probe failed: HTTP ")
+        assert "probe failed" in circuit_state()["reason"]
+        assert message.next_attempt_at.timestamp() >= circuit_state()["until"] - 0.001
+
 
 @pytest.mark.django_db
 class TestTickGuards:

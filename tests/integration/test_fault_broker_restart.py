@@ -1,0 +1,92 @@
+"""Redis, the broker and the cache, killed and started again in the middle of a mailing.
+
+The test runs a Redis of its own on a spare port, without persistence, so that the
+restart loses everything: the queued batches, the tasks the workers had taken but
+not acknowledged, the circuit state and the dispatch lock. Workers and beat must
+reconnect by themselves, and the batches lost with the queue must go out again
+(their rows are queued again when their grace runs out).
+"""
+
+import time
+
+import pytest
+
+from backoffice.processes import free_port, wait_for_port
+from tests.integration.conftest import processing_every
+from tests.integration.faults import (
+    S,
+    accepted_count,
+    all_done,
+    mailing_for,
+    make_clients,
+    report,
+    sandbox_accepted,
+    sandbox_stats,
+    sending_env,
+    status_counts,
+    wait_for,
+)
+
+CLIENTS = 10_000
+GRACE = 10
+DOWN_SECONDS = 3
+
+
+@pytest.mark.integration
+def test_sending_resumes_by_itself_after_the_broker_restarts_and_nothing_is_lost(cluster, tmp_path, capsys):
+    redis_port, port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    redis_url = f"redis://127.0.0.1:{redis_port}"
+    cluster.env.update(
+        sending_env(url, SENDING_QUEUE_GRACE=GRACE),
+        REDIS_URL=f"{redis_url}/0",
+        CELERY_BROKER_URL=f"{redis_url}/0",
+        CACHE_URL=f"{redis_url}/1",
+    )
+    redis_args = [
+        "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
+    ]  # fmt: skip
+    redis = cluster.start("redis", redis_args)
+    wait_for_port(redis_port)
+    make_clients(CLIENTS)
+    processing_every(1)
+    cluster.sandbox(port, "--token", "faults-token", "--latency-ms", "50")
+    cluster.worker("worker1", concurrency=2)
+    cluster.worker("worker2", concurrency=2)
+    cluster.beat()
+
+    started = time.time()
+    mailing = mailing_for(600)
+    wait_for(lambda: accepted_count(url) >= 2_000, 120, "sending to be under way")
+    redis.kill()
+    killed = time.time()
+    time.sleep(DOWN_SECONDS)
+    cluster.start("redis-restarted", redis_args)
+    wait_for_port(redis_port)
+    restarted = time.time()
+    # In-flight batches finish meanwhile; resuming means batches claimed after the restart.
+    at_restart = accepted_count(url)
+    wait_for(lambda: accepted_count(url) >= at_restart + 1_000, 120, "sending to resume after the restart")
+    resumed = time.time()
+
+    wait_for(lambda: all_done(mailing), 180, "every message to end", interval=1)
+    elapsed = time.time() - started
+    stats = sandbox_stats(url)
+
+    counts = status_counts(mailing=mailing)
+    assert counts[S.SENT] == CLIENTS, counts
+    assert set(sandbox_accepted(url)) == set(mailing.messages.values_list("id", flat=True))
+    assert stats["duplicates"] == 0, stats["duplicate_ids"]
+    report(
+        capsys,
+        "broker_restart",
+        messages=CLIENTS,
+        sent=counts[S.SENT],
+        accepted_at_restart=at_restart,
+        duplicates=stats["duplicates"],
+        redis_down_s=round(restarted - killed, 1),
+        resumed_after_restart_s=round(resumed - restarted, 1),
+        queue_grace_s=GRACE,
+        elapsed_s=round(elapsed, 1),
+    )

@@ -1,0 +1,87 @@
+"""Every connection to the database cut (`pg_terminate_backend`) several times in the middle of a mailing.
+
+Workers, their batch threads and beat all lose their connections at once, in the
+middle of claims, mailing reads and the bulk writes of results. Nobody is restarted:
+each process must open a new connection and carry on, and a batch whose results
+could not be written must write them once the database answers again, rather than
+leave sent messages to be sent a second time.
+"""
+
+import time
+
+import pytest
+from django.db import connection
+
+from backoffice.processes import free_port
+from tests.integration.conftest import processing_every
+from tests.integration.faults import (
+    S,
+    accepted_count,
+    all_done,
+    mailing_for,
+    make_clients,
+    report,
+    sandbox_accepted,
+    sandbox_stats,
+    sending_env,
+    status_counts,
+    wait_for,
+)
+
+CLIENTS = 10_000
+HICCUPS = 4
+
+
+def terminate_other_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.integration
+def test_workers_recover_without_a_restart_when_their_database_connections_are_killed(cluster, capsys):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cluster.env.update(sending_env(url))
+    make_clients(CLIENTS)
+    processing_every(1)
+    cluster.sandbox(port, "--token", "faults-token", "--latency-ms", "50")
+    workers = [cluster.worker("worker1", concurrency=2), cluster.worker("worker2", concurrency=2)]
+    beat = cluster.beat()
+
+    started = time.time()
+    mailing = mailing_for(600)
+    wait_for(lambda: accepted_count(url) >= 1_000, 120, "sending to be under way")
+    terminated = []
+    for _ in range(HICCUPS):
+        terminated.append(terminate_other_connections())
+        time.sleep(1.5)
+    last_hiccup = time.time()
+    at_last = accepted_count(url)
+    wait_for(lambda: accepted_count(url) >= min(at_last + 500, CLIENTS), 60, "sending to go on")
+    went_on = time.time()
+
+    wait_for(lambda: all_done(mailing), 180, "every message to end", interval=1)
+    elapsed = time.time() - started
+    stats = sandbox_stats(url)
+
+    assert all(process.alive() for process in [*workers, beat]), "a process died instead of reconnecting"
+    assert sum(terminated) > 0
+    counts = status_counts(mailing=mailing)
+    assert counts[S.SENT] == CLIENTS, counts
+    assert set(sandbox_accepted(url)) == set(mailing.messages.values_list("id", flat=True))
+    assert stats["duplicates"] == 0, stats["duplicate_ids"]
+    report(
+        capsys,
+        "database_hiccup",
+        messages=CLIENTS,
+        sent=counts[S.SENT],
+        hiccups=HICCUPS,
+        connections_killed="/".join(map(str, terminated)),
+        duplicates=stats["duplicates"],
+        sending_went_on_within_s=round(went_on - last_hiccup, 1),
+        elapsed_s=round(elapsed, 1),
+    )
