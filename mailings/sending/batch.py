@@ -7,10 +7,10 @@
   the mailing is still running and not past its end (the request's own timeout
   ends at the end too), that the client's window is open, and that the provider
   circuit is closed. Anything that cannot go now is held, without using an attempt.
-- **Record**: sent rows are written while the batch goes on, every few hundredths
-  of a second, so that a worker killed mid-batch has left unrecorded (and to be
-  sent again) no more than its requests in flight; at the end, one UPDATE for the
-  sent rows still unwritten, one for all the others.
+- **Record**: sent rows are written while the batch goes on (whenever half the
+  concurrency's answers wait, or after 50 ms), so that a worker killed mid-batch
+  has left unrecorded (and to be sent again) no more than its requests in flight;
+  at the end, one UPDATE for the sent rows still unwritten, one for all the others.
 """
 
 import asyncio
@@ -204,9 +204,10 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
     return rows, claim_token
 
 
-# How long a sent message's answer may wait to be written together with others. Its request
-# keeps its concurrency slot until then (see SentRecorder).
-RECORD_SENT_SECONDS = 0.02
+# How long a sent message's answer may wait to be written together with others, when fewer
+# than half the batch's concurrency are waiting. Its request keeps its concurrency slot until
+# then (see SentRecorder).
+RECORD_SENT_SECONDS = 0.05
 
 
 class SentRecorder:
@@ -216,20 +217,28 @@ class SentRecorder:
     leave every message it had already sent unrecorded, and all of them would go a second
     time once its lease ran out. A request keeps its concurrency slot until its `sent` is
     written, so what a killed worker leaves sent-but-unrecorded is never more than its
-    requests in flight.
+    requests in flight. A write goes when `enough` answers wait (under load: few, large
+    writes) or after `every` seconds (a slow trickle does not hold its slots long).
     """
 
-    def __init__(self, token: int, every: float = RECORD_SENT_SECONDS):
+    def __init__(self, token: int, every: float = RECORD_SENT_SECONDS, enough: int = 100):
         self.token = token
         self.every = every
+        self.enough = max(1, enough)
         self.recorded: set[int] = set()
         self._waiting: list[tuple[int, asyncio.Future]] = []
+        self._full = asyncio.Event()
         self._writer: asyncio.Task | None = None
 
-    async def sent(self, message_id: int) -> None:
-        """Returns once the message is recorded as sent (or the write failed: the batch's record retries it)."""
+    async def sent(self, message_id: int, last: bool = False) -> None:
+        """Returns once the message is recorded as sent (or the write failed: the batch's record retries it).
+
+        `last`: no other answer of the batch is to come, so there is nothing to wait for.
+        """
         written = asyncio.get_running_loop().create_future()
         self._waiting.append((message_id, written))
+        if last or len(self._waiting) >= self.enough:
+            self._full.set()
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._write_soon())
         await written
@@ -238,7 +247,10 @@ class SentRecorder:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                await asyncio.sleep(self.every)
+                if len(self._waiting) < self.enough:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._full.wait(), self.every)
+                self._full.clear()
                 waiting, self._waiting = self._waiting, []
                 ids = [message_id for message_id, _ in waiting]
                 try:
@@ -254,7 +266,7 @@ class SentRecorder:
 
 
 def _record_sent(message_ids: list[int], token: int) -> None:
-    # The batch's database thread keeps its connection between these writes (up to fifty a second):
+    # The batch's database thread keeps its connection between these writes (many a second):
     # opening one each time would cost more than the write. A broken one is dropped here and
     # MailingSnapshot.read, in the same thread, applies CONN_MAX_AGE.
     try:
@@ -290,10 +302,14 @@ class BatchSender:
             async with Gateway(self.config.gateway) as own:
                 return await self.send(rows, view, own, recorder)
 
+        outstanding = len(rows)
+
         async def one(row: Row, probing: bool = False) -> Decision:
+            nonlocal outstanding
             decision = await self._one(row, view, gateway, probing)
+            outstanding -= 1
             if recorder is not None and decision.action is Action.SENT:
-                await recorder.sent(row.id)
+                await recorder.sent(row.id, last=outstanding == 0)
             return decision
 
         decisions: list[Decision] = []
@@ -481,7 +497,7 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: S
     started = time.perf_counter()
     runtime = _runtime_for(config.gateway)
     sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit)
-    recorder = SentRecorder(claim_token)
+    recorder = SentRecorder(claim_token, enough=config.gateway.concurrency // 2)
     try:
         decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway, recorder))
     except BaseException:
