@@ -273,9 +273,8 @@ SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the period
 
 # CSV import and export of clients (django-import-export). Importing needs the "add client" and
 # "change client" permissions (see ClientAdmin.has_import_permission), so viewers see no import
-# button. The uploaded file waits for its confirmation
-# in the cache, which every web process shares. Each import is logged, not each of its rows.
-IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+# button. The uploaded file waits for its confirmation in the cache, which every web process
+# shares. Each import is logged, not each of its rows.
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True

@@ -195,6 +195,12 @@ def _check_shape(line: int, cells: list[str], width: int, named: dict[str, str])
     return []
 
 
+def export_columns(selected: Iterable[str] | None) -> list[str]:
+    """The columns chosen for an export, in the file's order; all of them when none is chosen."""
+    chosen = set(selected or COLUMNS)
+    return [column for column in COLUMNS if column in chosen]
+
+
 def csv_chunks(columns: list[str], rows: Iterable[tuple[str, ...]], *, per_chunk: int = 2000) -> Iterator[str]:
     """A CSV file in pieces, with the BOM spreadsheets need to read it as UTF-8."""
     buffer = io.StringIO()

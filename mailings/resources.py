@@ -90,8 +90,7 @@ class ClientResource(resources.ModelResource):
 
     def export(self, queryset=None, **kwargs) -> tablib.Dataset:
         """The clients as rows of text, formula-looking cells neutralised; read in chunks."""
-        selected = kwargs.get("export_fields") or COLUMNS
-        columns = [column for column in COLUMNS if column in selected]
+        columns = client_csv.export_columns(kwargs.get("export_fields"))
         queryset = (queryset if queryset is not None else Client.objects.all()).order_by("id")
         rows = queryset.values_list(*columns).iterator(chunk_size=5000)
         return tablib.Dataset(*client_csv.export_rows(rows), headers=columns)

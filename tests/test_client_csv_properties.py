@@ -5,7 +5,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mailings import client_csv
@@ -67,16 +67,38 @@ def test_every_row_is_either_a_client_or_an_error_with_its_line(rows):
     assert all(len(record.tag) <= 64 and record.timezone for record in records)
 
 
+def _csv_file(rows) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=";")
+    writer.writerow(["phone_number", "tag", "timezone"])
+    writer.writerows(rows)
+    return text.getvalue().encode()
+
+
+csv_files = st.lists(
+    st.tuples(phones, cells, st.sampled_from(["UTC", "Europe/Moscow", "GMT+3", "Mars/Base"])), min_size=1, max_size=8
+).map(_csv_file)
+
+
 @pytest.mark.django_db
 @SETTINGS
-@given(data=st.binary(max_size=600) | st.text(max_size=600).map(str.encode))
-def test_a_bad_file_through_the_admin_imports_nothing(admin_client, data):
-    response = admin_client.post(
+@given(data=st.binary(max_size=600) | st.text(max_size=600).map(str.encode) | csv_files)
+def test_through_the_admin_a_file_imports_whole_or_not_at_all(admin_client, data):
+    Client.objects.all().delete()  # one database transaction holds every example
+    outcome = read(data)
+    preview = admin_client.post(
         "/admin/mailings/client/import/",
         {"format": 0, "resource": 0, "import_file": SimpleUploadedFile("f.csv", data, "text/csv")},
     )
-    assert response.status_code == 200
-    assert Client.objects.count() == 0  # a preview never writes, whatever the file
+    assert preview.status_code == 200
+    assert Client.objects.count() == 0  # a preview never writes
+    good = not isinstance(outcome, FileError) and not outcome[1] and outcome[0]
+    assert ("confirm_form" in preview.context) == bool(good)
+    event("imported" if good else "refused")
+    if good:
+        form = preview.context["confirm_form"]
+        admin_client.post("/admin/mailings/client/process_import/", {n: form.initial[n] for n in form.fields})
+        assert set(Client.objects.values_list("phone_number", flat=True)) == {r.phone_number for r in outcome[0]}
 
 
 @SETTINGS

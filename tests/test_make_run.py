@@ -79,6 +79,15 @@ def _still_running(processes: dict[int, str]) -> list[int]:
     return [pid for pid, started in processes.items() if pid in table and table[pid][1] == started]
 
 
+def _start_make_run(checkout: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`make run` in its own process group (as a terminal starts it), with this test run's virtualenv."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            ["make", "run", f"VENV={sys.prefix}"],
+            cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
 def _wait(predicate, timeout: float, what: str, log: Path, interval: float = 0.3):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -117,11 +126,7 @@ def test_make_run_serves_sends_the_demo_and_stops_everything_on_ctrl_c(tmp_path,
     env.update({"PORT": str(port), "SANDBOX_PORT": str(free_port()), "DEMO": "1", "BROKER": broker})
     log = tmp_path / "make-run.log"
     started = time.monotonic()
-    with open(log, "wb") as out:
-        make = subprocess.Popen(
-            ["make", "run", f"VENV={sys.prefix}"],
-            cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    make = _start_make_run(checkout, env, log)
     everything: dict[int, str] = {}
     try:
         login = _wait(lambda: requests.get(f"{base}/admin/login/", timeout=2), 60, "the admin login page", log)
@@ -186,11 +191,7 @@ def test_a_second_make_run_reuses_everything(tmp_path):
         env.update({"PORT": str(port), "SANDBOX_PORT": str(free_port())})
         log = tmp_path / f"make-run-{len(timings)}.log"
         started = time.monotonic()
-        with open(log, "wb") as out:
-            make = subprocess.Popen(
-                ["make", "run", f"VENV={sys.prefix}"],
-                cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+        make = _start_make_run(checkout, env, log)
         try:
             _wait(lambda p=port: requests.get(f"http://127.0.0.1:{p}/healthz", timeout=2).ok, 60, "the web", log)
             timings.append(time.monotonic() - started)

@@ -5,30 +5,16 @@ import time
 from datetime import timedelta
 
 import pytest
-import requests
 from django.utils import timezone
 
 from backoffice.processes import free_port
 from mailings import selectors, services
 from mailings.models import Client, Mailing, Message
 from tests.integration.conftest import processing_every
+from tests.integration.faults import sandbox_accepted, sandbox_stats, sending_env, wait_for
 
 S = Message.Status
 CLIENTS = 5000
-
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def _accepted(sandbox_url: str) -> dict[int, float]:
-    return {int(k): v for k, v in requests.get(f"{sandbox_url}/stats/accepted", timeout=5).json().items()}
 
 
 def _make_clients() -> None:
@@ -44,22 +30,7 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     port = free_port()
     sandbox_url = f"http://127.0.0.1:{port}"
     cluster.env.update(
-        {
-            "SENDING_API_URL": sandbox_url,
-            "SENDING_API_TOKEN": "integration-token",
-            "SENDING_READ_TIMEOUT": "1",
-            "SENDING_CONNECT_TIMEOUT": "1",
-            "SENDING_CONCURRENCY": "20",
-            "SENDING_BATCH_SIZE": "200",
-            "SENDING_MAX_QUEUED": "2000",
-            "SENDING_BACKOFF_BASE": "0.2",
-            "SENDING_BACKOFF_CAP": "2",
-            "SENDING_MAX_ATTEMPTS": "15",
-            "SENDING_CIRCUIT_COOLDOWN": "1",
-            "SENDING_CIRCUIT_MAX_COOLDOWN": "4",
-            "SENDING_LEASE": "30",
-            "SENDING_QUEUE_GRACE": "20",
-        }
+        sending_env(sandbox_url, SENDING_API_TOKEN="integration-token", SENDING_CONCURRENCY=20, SENDING_QUEUE_GRACE=20)
     )
     _make_clients()
     processing_every(1)
@@ -67,7 +38,7 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     cluster.beat()
     # The clock of the scenario starts once the workers listen (a busy machine takes seconds to boot them).
     for worker in workers:
-        _wait(lambda w=worker: b" ready." in w.log_path.read_bytes(), 60, f"{worker.name} to be ready")
+        wait_for(lambda w=worker: b" ready." in w.log_path.read_bytes(), 60, f"{worker.name} to be ready")
     sandbox = cluster.sandbox(
         port,
         "--token", "integration-token", "--latency-ms", "50",
@@ -94,17 +65,17 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     )
 
     # A running mailing paused: nothing of it goes out until it is resumed.
-    _wait(lambda: Mailing.objects.get(pk=paused.pk).status == Mailing.Status.RUNNING, 15, "the paused one to start")
+    wait_for(lambda: Mailing.objects.get(pk=paused.pk).status == Mailing.Status.RUNNING, 15, "the paused one to start")
     services.mailing_pause(mailing=paused)
     paused_at = time.time()
 
     # During the outage the API answers as fast as ever, and says the provider is held.
-    _wait(lambda: time.time() > outage_starts + 2, 30, "the outage")
+    wait_for(lambda: time.time() > outage_starts + 2, 30, "the outage")
     started = time.perf_counter()
     assert api.get("/clients/?page_size=10").status_code == 200
     assert api.get(f"/mailings/{everyone.pk}/statistics/").status_code == 200
     assert time.perf_counter() - started < 2
-    _wait(
+    wait_for(
         lambda: api.get("/activate_mailing/").json()["provider"]["state"] in ("open", "probing"),
         10,
         "the circuit to open during the outage",
@@ -112,21 +83,21 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
 
     # The future mailing starts by itself, on the first tick after its start.
     assert Mailing.objects.get(pk=future.pk).status == Mailing.Status.SCHEDULED
-    _wait(lambda: Mailing.objects.get(pk=future.pk).status == Mailing.Status.RUNNING, 40, "the future one to start")
+    wait_for(lambda: Mailing.objects.get(pk=future.pk).status == Mailing.Status.RUNNING, 40, "the future one to start")
     assert timezone.now() - future.start_datetime < timedelta(seconds=6)
 
     resumed_at = time.time()
     services.mailing_resume(mailing=paused)
 
-    _wait(
+    wait_for(
         lambda: not Mailing.objects.exclude(status=Mailing.Status.FINISHED).exists(),
         150,
         "every mailing to finish",
         interval=1,
     )
     assert sandbox.alive()
-    accepted = _accepted(sandbox_url)
-    stats = requests.get(f"{sandbox_url}/stats", timeout=5).json()
+    accepted = sandbox_accepted(sandbox_url)
+    stats = sandbox_stats(sandbox_url)
 
     # Nothing lost: every message ended sent, failed with a reason, or expired.
     by_status = dict.fromkeys(S.values, 0)
