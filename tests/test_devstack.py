@@ -52,15 +52,32 @@ class TestSettingsFromTheEnvironment:
 
 
 class TestStopTogether:
+    """The children say `ready` once their signal handlers are in place: a fixed pause could end
+    before a loaded machine had started them, and the SIGINT would find Python's default handler."""
+
     def _start(self, tmp_path, name: str, code: str) -> ManagedProcess:
         return ManagedProcess(name, [sys.executable, "-c", code], {}, tmp_path)
 
+    def _wait_ready(self, process: ManagedProcess, count: int = 1) -> None:
+        deadline = time.monotonic() + 30
+        while process.log_path.read_text().count("ready") < count:
+            assert time.monotonic() < deadline, f"{process.name} never said ready"
+            time.sleep(0.02)
+
     def test_it_interrupts_all_and_kills_only_the_stubborn(self, tmp_path):
-        polite = self._start(tmp_path, "polite", "import time\ntry:\n time.sleep(60)\nexcept KeyboardInterrupt:\n pass")
-        stubborn = self._start(
-            tmp_path, "stubborn", "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)"
+        polite = self._start(
+            tmp_path,
+            "polite",
+            "import time\ntry:\n print('ready', flush=True)\n time.sleep(60)\nexcept KeyboardInterrupt:\n pass",
         )
-        time.sleep(0.5)  # let them install their handlers
+        stubborn = self._start(
+            tmp_path,
+            "stubborn",
+            "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "print('ready', flush=True)\ntime.sleep(60)",
+        )
+        self._wait_ready(polite)
+        self._wait_ready(stubborn)
         started = time.monotonic()
         assert stop_together([polite, stubborn], timeout=2) == ["stubborn"]
         assert time.monotonic() - started < 6
@@ -74,11 +91,13 @@ class TestStopTogether:
         code = (
             "import subprocess, sys, time\n"
             "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
-            "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)'])\n"
-            "try:\n time.sleep(60)\nexcept KeyboardInterrupt:\n pass\n"
+            'signal.signal(signal.SIGINT, signal.SIG_IGN); print("ready", flush=True); time.sleep(60)\'])\n'
+            "try:\n print('ready', flush=True)\n time.sleep(60)\nexcept KeyboardInterrupt:\n pass\n"
         )
         leader = self._start(tmp_path, "leader", code)
-        time.sleep(0.8)
+        self._wait_ready(leader, count=2)
         assert stop_together([leader], timeout=1.5) == ["leader"]  # its group was not empty
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5  # the SIGKILLed grandchild goes as soon as the kernel gets to it
+        while leader.group_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not leader.group_alive()
