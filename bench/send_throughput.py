@@ -4,9 +4,11 @@ and a worker's memory through a large mailing. Run by hand, never part of `make 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench .venv/bin/python bench/send_throughput.py
 
 It recreates that database's tables (it refuses a database whose name does not
-contain "bench"), starts the sandbox provider, two worker processes and beat, and
-prints its figures. Options: --clients (100,000), --latencies (0,100),
---fanout-clients (1,000,000), --memory-clients (1,000,000; 0 skips), --workers (4).
+contain "bench"), starts the sandbox provider, a worker (a pool of --workers processes)
+and beat, and prints its figures. The worker's CPU time per message is the figure to compare
+changes by: the machine's speed varies from run to run, and the throughput and the ceiling
+with it. Options: --clients (100,000), --latencies (0,100), --fanout-clients (1,000,000),
+--memory-clients (1,000,000; 0 skips), --workers (4).
 """
 
 import argparse
@@ -114,6 +116,19 @@ def rss_mb(pids: list[int]) -> float:
     return best / 1024
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by the given processes and their children."""
+    total = 0
+    for pid in pids:
+        for member in [pid, *children(pid)]:
+            try:
+                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     try:
         found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -192,17 +207,20 @@ def main() -> None:
             ceiling = asyncio.run(raw_ceiling(url, args.clients, in_flight))
             make_clients(args.clients)
             settings.SENDING_API_URL = url
-            cluster.worker("worker", concurrency=args.workers)
+            worker = cluster.worker("worker", concurrency=args.workers)
             cluster.beat()
             time.sleep(3)  # let the worker connect before timing
+            cpu_before = cpu_seconds([worker.process.pid])
             seconds, _ = end_to_end(cluster, args.clients, f"bench latency {latency}")
+            cpu = cpu_seconds([worker.process.pid]) - cpu_before
         finally:
             cluster.stop()
         rate = args.clients / seconds
         results.append((latency, ceiling, rate))
         print(
             f"latency {latency:>3} ms: {args.clients:,} messages end-to-end in {seconds:.1f} s = {rate:,.0f} msg/s; "
-            f"raw aiohttp ceiling {ceiling:,.0f} req/s; ratio {rate / ceiling:.0%}",
+            f"raw aiohttp ceiling {ceiling:,.0f} req/s; ratio {rate / ceiling:.0%}; "
+            f"worker CPU {cpu / args.clients * 1e6:,.0f} µs per message",
             flush=True,
         )
 
