@@ -276,12 +276,16 @@ SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the period
 # button. The uploaded file waits for its confirmation in the cache, which every web process
 # shares. Each import is logged, not each of its rows.
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "mailings.resources.UploadCache"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 # How often the mailing list refreshes its progress bars and counts in place.
 ADMIN_LIVE_COUNTS_SECONDS = env.float("ADMIN_LIVE_COUNTS_SECONDS", default=5.0)
 # Rows per imported file: each of its two requests (preview, confirm) stays well within 30 s.
 CLIENT_IMPORT_MAX_ROWS = env.int("CLIENT_IMPORT_MAX_ROWS", default=300_000)
+# Megabytes per imported file: a bigger one is refused before it is read (a 300,000-row file is about 15 MB).
+CLIENT_IMPORT_MAX_MB = env.float("CLIENT_IMPORT_MAX_MB", default=64)
+# How long an upload waits for its confirmation; a preview that found errors keeps nothing.
+CLIENT_IMPORT_KEEP_SECONDS = env.int("CLIENT_IMPORT_KEEP_SECONDS", default=3600)
 
 # Logging: `key=value` context on every line about a mailing, message or client;
 # LOG_FORMAT=json gives one JSON object per line.

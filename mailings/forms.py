@@ -1,7 +1,9 @@
 """Admin forms that are not a model's."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from import_export.forms import ImportForm
 
 from mailings.normalizers import normalize_phone
 
@@ -18,3 +20,17 @@ class TestMessageForm(forms.Form):
             return normalize_phone(self.cleaned_data["phone_number"])
         except ValidationError as exc:
             raise ValidationError(exc.messages) from None
+
+
+class ClientImportForm(ImportForm):
+    """django-import-export's upload form, refusing a file too big to read in one request."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        limit = settings.CLIENT_IMPORT_MAX_MB
+        if upload.size > limit * 1024 * 1024:
+            raise ValidationError(
+                f"This file is {upload.size / 1024 / 1024:,.1f} MB; at most {limit:g} MB can be imported at once "
+                "(CLIENT_IMPORT_MAX_MB). Split it into smaller files."
+            )
+        return upload

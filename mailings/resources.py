@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import Result, RowResult
+from import_export.tmp_storages import CacheStorage
 
 from mailings import client_csv, services
 from mailings.client_csv import COLUMNS, ClientRow, FileError, Table
@@ -39,12 +40,25 @@ class ClientTable(tablib.Dataset):
         return len(self.table.rows)
 
 
+class UploadCache(CacheStorage):
+    """An upload waiting for its confirmation, in the cache every web process shares, for
+    CLIENT_IMPORT_KEEP_SECONDS (import-export's own keeps every upload a day)."""
+
+    def save(self, data) -> None:
+        self.CACHE_LIFETIME = settings.CLIENT_IMPORT_KEEP_SECONDS
+        super().save(data)
+
+
 class ClientCSV(CSV):
     """CSV as spreadsheets save it: UTF-8 with or without BOM, `,`, `;` or tab separated."""
 
     def create_dataset(self, in_stream) -> ClientTable:
         if in_stream is None:
-            raise FileError("The uploaded file is no longer kept (after a day, or a restart): upload it again.")
+            minutes = max(1, round(settings.CLIENT_IMPORT_KEEP_SECONDS / 60))
+            raise FileError(
+                f"The uploaded file is no longer kept (it waits {minutes} minute{'s' if minutes != 1 else ''} "
+                "for its confirmation): upload it again."
+            )
         text = client_csv.decode(in_stream)
         return ClientTable(client_csv.read_table(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS))
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import time
 
 import pytest
 from django.core.cache import cache
@@ -215,6 +216,42 @@ class TestBadFiles:
         settings.CLIENT_IMPORT_MAX_ROWS = 2
         response = upload(admin_client, table("79001234567;;;UTC", "79001234568;;;UTC", "79001234569;;;UTC"))
         assert "More than 2 clients in one file" in response.content.decode()
+        assert Client.objects.count() == 0
+
+    def test_a_file_over_the_size_limit_is_refused_before_it_is_read(self, admin_client, settings):
+        settings.CLIENT_IMPORT_MAX_MB = 0.001  # 1,048 bytes
+        rows = [f"7900123{n:04d};;;UTC" for n in range(100)]  # about 2 KB, every row good
+        response = upload(admin_client, table(*rows))
+        assert response.status_code == 200
+        assert response.context["form"].errors["import_file"] == [
+            "This file is 0.0 MB; at most 0.001 MB can be imported at once (CLIENT_IMPORT_MAX_MB). "
+            "Split it into smaller files."
+        ]
+        assert "confirm_form" not in response.context
+        assert "at most 0.001 MB can be imported at once" in response.content.decode()
+        assert "result" not in response.context  # not read, let alone checked
+        settings.CLIENT_IMPORT_MAX_MB = 0.01
+        assert "confirm_form" in upload(admin_client, table(*rows)).context
+        assert Client.objects.count() == 0
+
+    def test_only_an_upload_that_can_be_confirmed_is_kept(self, admin_client):
+        def kept(response) -> bool:
+            name = response.context["form"].cleaned_data["import_file"].tmp_storage_name
+            return cache.get(f"django-import-export-{name}") is not None
+
+        good = upload(admin_client, table("79001234567;;;UTC"))
+        assert "confirm_form" in good.context
+        assert kept(good)
+        bad = upload(admin_client, table("79001234567;;;UTC", "7900;;;UTC"))
+        assert "confirm_form" not in bad.context
+        assert not kept(bad)
+
+    def test_an_upload_waits_its_keep_time_for_the_confirmation(self, admin_client, settings):
+        settings.CLIENT_IMPORT_KEEP_SECONDS = 1
+        preview = upload(admin_client, table("79001234567;;;UTC"))
+        time.sleep(1.5)
+        response = confirm(admin_client, preview, follow=True)
+        assert "no longer kept (it waits 1 minute for its confirmation)" in response.content.decode()
         assert Client.objects.count() == 0
 
     def test_a_failed_write_leaves_nothing(self, monkeypatch):
