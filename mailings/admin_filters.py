@@ -18,16 +18,24 @@ SELECT value FROM skip WHERE value IS NOT NULL LIMIT %s
 
 class IndexedValuesFilter(admin.AllValuesFieldListFilter):
     """The distinct values of an indexed column, found by skipping through its index (one probe
-    per value) instead of a DISTINCT over every row; at most MAX_CHOICES of them."""
+    per value) instead of a DISTINCT over every row; at most MAX_CHOICES of them, and the title
+    says so when there are more. A value chosen elsewhere (a link, a bookmark) stays listed."""
 
     def __init__(self, field, request, params, model, model_admin, field_path):
         super().__init__(field, request, params, model, model_admin, field_path)
         connection = connections[model_admin.get_queryset(request).db]
-        if connection.vendor != "postgresql":
-            self.lookup_choices = list(self.lookup_choices[:MAX_CHOICES])
-            return
-        quote = connection.ops.quote_name
-        sql = _SKIP_SCAN.format(column=quote(field.column), table=quote(model._meta.db_table))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [MAX_CHOICES])
-            self.lookup_choices = [value for (value,) in cursor.fetchall()]
+        if connection.vendor == "postgresql":
+            quote = connection.ops.quote_name
+            sql = _SKIP_SCAN.format(column=quote(field.column), table=quote(model._meta.db_table))
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [MAX_CHOICES + 1])
+                values = [value for (value,) in cursor.fetchall()]
+        else:
+            values = list(self.lookup_choices[: MAX_CHOICES + 1])
+        if len(values) > MAX_CHOICES:
+            values = values[:MAX_CHOICES]
+            self.title = f"{self.title} (the first {MAX_CHOICES})"
+        for chosen in self.lookup_val or ():
+            if chosen not in values:
+                values.append(chosen)
+        self.lookup_choices = values

@@ -226,6 +226,26 @@ class TestClientList:
         assert "79260000002" in by_prefix
         assert "79130000001" not in by_prefix
 
+    def test_a_long_filter_says_it_shows_the_first_values_and_keeps_the_chosen_one(self, admin_client, monkeypatch):
+        from mailings import admin_filters
+
+        monkeypatch.setattr(admin_filters, "MAX_CHOICES", 3)
+        for n, tag in enumerate(["a", "b", "c", "d", "e"]):
+            ClientFactory(phone_number=f"7913000000{n}", tag=tag)
+
+        def tag_filter(response):
+            (found,) = [f for f in response.context["cl"].filter_specs if f.field_path == "tag"]
+            return found
+
+        listed = tag_filter(admin_client.get(self.URL))
+        assert listed.lookup_choices == ["a", "b", "c"]
+        assert listed.title == "tag (the first 3)"
+        chosen = admin_client.get(self.URL, {"tag": "e"})
+        assert tag_filter(chosen).lookup_choices == ["a", "b", "c", "e"]
+        assert [row.tag for row in chosen.context["cl"].result_list] == ["e"]
+        timezones = next(f for f in chosen.context["cl"].filter_specs if f.field_path == "timezone")
+        assert "first" not in timezones.title  # one zone: all shown, nothing to say
+
     def test_it_never_counts_the_whole_table(self, admin_client):
         ClientFactory.create_batch(3)
         assert admin_client.get(self.URL, {"q": "7900"}).context["cl"].show_full_result_count is False
