@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -55,6 +56,7 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     search_fields = ["phone_number"]  # see get_search_results
     search_help_text = "A phone number or its first digits (such as +7 913), or an exact tag."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # "Show counts": a count per value over every client, on every page after
 
     def get_search_results(self, request, queryset, search_term):
         """Digits: a phone prefix (an index range, even on a million clients); anything else: a tag."""
@@ -307,7 +309,14 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     def audience(self, obj: Mailing) -> str:
         parts = [f"code {obj.filter_operator_code}"] * bool(obj.filter_operator_code)
         parts += [f"tag {obj.filter_tag}"] * bool(obj.filter_tag)
-        return ", ".join(parts) or "all clients"
+        text = ", ".join(parts) or "all clients"
+        if obj.status in (Mailing.Status.SCHEDULED, Mailing.Status.PAUSED) and not getattr(obj, "n_total", 0):
+            # Not started: its messages are not made yet, so say how many clients it would reach now.
+            count = selectors.audience_count_recent(operator_code=obj.filter_operator_code, tag=obj.filter_tag)
+            return format_html(
+                '{}<div class="audience-now">{} client{} now</div>', text, f"{count:,}", pluralize(count)
+            )
+        return text
 
     @admin.display(description="progress")
     def progress_and_counts(self, obj: Mailing) -> str:
@@ -404,6 +413,7 @@ class MessageAdmin(ReadOnlyAdmin):
     search_fields = ["^phone_number"]
     raw_id_fields = ["mailing", "client"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per status and per mailing over every message
     readonly_fields = [field.name for field in Message._meta.fields]
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):

@@ -1,5 +1,7 @@
 """Operator pages: mailing actions, the read-only delivery log, and the Operators/Viewers groups."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -164,6 +166,23 @@ class TestMailingProgress:
         assert 'title="0 sent, 0 failed of 0"' in admin_client.get(MAILINGS).content.decode()
 
 
+class TestMailingAudience:
+    def test_a_mailing_not_started_says_how_many_clients_it_would_reach_now(self, admin_client):
+        vip, new = f"vip{uuid.uuid4().hex[:8]}", f"new{uuid.uuid4().hex[:8]}"  # counts are cached a minute
+        ClientFactory.create_batch(2, operator_code="913", tag=vip)
+        ClientFactory(operator_code="913", tag=new)
+        ClientFactory(operator_code="926", tag=vip)
+        MailingFactory(filter_operator_code="913", filter_tag=vip)
+        MailingFactory(filter_tag=vip, status=Mailing.Status.PAUSED)
+        started = MailingFactory(filter_tag=new, status=Mailing.Status.RUNNING, started_at=timezone.now())
+        MessageFactory(mailing=started)
+        content = admin_client.get(MAILINGS).content.decode()
+        assert f'code 913, tag {vip}<div class="audience-now">2 clients now</div>' in content
+        assert f'<td class="field-audience">tag {vip}<div class="audience-now">3 clients now</div>' in content
+        # A started mailing has its messages: the progress says how many, not a count of clients.
+        assert f'<td class="field-audience">tag {new}</td>' in content
+
+
 class TestStatisticsPage:
     URL = "/admin/mailings/mailingstatistics/"
 
@@ -249,6 +268,15 @@ class TestClientList:
     def test_it_never_counts_the_whole_table(self, admin_client):
         ClientFactory.create_batch(3)
         assert admin_client.get(self.URL, {"q": "7900"}).context["cl"].show_full_result_count is False
+
+    @pytest.mark.parametrize("url", ["/admin/mailings/client/", "/admin/mailings/message/"])
+    def test_big_lists_offer_no_facet_counts(self, admin_client, url):
+        # Django's "Show counts" counts every row per filter value, and its links keep asking after.
+        page = admin_client.get(url, {"_facets": "True"})
+        assert page.status_code == 200
+        assert page.context["cl"].add_facets is False
+        assert "Show counts" not in page.content.decode()
+        assert "Show counts" in admin_client.get(MAILINGS).content.decode()  # a few mailings: counted
 
 
 class TestLiveCounts:
