@@ -211,12 +211,10 @@ class MessageCountsMixin:
             raise PermissionDenied
         ids = [int(value) for value in request.GET.getlist("id")[:200] if re.fullmatch(r"[0-9]{1,18}", value)]
         mailings = self.get_queryset(request).filter(pk__in=ids)
-        return JsonResponse(
-            {
-                str(m.pk): {"progress": self.progress(m), "counts": self.counts(m), "status": self.status_label(m)}
-                for m in mailings
-            }
-        )
+        return JsonResponse({str(m.pk): self.live_parts(m) for m in mailings})
+
+    def live_parts(self, obj: Mailing) -> dict[str, str]:
+        return {"progress": self.progress(obj), "counts": self.counts(obj), "status": self.status_label(obj)}
 
 
 @admin.register(Mailing)
@@ -309,14 +307,18 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     def audience(self, obj: Mailing) -> str:
         parts = [f"code {obj.filter_operator_code}"] * bool(obj.filter_operator_code)
         parts += [f"tag {obj.filter_tag}"] * bool(obj.filter_tag)
-        text = ", ".join(parts) or "all clients"
+        return format_html("{}{}", ", ".join(parts) or "all clients", self.audience_now(obj))
+
+    def audience_now(self, obj: Mailing) -> str:
+        """Before it starts (its messages are not made yet): how many clients it would reach now."""
+        text = ""
         if obj.status in (Mailing.Status.SCHEDULED, Mailing.Status.PAUSED) and not getattr(obj, "n_total", 0):
-            # Not started: its messages are not made yet, so say how many clients it would reach now.
             count = selectors.audience_count_recent(operator_code=obj.filter_operator_code, tag=obj.filter_tag)
-            return format_html(
-                '{}<div class="audience-now">{} client{} now</div>', text, f"{count:,}", pluralize(count)
-            )
-        return text
+            text = f"{count:,} client{pluralize(count)} now"
+        return format_html('<div class="audience-now" data-mailing="{}">{}</div>', obj.pk, text)
+
+    def live_parts(self, obj: Mailing) -> dict[str, str]:
+        return {**super().live_parts(obj), "audience": self.audience_now(obj)}
 
     @admin.display(description="progress")
     def progress_and_counts(self, obj: Mailing) -> str:

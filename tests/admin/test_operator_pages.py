@@ -176,11 +176,16 @@ class TestMailingAudience:
         MailingFactory(filter_tag=vip, status=Mailing.Status.PAUSED)
         started = MailingFactory(filter_tag=new, status=Mailing.Status.RUNNING, started_at=timezone.now())
         MessageFactory(mailing=started)
+        first, paused = Mailing.objects.exclude(pk=started.pk).order_by("pk")
         content = admin_client.get(MAILINGS).content.decode()
-        assert f'code 913, tag {vip}<div class="audience-now">2 clients now</div>' in content
-        assert f'<td class="field-audience">tag {vip}<div class="audience-now">3 clients now</div>' in content
+        assert f'code 913, tag {vip}<div class="audience-now" data-mailing="{first.pk}">2 clients now</div>' in content
+        assert f'tag {vip}<div class="audience-now" data-mailing="{paused.pk}">3 clients now</div>' in content
         # A started mailing has its messages: the progress says how many, not a count of clients.
-        assert f'<td class="field-audience">tag {new}</td>' in content
+        assert f'tag {new}<div class="audience-now" data-mailing="{started.pk}"></div>' in content
+        # The live refresh clears the line once the mailing has started.
+        rows = admin_client.get(f"{MAILINGS}live-counts/", {"id": [first.pk, started.pk]}).json()
+        assert ">2 clients now<" in rows[str(first.pk)]["audience"]
+        assert "></div>" in rows[str(started.pk)]["audience"]
 
 
 class TestStatisticsPage:
