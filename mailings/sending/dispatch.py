@@ -11,6 +11,7 @@ Messages outside their client's sending window are not queued: their
 `next_attempt_at` moves to the window's next opening in the client's zone.
 """
 
+import itertools
 import logging
 import secrets
 from collections import defaultdict
@@ -61,46 +62,58 @@ def _dispatch(*, room: int, config: SendingConfig, now: datetime) -> int:
     if room <= 0:
         return 0
     mailings = list(
-        Mailing.objects.filter(status=Mailing.Status.RUNNING, start_datetime__lte=now, end_datetime__gt=now)
+        Mailing.objects.filter(status=Mailing.Status.RUNNING, start_datetime__lte=now, end_datetime__gt=now).order_by(
+            "end_datetime", "pk"
+        )
     )
-    total = 0
     share = max(config.batch_size, room // max(len(mailings), 1))
+    batches: list[list[tuple[int, list[int]]]] = []
+    total = 0
     for mailing in mailings:
         if total >= room:
             break
-        total += _dispatch_mailing(mailing=mailing, limit=min(share, room - total), config=config, now=now)
-    return total
+        ready = _ready_ids(mailing=mailing, limit=min(share, room - total), now=now)
+        total += len(ready)
+        batches.append(
+            [(mailing.pk, ready[i : i + config.batch_size]) for i in range(0, len(ready), config.batch_size)]
+        )
+    # Each mailing's first batch, then each one's second, and so on: the workers take them in
+    # that order, so a big mailing does not hold a small one back until its whole share is sent.
+    queued: dict[int, int] = defaultdict(int)
+    grace = now + timedelta(seconds=config.queue_grace)
+    for turn in itertools.zip_longest(*batches):
+        for mailing_id, chunk in filter(None, turn):
+            queued[mailing_id] += _queue_batch(mailing_id=mailing_id, message_ids=chunk, grace=grace)
+    for mailing_id, count in queued.items():
+        if count:
+            logger.info("queued messages", extra={"mailing_id": mailing_id, "count": count})
+    return sum(queued.values())
 
 
-def _dispatch_mailing(*, mailing: Mailing, limit: int, config: SendingConfig, now: datetime) -> int:
+def _ready_ids(*, mailing: Mailing, limit: int, now: datetime) -> list[int]:
+    """Up to `limit` of the mailing's due messages whose client's window is open (the others
+    move to their window's opening)."""
     due = Message.objects.filter(mailing=mailing, status=Message.Status.PENDING, next_attempt_at__lte=now).order_by(
         "next_attempt_at"
     )
-    has_window = mailing.send_window_start is not None and mailing.send_window_end is not None
-    if has_window:
-        rows = list(due.values_list("id", "client__timezone")[:limit])
-        ready, waiting = _split_by_window(rows=rows, mailing=mailing, now=now)
-        for opening, ids in waiting.items():
-            Message.objects.filter(id__any=ids, status=Message.Status.PENDING).update(
-                next_attempt_at=opening, token=None
-            )
-    else:
-        ready = list(due.values_list("id", flat=True)[:limit])
+    if mailing.send_window_start is None or mailing.send_window_end is None:
+        return list(due.values_list("id", flat=True)[:limit])
+    rows = list(due.values_list("id", "client__timezone")[:limit])
+    ready, waiting = _split_by_window(rows=rows, mailing=mailing, now=now)
+    for opening, ids in waiting.items():
+        Message.objects.filter(id__any=ids, status=Message.Status.PENDING).update(next_attempt_at=opening, token=None)
+    return ready
 
-    queued = 0
-    grace = now + timedelta(seconds=config.queue_grace)
-    for start in range(0, len(ready), config.batch_size):
-        chunk = ready[start : start + config.batch_size]
-        token = secrets.randbits(63)
-        with transaction.atomic():
-            marked = Message.objects.filter(id__any=chunk, status=Message.Status.PENDING).update(
-                token=token, next_attempt_at=grace
-            )
-            transaction.on_commit(lambda ids=chunk, token=token: _enqueue(mailing.pk, ids, token))
-        queued += marked
-    if queued:
-        logger.info("queued messages", extra={"mailing_id": mailing.pk, "count": queued})
-    return queued
+
+def _queue_batch(*, mailing_id: int, message_ids: list[int], grace: datetime) -> int:
+    """Mark the batch's rows with a new token and hand it to the workers once that is committed."""
+    token = secrets.randbits(63)
+    with transaction.atomic():
+        marked = Message.objects.filter(id__any=message_ids, status=Message.Status.PENDING).update(
+            token=token, next_attempt_at=grace
+        )
+        transaction.on_commit(lambda: _enqueue(mailing_id, message_ids, token))
+    return marked
 
 
 def _split_by_window(

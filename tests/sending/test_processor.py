@@ -207,6 +207,20 @@ class TestDispatch:
         # Queued rows are not due again until the grace runs out.
         assert committed(dispatch.dispatch_due, config=_config(batch_size=3)) == 0
 
+    def test_mailings_take_turns_so_a_big_one_does_not_hold_back_a_small_one(self, enqueued, committed):
+        # The workers take batches in the order they are queued: one mailing's whole share first
+        # would leave the other waiting (in a short mailing, perhaps until its end).
+        now = timezone.now()
+        big = _running(end_datetime=now + timedelta(hours=2))
+        small = _running(end_datetime=now + timedelta(hours=1))
+        for client in ClientFactory.create_batch(6):
+            MessageFactory(mailing=big, client=client, next_attempt_at=now - timedelta(seconds=1))
+        for client in ClientFactory.create_batch(4):
+            MessageFactory(mailing=small, client=client, next_attempt_at=now - timedelta(seconds=1))
+        assert committed(dispatch.dispatch_due, config=_config(batch_size=2, max_queued=100)) == 10
+        # The one that ends first leads each turn.
+        assert [mailing_id for mailing_id, _, _ in enqueued] == [small.pk, big.pk, small.pk, big.pk, big.pk]
+
     def test_it_keeps_the_queue_short(self, enqueued, committed):
         mailing = _running()
         ClientFactory.create_batch(10)
