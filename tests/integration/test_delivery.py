@@ -29,8 +29,18 @@ def _make_clients() -> None:
 def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     port = free_port()
     sandbox_url = f"http://127.0.0.1:{port}"
+    # A queue of two batches: a tick may queue a whole share for the first mailing it finds running
+    # before another tick has started the rest; a short queue drains in seconds even on a loaded
+    # machine, and then the mailings take turns (a full queue of 2,000 took 13 s here under load,
+    # longer than the short mailing has before the outage).
     cluster.env.update(
-        sending_env(sandbox_url, SENDING_API_TOKEN="integration-token", SENDING_CONCURRENCY=20, SENDING_QUEUE_GRACE=20)
+        sending_env(
+            sandbox_url,
+            SENDING_API_TOKEN="integration-token",
+            SENDING_CONCURRENCY=20,
+            SENDING_QUEUE_GRACE=20,
+            SENDING_MAX_QUEUED=400,
+        )
     )
     _make_clients()
     processing_every(1)
