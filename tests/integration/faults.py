@@ -45,6 +45,13 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def wait_until_ready(*workers, timeout: float = 60) -> None:
+    """Until every Celery worker says it is ready: a busy machine takes seconds to boot them, and a
+    scenario's clock (an outage, a mailing's end) must not start before they listen."""
+    for worker in workers:
+        wait_for(lambda w=worker: b" ready." in w.log_path.read_bytes(), timeout, f"{worker.name} to be ready")
+
+
 def sandbox_stats(sandbox_url: str) -> dict:
     return requests.get(f"{sandbox_url}/stats", timeout=5).json()
 

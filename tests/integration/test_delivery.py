@@ -11,7 +11,7 @@ from backoffice.processes import free_port
 from mailings import selectors, services
 from mailings.models import Client, Mailing, Message
 from tests.integration.conftest import processing_every
-from tests.integration.faults import sandbox_accepted, sandbox_stats, sending_env, wait_for
+from tests.integration.faults import sandbox_accepted, sandbox_stats, sending_env, wait_for, wait_until_ready
 
 S = Message.Status
 CLIENTS = 5000
@@ -46,9 +46,7 @@ def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     processing_every(1)
     workers = [cluster.worker("worker1"), cluster.worker("worker2")]
     cluster.beat()
-    # The clock of the scenario starts once the workers listen (a busy machine takes seconds to boot them).
-    for worker in workers:
-        wait_for(lambda w=worker: b" ready." in w.log_path.read_bytes(), 60, f"{worker.name} to be ready")
+    wait_until_ready(*workers)
     sandbox = cluster.sandbox(
         port,
         "--token", "integration-token", "--latency-ms", "50",

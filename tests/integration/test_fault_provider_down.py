@@ -28,6 +28,7 @@ from tests.integration.faults import (
     sending_env,
     status_counts,
     wait_for,
+    wait_until_ready,
 )
 
 CLIENTS = 10_000
@@ -54,10 +55,9 @@ def test_an_outage_longer_than_the_retry_budget_holds_messages_instead_of_failin
     make_clients(CLIENTS, tag="long")
     Client.objects.filter(phone_number__lt=f"7900{SHORT:07d}").update(tag="short")
     processing_every(1)
-    cluster.worker("worker1", concurrency=2)
-    cluster.worker("worker2", concurrency=2)
+    workers = cluster.worker("worker1", concurrency=2), cluster.worker("worker2", concurrency=2)
     cluster.beat()
-    time.sleep(3)  # the workers start before the provider's clock does
+    wait_until_ready(*workers)  # the workers start before the provider's clock does
 
     cluster.sandbox(
         port, "--token", "faults-token", "--latency-ms", "50", "--down-after", str(DOWN_AFTER),
