@@ -11,9 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 backoffice
 
-# Dependencies first: this layer is rebuilt only when requirements.txt changes.
+# Dependencies first: this layer is rebuilt only when requirements.txt changes. The lock pins the
+# whole closure with hashes: pip installs exactly it, or fails the build.
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt && pip check
 
 COPY . .
 # collectstatic reads the settings but no secret and no database: a throwaway key for this step only.

@@ -7,20 +7,23 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint migrate
+.PHONY: install install-dev run test lint lock migrate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when a requirements file changed. `make run` needs the product's requirements
-# only; the tests add their tools (Playwright, Schemathesis, ruff...) on top.
+# Reinstall only when a lock changed. `make run` installs the product's lock alone; the tests'
+# lock holds the same versions plus their tools (Playwright, Schemathesis, ruff, pip-tools...).
+# Both pin every package with its hashes, so pip installs exactly what was locked, or nothing.
 $(INSTALLED): requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip check
 	touch $@
 
 $(INSTALLED_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip check
 	touch $(INSTALLED) $@
 
 install: $(INSTALLED)
@@ -37,6 +40,14 @@ run: install
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Compiles the locks from requirements.in and requirements-dev.in, keeping the pins that still
+# satisfy them; `make lock LOCK_ARGS=--upgrade` (or `--upgrade-package celery`) moves them on.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: install-dev
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 lint: install-dev
 	$(BIN)/ruff check .

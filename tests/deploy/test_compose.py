@@ -107,7 +107,7 @@ class TestDockerfile:
     def test_it_collects_static_files_and_serves_with_gunicorn_as_a_plain_user(self):
         text = (ROOT / "Dockerfile").read_text()
         assert re.search(r"^FROM python:3\.11", text, re.M)
-        assert "pip install -r requirements.txt" in text
+        assert "pip install --require-hashes -r requirements.txt && pip check" in text
         assert "manage.py collectstatic --noinput" in text
         assert re.search(r"^USER backoffice$", text, re.M)
         assert '"gunicorn", "backoffice.wsgi:application"' in text
