@@ -37,13 +37,15 @@ class ManagedProcess:
     """A child in a process group of its own, its output in a log file (or, with `echo`, on our
     standard output with its name before each line)."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path, echo: bool = False):
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log_dir: Path, echo: bool = False, cwd: Path = ROOT
+    ):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE if echo else self._log,
             stderr=subprocess.STDOUT,
