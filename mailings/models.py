@@ -79,7 +79,12 @@ class Client(models.Model):
         help_text="Mobile operator code, 3 digits; taken from the phone's digits 2-4 when left empty.",
     )
     tag = models.CharField(max_length=TAG_MAX_LENGTH, blank=True, db_index=True)
-    timezone = TimeZoneNameField(help_text="IANA name (Europe/Moscow) or UTC offset (GMT+3, UTC-05:30).")
+    timezone = TimeZoneNameField(
+        help_text=(
+            "Required: sending windows are read on the client's clock. An IANA name (Europe/Moscow), "
+            "a UTC offset (GMT+3, UTC-05:30) or whole hours (3, -5)."
+        )
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

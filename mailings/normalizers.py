@@ -36,8 +36,14 @@ def normalize_phone(value: object) -> str:
 _OFFSET_RE = re.compile(r"^(?:(?:UTC|GMT)\s*)?(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$", re.I)
 # A fixed offset that has no IANA zone of its own, stored as "UTC+05:30".
 _FIXED_OFFSET_RE = re.compile(r"^UTC(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+# A bare whole number is an hour offset: integrations that keep offsets as integers send 3, 0 or -5
+# (negative ones are caught by _OFFSET_RE already).
+_WHOLE_HOURS_RE = re.compile(r"^[0-9]{1,3}$")
 _UTC_WORDS = {"utc", "gmt", "z", "zulu", "utc0", "gmt0", "etc/utc", "etc/gmt"}
-_TZ_HINT = "use an IANA name such as Europe/Moscow or an offset such as UTC+3 or UTC-05:30"
+_TZ_HINT = (
+    "use an IANA name such as Europe/Moscow, an offset such as UTC+3 or UTC-05:30, "
+    "or a whole number of hours from -12 to 14"
+)
 
 
 @lru_cache(maxsize=1)
@@ -62,9 +68,9 @@ def _offset_name(sign: str, hours: int, minutes: int) -> str:
 
 
 def normalize_timezone(value: object) -> str:
-    """An IANA name (any case) or a UTC offset -> the name we store.
+    """An IANA name (any case), a UTC offset or a whole number of hours -> the name we store.
 
-    Whole-hour offsets become their IANA `Etc/GMT∓N` zone (`GMT+3` -> `Etc/GMT-3`),
+    Whole-hour offsets become their IANA `Etc/GMT∓N` zone (`GMT+3`, `+3`, `3` -> `Etc/GMT-3`),
     offsets with minutes that IANA has no fixed zone for become `UTC±HH:MM`.
     """
     text = str(value if value is not None else "").strip()
@@ -75,6 +81,8 @@ def normalize_timezone(value: object) -> str:
     match = _OFFSET_RE.match(text)
     if match:
         return _offset_name(match["sign"], int(match["hours"]), int(match["minutes"] or 0))
+    if _WHOLE_HOURS_RE.match(text):
+        return _offset_name("+", int(text), 0)
     name = _iana_names().get(text.lower())
     if name is None:
         raise ValidationError(

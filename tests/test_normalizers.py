@@ -54,17 +54,35 @@ class TestNormalizeTimezone:
             ("Z", "UTC"),
             ("+0", "UTC"),
             ("-00:00", "UTC"),
+            # A bare whole number of hours, as integrations that store offsets as integers send it.
+            ("3", "Etc/GMT-3"),
+            (3, "Etc/GMT-3"),
+            ("03", "Etc/GMT-3"),
+            (" 3 ", "Etc/GMT-3"),
+            ("0", "UTC"),
+            (0, "UTC"),
+            ("14", "Etc/GMT-14"),
+            (-5, "Etc/GMT+5"),
+            ("-12", "Etc/GMT+12"),
         ],
     )
     def test_it_normalises_names_and_offsets(self, raw, expected):
         assert normalize_timezone(raw) == expected
 
     @pytest.mark.parametrize(
-        "raw", ["Mars/Olympus", "MSK", "GMT+15", "UTC-13", "+03:20", "+03:60", "3", "", "   ", None, "Europe/"]
+        "raw",
+        [
+            *["Mars/Olympus", "MSK", "GMT+15", "UTC-13", "+03:20", "+03:60", "Europe/", "", "   ", None],
+            *["15", 15, -13, "3.5", "0300", "1" * 5000],  # whole numbers are hours, from -12 to 14 only
+        ],
     )
     def test_it_refuses_unknown_zones_and_impossible_offsets(self, raw):
         with pytest.raises(ValidationError):
             normalize_timezone(raw)
+
+    def test_a_whole_number_out_of_range_says_the_range(self):
+        with pytest.raises(ValidationError, match="-12:00 to \\+14:00"):
+            normalize_timezone("15")
 
     def test_it_keeps_the_posix_sign_of_etc_zones_straight(self):
         # "GMT+3" as people write it is three hours ahead of UTC, which IANA spells Etc/GMT-3.

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -28,6 +29,18 @@ class PhoneNumberField(_NormalizedCharField):
 
 class TimeZoneField(_NormalizedCharField):
     normalize = staticmethod(normalize_timezone)
+
+
+class TimeZoneFieldSchema(OpenApiSerializerFieldExtension):
+    """A request may send a whole number of hours; an answer is always the stored name."""
+
+    target_class = TimeZoneField
+
+    def map_serializer_field(self, auto_schema, direction):
+        name = {"type": "string", "maxLength": 64, "example": "Europe/Moscow"}
+        if direction == "response":
+            return name
+        return {"oneOf": [name, {"type": "integer", "minimum": -12, "maximum": 14, "example": 3}]}
 
 
 # The original Mailer API's examples record statuses in Russian ("Отправлено").

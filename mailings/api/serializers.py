@@ -11,7 +11,13 @@ from mailings.models import Client, Mailing, Message
 
 class ClientSerializer(serializers.ModelSerializer):
     phone_number = PhoneNumberField(help_text="7 and ten digits, such as 79001234567.")
-    timezone = TimeZoneField(help_text="IANA name (Europe/Moscow) or UTC offset (GMT+3, UTC-05:30); stored as IANA.")
+    timezone = TimeZoneField(
+        help_text=(
+            "Required: a mailing's sending window is read on the client's clock. An IANA name (Europe/Moscow), "
+            "an offset (GMT+3, UTC-05:30) or a whole number of hours (3, -5); answered as the stored IANA name "
+            "(3 and GMT+3 are Etc/GMT-3: IANA's sign is flipped)."
+        )
+    )
 
     class Meta:
         model = Client

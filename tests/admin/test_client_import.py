@@ -57,6 +57,16 @@ class TestPreviewAndConfirm:
         }
         assert "3 new" in response.content.decode()
 
+    def test_whole_numbers_are_hour_offsets(self, admin_client):
+        preview = upload(admin_client, table("79001234567;;;3", "79131234567;;;0", "79991112233;;;-5"))
+        assert "3 new" in preview.content.decode()
+        confirm(admin_client, preview)
+        assert {phone: zone for phone, (_, _, zone) in clients().items()} == {
+            "79001234567": "Etc/GMT-3",
+            "79131234567": "UTC",
+            "79991112233": "Etc/GMT+5",
+        }
+
     def test_each_check_is_logged_with_who_asked(self, admin_client, caplog):
         caplog.set_level("INFO")
         upload(admin_client, table("79001234567;;x;UTC"))

@@ -24,6 +24,9 @@ def errors_of(response) -> dict[str, list[str]]:
         ("79131234567", "europe/moscow", ("79131234567", "Europe/Moscow")),
         ("79131234567", "UTC-12", ("79131234567", "Etc/GMT+12")),
         ("79131234567", "+14:00", ("79131234567", "Etc/GMT-14")),
+        ("79131234567", "3", ("79131234567", "Etc/GMT-3")),
+        ("79131234567", "0", ("79131234567", "UTC")),
+        ("79131234567", "-5", ("79131234567", "Etc/GMT+5")),
     ],
 )
 def test_a_client_is_saved_normalised(admin_client, phone, zone, stored):

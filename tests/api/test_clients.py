@@ -90,7 +90,18 @@ class TestClientCreate:
         assert response.json()["timezone"] == stored
         assert Client.objects.get().timezone == stored
 
-    @pytest.mark.parametrize("timezone", ["Mars/Olympus", "GMT+15", ""])
+    @pytest.mark.parametrize(
+        ("given", "stored"),
+        [(3, "Etc/GMT-3"), ("3", "Etc/GMT-3"), (0, "UTC"), ("0", "UTC"), (-5, "Etc/GMT+5"), (14, "Etc/GMT-14")],
+    )
+    def test_it_reads_a_whole_number_as_an_hour_offset_east_and_west(self, api, given, stored):
+        response = api.post("/clients/", _payload(timezone=given), format="json")
+
+        assert response.status_code == 201, response.content
+        assert response.json()["timezone"] == stored
+        assert Client.objects.get().timezone == stored
+
+    @pytest.mark.parametrize("timezone", ["Mars/Olympus", "GMT+15", "", 15, -13, 3.5, True])
     def test_it_refuses_an_unknown_timezone_naming_the_field(self, api, timezone):
         response = api.post("/clients/", _payload(timezone=timezone), format="json")
 

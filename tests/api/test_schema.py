@@ -60,3 +60,11 @@ class TestSchema:
             body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
         assert body["type"] == "array"
         assert body["items"] == {"$ref": "#/components/schemas/Client"}
+
+    def test_it_documents_whole_hour_time_zones_in_requests_and_names_in_answers(self, schema):
+        schemas = schema["components"]["schemas"]
+        sent = schemas["ClientRequest"]["properties"]["timezone"]
+        assert {"type": "integer", "minimum": -12, "maximum": 14, "example": 3} in sent["oneOf"]
+        answered = schemas["Client"]["properties"]["timezone"]
+        assert answered["type"] == "string"
+        assert "oneOf" not in answered
