@@ -253,7 +253,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 
-# The SMS provider (shared/probe-openapi.yaml). The default is the sandbox (`manage.py sandbox_gateway`).
+# The SMS provider (docs/provider-openapi.yaml). The default is the sandbox (`manage.py sandbox_gateway`).
 SENDING_API_URL = env.str("SENDING_API_URL", default="http://127.0.0.1:8025").rstrip("/")
 SENDING_API_TOKEN = env.str("SENDING_API_TOKEN", default="sandbox-token" if DEBUG else "")
 SENDING_CONNECT_TIMEOUT = env.float("SENDING_CONNECT_TIMEOUT", default=3.0)

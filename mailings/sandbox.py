@@ -1,4 +1,4 @@
-"""A stand-in for the SMS provider (`shared/probe-openapi.yaml`) with knobs for its bad days.
+"""A stand-in for the SMS provider (`docs/provider-openapi.yaml`) with knobs for its bad days.
 
 `POST /send/{msgId}` checks the Bearer token and the body (`{"id", "phone", "text"}`)
 and answers `{"code": 0, "message": "OK"}`, unless a knob says otherwise:

@@ -97,6 +97,6 @@ def all_done(mailing: Mailing) -> bool:
 
 
 def report(capsys, name: str, **figures: object) -> None:
-    """Print the test's figures even when pytest captures output (they go in RELIABILITY.md)."""
+    """Print the test's figures even when pytest captures output (they go in docs/reliability.md)."""
     with capsys.disabled():
         print(f"\nFIGURES {name}: " + " ".join(f"{key}={value}" for key, value in figures.items()))
