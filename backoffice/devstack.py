@@ -12,7 +12,7 @@
 3. Starts the sandbox provider (unless `SENDING_API_URL` is set), a Celery worker
    on both queues, one beat and the web server, each in a process group of its
    own, their output prefixed with their name.
-4. On SIGINT or SIGTERM (Ctrl-C) forwards SIGTERM to every group, waits, and
+4. On SIGINT or SIGTERM (Ctrl-C) sends SIGINT to every group (Redis last), waits, and
    kills what is left; if any of them dies, stops the others too.
 
 Nothing here imports Django before the environment is settled: the settings are
