@@ -32,13 +32,17 @@ def normalize_phone(value: object) -> str:
     return text
 
 
-# "GMT+3", "UTC+03:00", "+3", "UTC-5:30", "+0530", "utc +3"
-_OFFSET_RE = re.compile(r"^(?:(?:UTC|GMT)\s*)?(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$", re.I)
+# A whole number of hours, signed or not: "3", "-5", "+14" (integrations that keep offsets as
+# integers send 3, 0 or -5). Three digits are read, so that -100 is refused as an offset, not
+# taken for -01:00.
+_WHOLE_HOURS_RE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<hours>[0-9]{1,3})$")
+# "GMT+3", "UTC+03:00", "UTC-5:30", "+0530", "utc +3": minutes after a colon, or HHMM.
+_OFFSET_RE = re.compile(
+    r"^(?:(?:UTC|GMT)\s*)?(?P<sign>[+-])\s*(?:(?P<hours>[0-9]{1,2})(?::(?P<minutes>[0-9]{2}))?|(?P<hhmm>[0-9]{4}))$",
+    re.I,
+)
 # A fixed offset that has no IANA zone of its own, stored as "UTC+05:30".
 _FIXED_OFFSET_RE = re.compile(r"^UTC(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
-# A bare whole number is an hour offset: integrations that keep offsets as integers send 3, 0 or -5
-# (negative ones are caught by _OFFSET_RE already).
-_WHOLE_HOURS_RE = re.compile(r"^[0-9]{1,3}$")
 _UTC_WORDS = {"utc", "gmt", "z", "zulu", "utc0", "gmt0", "etc/utc", "etc/gmt"}
 _TZ_HINT = (
     "use an IANA name such as Europe/Moscow, an offset such as UTC+3 or UTC-05:30, "
@@ -78,11 +82,13 @@ def normalize_timezone(value: object) -> str:
         raise ValidationError(f"A time zone is required: {_TZ_HINT}.", code="required")
     if text.lower() in _UTC_WORDS:
         return "UTC"
+    match = _WHOLE_HOURS_RE.match(text)
+    if match:
+        return _offset_name(match["sign"] or "+", int(match["hours"]), 0)
     match = _OFFSET_RE.match(text)
     if match:
-        return _offset_name(match["sign"], int(match["hours"]), int(match["minutes"] or 0))
-    if _WHOLE_HOURS_RE.match(text):
-        return _offset_name("+", int(text), 0)
+        hours, minutes = (match["hhmm"][:2], match["hhmm"][2:]) if match["hhmm"] else (match["hours"], match["minutes"])
+        return _offset_name(match["sign"], int(hours), int(minutes or 0))
     name = _iana_names().get(text.lower())
     if name is None:
         raise ValidationError(

@@ -64,6 +64,8 @@ class TestNormalizeTimezone:
             ("14", "Etc/GMT-14"),
             (-5, "Etc/GMT+5"),
             ("-12", "Etc/GMT+12"),
+            ("-003", "Etc/GMT+3"),
+            ("utc + 3", "Etc/GMT-3"),
         ],
     )
     def test_it_normalises_names_and_offsets(self, raw, expected):
@@ -74,6 +76,7 @@ class TestNormalizeTimezone:
         [
             *["Mars/Olympus", "MSK", "GMT+15", "UTC-13", "+03:20", "+03:60", "Europe/", "", "   ", None],
             *["15", 15, -13, "3.5", "0300", "1" * 5000],  # whole numbers are hours, from -12 to 14 only
+            *[-100, "-530", "+530", "+٣", "UTC+3:0"],  # not HMM: three digits are hours, too many
         ],
     )
     def test_it_refuses_unknown_zones_and_impossible_offsets(self, raw):

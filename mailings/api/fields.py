@@ -29,6 +29,7 @@ class PhoneNumberField(_NormalizedCharField):
 
 class TimeZoneField(_NormalizedCharField):
     normalize = staticmethod(normalize_timezone)
+    default_error_messages = {"invalid": "Expected a time zone name or a whole number of hours from -12 to 14."}
 
 
 class TimeZoneFieldSchema(OpenApiSerializerFieldExtension):

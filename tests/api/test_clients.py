@@ -101,13 +101,20 @@ class TestClientCreate:
         assert response.json()["timezone"] == stored
         assert Client.objects.get().timezone == stored
 
-    @pytest.mark.parametrize("timezone", ["Mars/Olympus", "GMT+15", "", 15, -13, 3.5, True])
+    @pytest.mark.parametrize("timezone", ["Mars/Olympus", "GMT+15", "", 15, -13, -100, 3.5, True])
     def test_it_refuses_an_unknown_timezone_naming_the_field(self, api, timezone):
         response = api.post("/clients/", _payload(timezone=timezone), format="json")
 
         assert response.status_code == 400
         assert set(response.json()) == {"timezone"}
         assert not Client.objects.exists()
+
+    @pytest.mark.parametrize("timezone", [3.5, 3.0, True, ["UTC"]])
+    def test_it_says_what_a_time_zone_may_be_when_it_is_neither_text_nor_a_whole_number(self, api, timezone):
+        response = api.post("/clients/", _payload(timezone=timezone), format="json")
+
+        assert response.status_code == 400
+        assert response.json() == {"timezone": ["Expected a time zone name or a whole number of hours from -12 to 14."]}
 
     def test_it_refuses_a_duplicate_phone_naming_the_field(self, api):
         ClientFactory(phone_number="79131234567")
