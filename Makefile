@@ -9,9 +9,15 @@ PORT ?= 8000
 
 .PHONY: install install-dev run test lint lock migrate
 
+# A virtualenv from Python 3.11 or newer, with the pip it comes with (the locks need nothing newer).
+# One left half-made (Debian's python3 without python3-venv makes it without pip) is removed, so
+# that the next try starts over.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "make: '$(PYTHON)' is not Python 3.11 or newer: install one, or name it: make run PYTHON=python3.11" >&2; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make: could not create $(VENV); on Debian or Ubuntu: sudo apt install python3-venv" >&2; exit 1; }
 
 # Reinstall only when a lock changed. `make run` installs the product's lock alone; the tests'
 # lock holds the same versions plus their tools (Playwright, Schemathesis, ruff, pip-tools...).
