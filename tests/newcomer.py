@@ -13,12 +13,9 @@ import pytest
 
 from backoffice.processes import ROOT
 
-# The variables the test settings put in this process's environment, and any a developer set:
-# what the newcomer runs must start from its own defaults.
-_NOT_INHERITED = re.compile(
-    r"^(DJANGO_SETTINGS_MODULE|SECRET_KEY|DEBUG|DATABASE_URL|REDIS_URL|CACHE_URL|CACHE_KEY_PREFIX|CELERY_.*|"
-    r"SENDING_.*|METRICS_.*|PORT|HOST|SANDBOX_PORT|BROKER|DEMO|VIRTUAL_ENV|PYTHONPATH|PYTEST_.*|LOCK_ARGS)$"
-)
+# What a newcomer's shell has that matters here: the machine's own settings (where pip finds packages,
+# the locale), nothing of this test run (its settings, its virtualenv, the make that started it).
+_KEPT = re.compile(r"^(PATH|HOME|USER|LOGNAME|SHELL|TERM|TMPDIR|TZ|LANG|LANGUAGE|LC_\w+|PIP_\w+)$")
 
 
 def _git(*args: str) -> list[str]:
@@ -43,9 +40,9 @@ def fresh_clone(target: Path) -> Path:
 
 
 def outside_env(**overrides: str) -> dict[str, str]:
-    """This process's environment without the test settings and without this virtualenv on PATH,
-    so that `python3` is the machine's own, as in a newcomer's shell."""
-    env = {k: v for k, v in os.environ.items() if not _NOT_INHERITED.match(k)}
+    """The machine's part of this process's environment, without this virtualenv on PATH, so that
+    `python3` is the machine's own, as in a newcomer's shell."""
+    env = {k: v for k, v in os.environ.items() if _KEPT.match(k)}
     ours = {str(Path(sys.prefix) / "bin"), str(Path(sys.executable).parent)}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p not in ours)
     env.update(overrides)

@@ -68,17 +68,30 @@ def _start_make_run(checkout: Path, env: dict[str, str], log: Path) -> subproces
         )
 
 
-def _wait(predicate, timeout: float, what: str, log: Path, interval: float = 0.3):
+def _wait(predicate, timeout: float, what: str, log: Path, interval: float = 0.3, make: subprocess.Popen | None = None):
+    """The predicate's first true value; fails at the timeout, or at once when `make` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        exited = make is not None and make.poll() is not None
         try:
             value = predicate()
         except requests.RequestException:
             value = None
         if value:
             return value
+        if exited:
+            raise AssertionError(f"make run exited ({make.returncode}) before {what}\n--- make run ---\n{_tail(log)}")
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n--- make run ---\n{_tail(log)}")
+
+
+def _kill_everything(make: subprocess.Popen, known: dict[int, str]) -> None:
+    """After a failure: SIGKILL what `make run` started that still runs, wherever it went."""
+    for pid in _still_running({**known, **_descendants(make.pid)}):
+        os.kill(pid, signal.SIGKILL)
+    if make.poll() is None:
+        os.killpg(make.pid, signal.SIGKILL)
+        make.wait(10)
 
 
 def _tail(log: Path, lines: int = 60) -> str:
@@ -129,7 +142,7 @@ def test_make_run_serves_sends_the_demo_and_stops_everything_on_ctrl_c(tmp_path,
     everything: dict[int, str] = {}
     try:
         # The first minute or so goes to creating the virtualenv and installing the lock.
-        login = _wait(lambda: requests.get(f"{base}/admin/login/", timeout=2), 240, "the admin login page", log)
+        login = _wait(lambda: requests.get(f"{base}/admin/login/", timeout=2), 240, "the admin login", log, make=make)
         assert login.status_code == 200
         assert 'name="username"' in login.text
         ready = requests.get(f"{base}/readyz", timeout=5)
@@ -138,7 +151,7 @@ def test_make_run_serves_sends_the_demo_and_stops_everything_on_ctrl_c(tmp_path,
         startup = time.monotonic() - started
 
         # The database is new: any message sent is progress from zero. Then more, unless all went already.
-        first = _wait(lambda: (s := _sent(base)) and s[0] > 0 and s, 30, "the first messages sent", log)
+        first = _wait(lambda: (s := _sent(base)) and s[0] > 0 and s, 30, "the first messages sent", log, make=make)
         if first[0] < first[1]:
             later = _wait(lambda: (s := _sent(base)) and s[0] > first[0] and s, 30, "more messages sent", log)
         else:
@@ -177,11 +190,7 @@ def test_make_run_serves_sends_the_demo_and_stops_everything_on_ctrl_c(tmp_path,
         assert "killed after" not in text  # each stopped by itself, none needed SIGKILL
         print(f"make run ({broker}): ready in {startup:.1f}s, stopped in {time.monotonic() - started:.1f}s total")
     finally:
-        for pid in _still_running({**everything, **_descendants(make.pid)}):
-            os.kill(pid, signal.SIGKILL)
-        if make.poll() is None:
-            os.killpg(make.pid, signal.SIGKILL)
-            make.wait(10)
+        _kill_everything(make, everything)
         if broker == "auto":
             _forget_redis_keys(checkout)
 
@@ -199,11 +208,13 @@ def test_a_second_make_run_reuses_everything(tmp_path):
         started = time.monotonic()
         make = _start_make_run(checkout, env, log)
         try:
-            _wait(lambda p=port: requests.get(f"http://127.0.0.1:{p}/healthz", timeout=2).ok, 240, "the web", log)
+            web = f"http://127.0.0.1:{port}/healthz"
+            _wait(lambda url=web: requests.get(url, timeout=2).ok, 240, "the web", log, make=make)
             timings.append(time.monotonic() - started)
-        finally:
             os.killpg(make.pid, signal.SIGINT)
             make.wait(30)
+        finally:
+            _kill_everything(make, {})
     text = log.read_text()
     assert "pip install" not in text
     assert "No migrations to apply." in text

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 
 from backoffice.processes import ROOT, ManagedProcess, stop_together
@@ -51,14 +52,17 @@ def replay_dockerfile(app: Path, venv: Path) -> list[str]:
 
     The virtualenv's bin comes first on PATH: the image's `pip` and `python` are its own Python's.
     Creating the image's user needs root and changes nothing the processes import: that line is
-    the one not replayed."""
+    the one not replayed. The WORKDIR and /tmp are the test's folders."""
     env = outside_env(PATH=f"{venv / 'bin'}:{outside_env()['PATH']}", VIRTUAL_ENV=str(venv))
     instructions = dockerfile_instructions((ROOT / "Dockerfile").read_text())
     workdir = next(args.strip() for instruction, args in instructions if instruction == "WORKDIR")
-    in_workdir = re.compile(rf"(?<![\w/]){re.escape(workdir)}(?=[/\s]|$)")
+    # The image's WORKDIR and /tmp are the test's folders (two runs must not share a file), in one
+    # pass so that neither replaces inside the other.
+    folders = {workdir: str(app), "/tmp": str(app.parent)}
+    in_image = re.compile(rf"(?<![\w/])({'|'.join(map(re.escape, folders))})(?=[/\s]|$)")
     ran = []
     for instruction, raw in instructions:
-        args = in_workdir.sub(str(app), raw)
+        args = in_image.sub(lambda match: folders[match[1]], raw)
         if instruction == "ENV":
             env.update(dict(pair.split("=", 1) for pair in shlex.split(args)))
         elif instruction == "RUN" and not args.startswith("useradd"):
@@ -120,6 +124,9 @@ def test_the_images_install_runs_a_worker_and_beat_that_tick(tmp_path):
         wait_for_line(worker, r"mailings\.tasks\.process_active_mailings\[[^\]]+\] succeeded", 30)
     finally:
         stop_together([worker, beat], timeout=20, signum=signal.SIGTERM)
+        broker = redis.Redis.from_url(env["REDIS_URL"])
+        for key in broker.scan_iter(match=f"*{run}*", count=1000):
+            broker.delete(key)
     assert "Traceback" not in worker.log_path.read_text() + beat.log_path.read_text()
 
 
