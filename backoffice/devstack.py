@@ -24,14 +24,14 @@ import io
 import os
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from backoffice.processes import ROOT, ManagedProcess, free_port, stop_together
+from backoffice.flags import parse_flag
+from backoffice.processes import ROOT, ManagedProcess, free_port, port_is_free, stop_together, wait_for_port
 
 VAR_DIR = ROOT / "var"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -43,14 +43,10 @@ def say(message: str) -> None:
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SystemExit(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+    try:
+        return parse_flag(name, env.get(name), default=default)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _port(env: dict[str, str], name: str, default: int) -> int:
@@ -62,15 +58,6 @@ def _port(env: dict[str, str], name: str, default: int) -> int:
     if not 0 < port < 65536:
         raise SystemExit(f"{name}={port}: expected a port number between 1 and 65535")
     return port
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _redacted(url: str) -> str:
@@ -184,7 +171,7 @@ class Devstack:
         python = sys.executable
         if "SENDING_API_URL" not in self.env:
             sandbox_port = _port(self.env, "SANDBOX_PORT", 8025)
-            if "SANDBOX_PORT" not in self.env and not _port_free("127.0.0.1", sandbox_port):
+            if "SANDBOX_PORT" not in self.env and not port_is_free("127.0.0.1", sandbox_port):
                 sandbox_port = free_port()
             self.env["SENDING_API_URL"] = f"http://127.0.0.1:{sandbox_port}"
             self.start(
@@ -216,17 +203,19 @@ class Devstack:
         self.wait_listening(self.port)
 
     def wait_listening(self, port: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stopping.is_set():
+        """Until the port answers; a process that died meanwhile, or the timeout, stops `make run`."""
+
+        def stop_waiting() -> bool:
             dead = self.died()
             if dead is not None:
                 raise SystemExit(f"{dead.name} exited with code {dead.process.returncode} while starting")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1" if self.host in ("0.0.0.0", "") else self.host, port)) == 0:
-                    return
-            time.sleep(0.1)
-        if not self.stopping.is_set():
-            raise SystemExit(f"nothing listens on port {port} after {timeout:.0f}s")
+            return self.stopping.is_set()
+
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        try:
+            wait_for_port(port, timeout, host=host, stop=stop_waiting)
+        except TimeoutError as exc:
+            raise SystemExit(str(exc)) from None
 
     def died(self) -> ManagedProcess | None:
         return next((p for p in self.processes if not p.alive()), None)
@@ -249,7 +238,7 @@ class Devstack:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: self.stopping.set())
         try:
-            if not _port_free(self.host, self.port):
+            if not port_is_free(self.host, self.port):
                 raise SystemExit(f"port {self.port} on {self.host} is taken: try `make run PORT={self.port + 1}`")
             self.env.setdefault("CELERY_QUEUE", f"backoffice-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}")
             self.env.setdefault("CACHE_KEY_PREFIX", self.env["CELERY_QUEUE"])

@@ -1,7 +1,6 @@
-"""Start and stop the product's processes together: the sandbox provider, Celery workers, beat.
-
-Used by the integration tests and the benchmarks; every process runs in its own
-process group so that stopping it stops its children (a prefork worker's pool).
+"""Start and stop processes together, each in a process group of its own so that stopping it
+stops its children (a prefork worker's pool): what `make run` (backoffice/devstack.py) is made of.
+The tests and benchmarks build their clusters on it (tests/support/processes.py).
 """
 
 import contextlib
@@ -12,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +23,30 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
+def port_is_free(host: str, port: int) -> bool:
+    """Whether this port can be bound on that host now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for_port(
+    port: int, timeout: float = 15.0, *, host: str = "127.0.0.1", stop: Callable[[], bool] = lambda: False
+) -> bool:
+    """Wait until something listens on the port: True. False when `stop()` says to wait no more
+    (it may also raise); TimeoutError at the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stop():
+            return False
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
+            if sock.connect_ex((host, port)) == 0:
+                return True
         time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+    raise TimeoutError(f"nothing listens on port {port} after {timeout:.0f}s")
 
 
 class ManagedProcess:
@@ -108,50 +124,6 @@ class ManagedProcess:
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-class Cluster:
-    """Starts and stops the processes of one test; every process it started is stopped."""
-
-    def __init__(self, log_dir: Path, env: dict[str, str]):
-        self.log_dir = log_dir
-        self.env = env
-        self.processes: list[ManagedProcess] = []
-
-    def start(self, name: str, args: list[str]) -> ManagedProcess:
-        process = ManagedProcess(name, args, self.env, self.log_dir)
-        self.processes.append(process)
-        return process
-
-    def sandbox(self, port: int, *knobs: str) -> ManagedProcess:
-        process = self.start(
-            "sandbox", [sys.executable, "manage.py", "sandbox_gateway", "--port", str(port), "--seed", "7", *knobs]
-        )
-        wait_for_port(port)
-        return process
-
-    def worker(self, name: str, concurrency: int = 1) -> ManagedProcess:
-        return self.start(
-            name,
-            [
-                sys.executable, "-m", "celery", "-A", "backoffice", "worker",
-                "-c", str(concurrency), "-n", f"{name}@%h",
-                "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-            ],
-        )  # fmt: skip
-
-    def beat(self) -> ManagedProcess:
-        return self.start(
-            "beat",
-            [
-                sys.executable, "-m", "celery", "-A", "backoffice", "beat",
-                "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1", "--loglevel", "INFO",
-            ],
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
 
 
 def stop_together(processes: list[ManagedProcess], timeout: float = 10.0, signum: int = signal.SIGINT) -> list[str]:

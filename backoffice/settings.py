@@ -15,6 +15,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from backoffice.flags import parse_flag
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -22,21 +24,13 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
 
 def env_bool(name: str, *, default: bool) -> bool:
-    """A boolean variable; anything but a plain yes/no word is refused, not read as False."""
-    raw = env.str(name, default=None)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+    """A boolean variable (see backoffice/flags.py): a word that is neither yes nor no stops start-up."""
+    try:
+        return parse_flag(name, env.str(name, default=None), default=default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def _development_secret_key() -> str:

@@ -38,9 +38,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from backoffice.processes import Cluster, free_port  # noqa: E402
+from backoffice.processes import free_port  # noqa: E402
 from mailings.models import Mailing  # noqa: E402
 from mailings.sending.fanout import fan_out  # noqa: E402
+from tests.support.processes import Cluster  # noqa: E402
 
 
 def sql(statement: str, params=()) -> None:

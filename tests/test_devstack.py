@@ -1,13 +1,14 @@
 """The pieces of `make run` (backoffice/devstack.py) that can be tried without starting it whole;
 tests/test_make_run.py runs it whole."""
 
+import socket
 import sys
 import time
 
 import pytest
 
 from backoffice import devstack
-from backoffice.processes import ManagedProcess, free_port, stop_together
+from backoffice.processes import ManagedProcess, free_port, port_is_free, stop_together, wait_for_port
 
 
 class TestSettingsFromTheEnvironment:
@@ -101,3 +102,18 @@ class TestStopTogether:
         while leader.group_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not leader.group_alive()
+
+
+class TestWaitForPort:
+    def test_it_returns_once_the_port_listens(self):
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            assert wait_for_port(server.getsockname()[1], timeout=5) is True
+
+    def test_it_stops_when_told_and_times_out_otherwise(self):
+        port = free_port()
+        assert port_is_free("127.0.0.1", port)
+        assert wait_for_port(port, timeout=5, stop=lambda: True) is False
+        with pytest.raises(TimeoutError, match=f"nothing listens on port {port}"):
+            wait_for_port(port, timeout=0.3)

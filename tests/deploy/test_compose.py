@@ -16,8 +16,9 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from backoffice.processes import ROOT, Cluster
+from backoffice.processes import ROOT
 from mailings.selectors import processing_task
+from tests.support.processes import Cluster
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from backoffice.processes import Cluster
+from tests.support.processes import Cluster
 
 
 def database_url() -> str:
