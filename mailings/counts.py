@@ -7,14 +7,14 @@ from mailings.models import MessageCount
 
 _FOLD_POSTGRES = """
 WITH crowded AS (
-    SELECT mailing_id, status, day FROM mailings_messagecount
+    SELECT mailing_id, status, day FROM {table}
     GROUP BY mailing_id, status, day HAVING count(*) > 1
 ), folded AS (
-    DELETE FROM mailings_messagecount AS c USING crowded
+    DELETE FROM {table} AS c USING crowded
     WHERE c.mailing_id = crowded.mailing_id AND c.status = crowded.status AND c.day = crowded.day
     RETURNING c.mailing_id, c.status, c.day, c.delta
 )
-INSERT INTO mailings_messagecount (mailing_id, status, day, delta)
+INSERT INTO {table} (mailing_id, status, day, delta)
 SELECT mailing_id, status, day, sum(delta) FROM folded GROUP BY mailing_id, status, day
 """
 
@@ -28,7 +28,7 @@ def fold_message_counts() -> int:
     before = MessageCount.objects.count()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_FOLD_POSTGRES)
+            cursor.execute(_FOLD_POSTGRES.format(table=connection.ops.quote_name(MessageCount._meta.db_table)))
     else:
         with transaction.atomic():
             crowded = (

@@ -274,8 +274,10 @@ class MessageCount(models.Model):
 
     Every statement that inserts, updates or deletes messages appends its net change
     here (one row per mailing and status it touched); the tick folds the rows of each
-    mailing and status into one. Statistics sum a handful of rows instead of counting
-    millions of messages, and no writer ever waits on another for a counter.
+    mailing and status into one (mailings/counts.py). Statistics sum a handful of rows
+    instead of counting millions of messages, and no writer ever waits on another for a
+    counter. The live trigger SQL: migration 0005 creates the triggers (statement-level
+    on PostgreSQL, row-level on SQLite), 0010 gives them the bodies that record the day.
     """
 
     mailing_id = models.BigIntegerField()

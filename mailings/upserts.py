@@ -14,12 +14,12 @@ from mailings.models import Client
 from mailings.sending.fanout import ANALYZE_AFTER_ROWS
 
 _MERGE = """
-INSERT INTO mailings_client (phone_number, operator_code, tag, timezone, created_at, updated_at)
+INSERT INTO {table} (phone_number, operator_code, tag, timezone, created_at, updated_at)
 SELECT phone_number, operator_code, tag, timezone, now(), now() FROM client_upsert
 ON CONFLICT (phone_number) DO UPDATE
 SET operator_code = EXCLUDED.operator_code, tag = EXCLUDED.tag, timezone = EXCLUDED.timezone,
     updated_at = EXCLUDED.updated_at
-WHERE (mailings_client.operator_code, mailings_client.tag, mailings_client.timezone)
+WHERE ({table}.operator_code, {table}.tag, {table}.timezone)
     IS DISTINCT FROM (EXCLUDED.operator_code, EXCLUDED.tag, EXCLUDED.timezone)
 """
 
@@ -43,6 +43,7 @@ def upsert_clients(rows: Sequence[ClientRow], *, batch_size: int = 5000) -> None
 
 
 def _upsert_by_copy(rows: Sequence[ClientRow]) -> None:
+    table = connection.ops.quote_name(Client._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE client_upsert (phone_number text, operator_code text, tag text, timezone text) "
@@ -51,8 +52,8 @@ def _upsert_by_copy(rows: Sequence[ClientRow]) -> None:
         with cursor.cursor.copy("COPY client_upsert FROM STDIN") as copy:
             for row in rows:
                 copy.write_row((row.phone_number, row.operator_code, row.tag, row.timezone))
-        cursor.execute(_MERGE)
+        cursor.execute(_MERGE.format(table=table))
         cursor.execute("DROP TABLE client_upsert")
         if len(rows) >= ANALYZE_AFTER_ROWS:
             # Mailings about to fan out over these clients should be planned with them counted.
-            cursor.execute("ANALYZE mailings_client")
+            cursor.execute(f"ANALYZE {table}")

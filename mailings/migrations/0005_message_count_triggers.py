@@ -7,7 +7,7 @@ SQLite (development): row-level triggers.
 
 from django.db import migrations
 
-POSTGRES = [
+POSTGRES_FUNCTIONS = [
     """CREATE FUNCTION mailings_message_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
          INSERT INTO mailings_messagecount (mailing_id, status, delta)
@@ -31,6 +31,9 @@ POSTGRES = [
          SELECT mailing_id, status, -count(*) FROM old_rows GROUP BY mailing_id, status;
          RETURN NULL;
        END $$""",
+]
+POSTGRES = [
+    *POSTGRES_FUNCTIONS,
     """CREATE TRIGGER mailings_message_count_insert AFTER INSERT ON mailings_message
        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mailings_message_count_insert()""",
     """CREATE TRIGGER mailings_message_count_update AFTER UPDATE ON mailings_message

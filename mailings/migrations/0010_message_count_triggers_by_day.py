@@ -1,7 +1,12 @@
 """The message count triggers now record the (UTC) day of each change, for the per-day chart.
 
-Same triggers as 0005; only the functions (PostgreSQL) or trigger bodies (SQLite) change.
+Same triggers as 0005; only the functions (PostgreSQL) or trigger bodies (SQLite) change. This
+is the live trigger SQL (see models.MessageCount). Going back restores 0005's functions on
+PostgreSQL and drops the SQLite triggers, which name the day: 0009's reverse drops the column
+and puts 0005's SQLite triggers back once the table is rebuilt.
 """
+
+import importlib
 
 from django.db import migrations
 
@@ -64,9 +69,17 @@ def install(apps, schema_editor):
         schema_editor.execute(statement)
 
 
+def restore_dayless(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        before = importlib.import_module("mailings.migrations.0005_message_count_triggers")
+        for statement in before.POSTGRES_FUNCTIONS:
+            schema_editor.execute(statement.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    else:
+        for statement in SQLITE[:3]:  # the drops
+            schema_editor.execute(statement)
+
+
 class Migration(migrations.Migration):
     dependencies = [("mailings", "0009_message_count_day")]
 
-    # Going back leaves the day-recording triggers, which the older table shape cannot take:
-    # migrate back past 0009 only together with 0005.
-    operations = [migrations.RunPython(install, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(install, restore_dayless)]
