@@ -19,6 +19,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import choose_encoder
 
+from backoffice.celery import app
+from mailings.metrics import registry
+
 logger = logging.getLogger(__name__)
 
 BROKER_TIMEOUT = 2.0
@@ -37,8 +40,6 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from backoffice.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT)
         conn.default_channel  # noqa: B018 (opening a channel is what talks to the broker)
@@ -108,8 +109,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
     refusal = _refusal(request)
     if refusal is not None:
         return refusal
-    from mailings.metrics import registry
-
     # What the scraper asks for: Prometheus's text format (0.0.4 by default) or OpenMetrics.
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return HttpResponse(encode(registry()), content_type=content_type)
