@@ -2,7 +2,12 @@
 
 Every knob is an environment variable (see `.env.example`); a `.env` file at the
 top of the checkout is read too. Defaults are for development on one machine:
-SQLite under `var/`, no secret to set while `DEBUG` is on.
+SQLite under `var/`, no secret to set while `DEBUG` is on. Every variable is in
+docs/configuration.md.
+
+It is over 300 lines because Django reads one settings module: each group below (Django,
+HTTPS, the API, the broker and cache, sending, the admin, e-mail, logging) is short and starts
+with a comment.
 """
 
 import ipaddress
