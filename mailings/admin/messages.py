@@ -7,7 +7,7 @@ from django.contrib import admin
 from mailings import selectors
 from mailings.admin.base import ReadOnlyAdmin
 from mailings.models import Message
-from mailings.paginators import EstimatedCountPaginator
+from mailings.paginators import EstimatedCountPaginator, KnownCountPaginator
 
 
 def _known_message_total(params) -> int | None:
@@ -40,11 +40,10 @@ class MessageAdmin(ReadOnlyAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         """Filtered by status and/or mailing only: the size comes from the message counts."""
-        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
         known = _known_message_total(request.GET)
-        if known is not None:
-            paginator.__dict__["count"] = known  # Paginator.count is a cached_property
-        return paginator
+        if known is None:
+            return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        return KnownCountPaginator(queryset, per_page, orphans, allow_empty_first_page, count=known)
 
     @admin.display(description="last error")
     def short_error(self, obj: Message) -> str:
