@@ -27,6 +27,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def parse_id(value: str) -> int | None:
+    """A row id from a query string: 1 to 18 digits (a bigint holds any of them), else None."""
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
+
+
 COUNTED = {
     "n_total": None,
     "n_sent": [Message.Status.SENT],
@@ -93,7 +98,7 @@ class MessageCountsMixin:
         """The progress, counts and status of the mailings on a page, which it refreshes in place."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ids = [int(value) for value in request.GET.getlist("id")[:200] if re.fullmatch(r"[0-9]{1,18}", value)]
+        ids = [id_ for id_ in map(parse_id, request.GET.getlist("id")[:200]) if id_ is not None]
         mailings = self.get_queryset(request).filter(pk__in=ids)
         return JsonResponse({str(m.pk): self.live_parts(m) for m in mailings})
 

@@ -1,11 +1,9 @@
 """The delivery log: read-only, ten million rows."""
 
-import re
-
 from django.contrib import admin
 
 from mailings import selectors
-from mailings.admin.base import ReadOnlyAdmin
+from mailings.admin.base import ReadOnlyAdmin, parse_id
 from mailings.models import Message
 from mailings.paginators import EstimatedCountPaginator, KnownCountPaginator
 
@@ -16,13 +14,13 @@ def _known_message_total(params) -> int | None:
     filters = {key: value for key, value in params.items() if key not in ("p", "o")}
     if not filters or set(filters) - {"status__exact", "mailing__id__exact"}:
         return None
-    status = filters.get("status__exact")
-    mailing_id = filters.get("mailing__id__exact")
+    status, raw_mailing_id = filters.get("status__exact"), filters.get("mailing__id__exact")
+    mailing_id = None if raw_mailing_id is None else parse_id(raw_mailing_id)
     if (status is not None and status not in Message.Status.values) or (
-        mailing_id is not None and not re.fullmatch(r"[0-9]{1,18}", mailing_id)
+        raw_mailing_id is not None and mailing_id is None
     ):
         return None
-    return selectors.message_total(mailing_id=int(mailing_id) if mailing_id else None, status=status)
+    return selectors.message_total(mailing_id=mailing_id, status=status)
 
 
 @admin.register(Message)

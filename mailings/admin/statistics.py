@@ -5,6 +5,7 @@ from django.contrib import admin
 from mailings import selectors
 from mailings.admin.base import MessageCountsMixin, ReadOnlyAdmin
 from mailings.admin.charts import daily_bars_svg
+from mailings.formatting import percent
 from mailings.models import Mailing, MailingStatistics
 
 
@@ -38,7 +39,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
 
     @admin.display(description="success rate")
     def success_rate(self, obj: Mailing) -> str:
-        return _rate(obj.n_sent, obj.n_total)
+        return percent(obj.n_sent, obj.n_total)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
@@ -50,13 +51,9 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
                 "mailings": changelist.queryset.count(),
                 "messages": total,
                 "by_status": totals,
-                "success_rate": _rate(totals["sent"], total),
+                "success_rate": percent(totals["sent"], total),
             }
             daily = selectors.daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)
             response.context_data["daily_totals"] = (sum(d[1] for d in daily), sum(d[2] for d in daily))
         return response
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"
