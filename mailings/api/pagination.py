@@ -40,14 +40,13 @@ def _positive_int(raw: str, name: str, maximum: int | None = None) -> int:
 
 
 class LinkHeaderPagination(PageNumberPagination):
-    page_size = 100
+    page_size = 100  # the API's default page size; REST_FRAMEWORK sets no PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = 1000
     known_count: int | None = None  # set before paginating when the total is known already
 
     def django_paginator_class(self, *args, **kwargs) -> Paginator:
         return KnownCountPaginator(*args, count=self.known_count, **kwargs)
-
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
