@@ -6,7 +6,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -65,11 +65,11 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
 
     def test_message_view(self, request, object_id: str):
         """Send the mailing's text to one phone now, and say what the provider answered."""
-        if not self.has_change_permission(request):
+        mailing = self.get_object(request, object_id)  # None for a missing or malformed id
+        if not self.has_test_message_permission(request, mailing):  # before 404: no existence told
             raise PermissionDenied
-        mailing = self.get_object(request, object_id)
         if mailing is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            raise Http404(f"No mailing with id {object_id!r}.")
         form = TestMessageForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             phone = form.cleaned_data["phone_number"]
@@ -148,7 +148,12 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
 
-    @admin.action(description="Send a test message to one phone", permissions=["change"])
+    def has_test_message_permission(self, request, obj: Mailing | None = None) -> bool:
+        """Those who may change mailings, of a finished or cancelled one too: its test message
+        changes nothing of it."""
+        return super().has_change_permission(request, obj)
+
+    @admin.action(description="Send a test message to one phone", permissions=["test_message"])
     def test_message(self, request, queryset):
         chosen = list(queryset.values_list("pk", flat=True)[:2])
         if len(chosen) != 1:
