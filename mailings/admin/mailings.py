@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.forms import Script
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
@@ -48,6 +49,13 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         ("Who", {"fields": [("filter_operator_code", "filter_tag")], "description": "Empty means any."}),
         ("State", {"fields": [*ENGINE_FIELDS]}),
     ]
+
+    class Media(MessageCountsMixin.Media):
+        # Deferred: they run once the page is read, and each does nothing on a page without its element.
+        js = [
+            Script("mailings/admin/live_counts.js", defer=True),
+            Script("mailings/admin/audience_preview.js", defer=True),
+        ]
 
     def get_urls(self):
         preview = path(

@@ -299,6 +299,12 @@ class TestLiveCounts:
         assert 'id="live-counts"' in page
         assert f'data-mailing="{mailing.pk}"' in page
 
+    def test_the_page_loads_the_refresh_with_the_interval_from_the_settings(self, viewer, settings):
+        settings.ADMIN_LIVE_COUNTS_SECONDS = 0.3
+        page = viewer.get(MAILINGS).content.decode()
+        assert 'data-every="0.3"' in page
+        assert '<script src="/static/mailings/admin/live_counts.js" defer>' in page
+
     def test_odd_ids_are_ignored_not_a_crash(self, viewer):
         response = viewer.get(f"{MAILINGS}live-counts/", {"id": ["²", "1" * 40, "-1"]})
         assert response.status_code == 200
