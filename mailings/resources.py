@@ -2,10 +2,10 @@
 
 django-import-export gives the pages: upload, a dry-run preview, confirm, export with
 the change list's filters (the admin streams the export's file itself: see
-`ClientAdmin.export_action`). Its row-by-row import (a query and a save per row) runs at
-a few hundred rows a second, so this resource replaces `import_data` with our own:
-read the whole file (`client_csv`), check every row, then one upsert in one
-transaction (`services.client_import`).
+`ClientAdmin.export_action`). Its row-by-row import (a query and a save per row) is far
+too slow for a directory's files (docs/benchmarks.md), so this resource replaces
+`import_data` with our own: read the whole file (`client_csv`), check every row, then
+one upsert in one transaction (`services.client_import`).
 """
 
 import logging

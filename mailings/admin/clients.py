@@ -53,7 +53,8 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     def export_action(self, request):
         """The export page (django-import-export's form and template), and the file it asks for
         streamed row by row. The library answers with the whole file built in memory first
-        (tablib writes no stream) and has no public hook for the response but this view."""
+        (tablib writes no stream; docs/benchmarks.md) and has no public hook for the response
+        but this view."""
         if not self.has_export_permission(request):
             raise PermissionDenied
         formats = self.get_export_formats()
@@ -77,8 +78,8 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
         return response
 
     def write_to_tmp_storage(self, import_file, input_format):
-        """As import-export's, but joining the pieces once: it appends each 64 KB piece to the
-        last, a quadratic copy (1.1 s for a 15 MB file, 17 s for 64 MB; joined: 9 and 39 ms)."""
+        """As import-export's, but joining the pieces once: it appends each 64 KB piece to
+        everything read before it, a copy that grows with the square of the file's size."""
         storage = self.get_tmp_storage_class()(
             encoding=None if input_format.is_binary() else self.from_encoding,
             read_mode=input_format.get_read_mode(),
