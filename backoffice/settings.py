@@ -180,8 +180,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["mailings.api.permissions.ModelPermissions"],
+    # The page size is the class's, set beside its maximum: no PAGE_SIZE here.
     "DEFAULT_PAGINATION_CLASS": "mailings.api.pagination.LinkHeaderPagination",
-    "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # JSON only: the browsable API would render a <select> of every client.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -1,4 +1,7 @@
-"""Admin lists over big tables: how many rows, without a COUNT(*) over millions of them.
+"""Paginators for big tables: how many rows, without a COUNT(*) over millions of them.
+
+`KnownCountPaginator` is told the total (the admin's delivery log and the API's lists take
+it from the message counts). `EstimatedCountPaginator`, for the admin's big lists:
 
 - Unfiltered: PostgreSQL's row estimate for the table (`pg_class.reltuples`, kept by ANALYZE
   and autovacuum), which costs nothing.
@@ -15,6 +18,18 @@ from django.db import connections
 from django.utils.functional import cached_property
 
 EXACT_BELOW = 10_000
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its total instead of running COUNT(*); `count=None` counts as usual."""
+
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, count: int | None, **kwargs):
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page, **kwargs)
+        self.known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return super().count if self.known_count is None else self.known_count
 
 
 class EstimatedCountPaginator(Paginator):

@@ -17,16 +17,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from mailings import selectors
+from mailings.formatting import percent
 from mailings.models import Mailing, Message
 
 logger = logging.getLogger(__name__)
 
 PERIOD = timedelta(hours=24)
 S = Message.Status
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class MailingLine:
 
     @property
     def success_rate(self) -> str:
-        return _rate(self.sent, self.total)
+        return percent(self.sent, self.total)
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class DailyReport:
             "failed": self._sum("failed"),
             "waiting": self._sum("waiting"),
             "dropped": self._sum("dropped"),
-            "success_rate": _rate(sent, total),
+            "success_rate": percent(sent, total),
         }
 
 

@@ -1,10 +1,11 @@
 """The clients' CSV import and export, plugged into django-import-export's admin flow.
 
 django-import-export gives the pages: upload, a dry-run preview, confirm, export with
-the change list's filters. Its row-by-row import (a query and a save per row) runs at
-a few hundred rows a second, so this resource replaces `import_data` with our own:
-read the whole file (`client_csv`), check every row, then one upsert in one
-transaction (`services.client_import`).
+the change list's filters (the admin streams the export's file itself: see
+`ClientAdmin.export_action`). Its row-by-row import (a query and a save per row) is far
+too slow for a directory's files (docs/benchmarks.md), so this resource replaces
+`import_data` with our own: read the whole file (`client_csv`), check every row, then
+one upsert in one transaction (`services.client_import`).
 """
 
 import logging
@@ -74,8 +75,6 @@ class ClientResource(resources.ModelResource):
         fields = COLUMNS
         import_id_fields = ["phone_number"]
 
-    # Import
-
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs) -> Result:
         result = Result()
         result.diff_headers = list(COLUMNS)
@@ -99,15 +98,6 @@ class ClientResource(resources.ModelResource):
         for before, record in plan.changed[: max(0, PREVIEW_ROWS - len(plan.new))]:
             result.append_row_result(_row_result(RowResult.IMPORT_TYPE_UPDATE, record, before))
         return result
-
-    # Export
-
-    def export(self, queryset=None, **kwargs) -> tablib.Dataset:
-        """The clients as rows of text, formula-looking cells neutralised; read in chunks."""
-        columns = client_csv.export_columns(kwargs.get("export_fields"))
-        queryset = (queryset if queryset is not None else Client.objects.all()).order_by("id")
-        rows = queryset.values_list(*columns).iterator(chunk_size=5000)
-        return tablib.Dataset(*client_csv.export_rows(rows), headers=columns)
 
 
 def _report_errors(result: Result, errors: list[client_csv.RowError]) -> None:

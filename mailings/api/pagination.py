@@ -5,13 +5,14 @@
 """
 
 from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from mailings.paginators import KnownCountPaginator
 
 PAGINATION_HEADERS = [
     OpenApiParameter(
@@ -38,27 +39,14 @@ def _positive_int(raw: str, name: str, maximum: int | None = None) -> int:
     return value
 
 
-class KnownCountPaginator(Paginator):
-    """A paginator told the total (e.g. from the message counts) instead of running COUNT(*)."""
-
-    known_count: int | None = None
-
-    @cached_property
-    def count(self) -> int:
-        return super().count if self.known_count is None else self.known_count
-
-
 class LinkHeaderPagination(PageNumberPagination):
-    page_size = 100
+    page_size = 100  # the API's default page size; REST_FRAMEWORK sets no PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = 1000
     known_count: int | None = None  # set before paginating when the total is known already
 
     def django_paginator_class(self, *args, **kwargs) -> Paginator:
-        paginator = KnownCountPaginator(*args, **kwargs)
-        paginator.known_count = self.known_count
-        return paginator
-
-    page_size_query_param = "page_size"
-    max_page_size = 1000
+        return KnownCountPaginator(*args, count=self.known_count, **kwargs)
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

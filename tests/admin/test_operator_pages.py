@@ -251,9 +251,9 @@ class TestClientList:
         assert "79130000001" not in by_prefix
 
     def test_a_long_filter_says_it_shows_the_first_values_and_keeps_the_chosen_one(self, admin_client, monkeypatch):
-        from mailings import admin_filters
+        from mailings.admin import filters
 
-        monkeypatch.setattr(admin_filters, "MAX_CHOICES", 3)
+        monkeypatch.setattr(filters, "MAX_CHOICES", 3)
         for n, tag in enumerate(["a", "b", "c", "d", "e"]):
             ClientFactory(phone_number=f"7913000000{n}", tag=tag)
 
@@ -298,6 +298,12 @@ class TestLiveCounts:
         page = viewer.get(MAILINGS).content.decode()
         assert 'id="live-counts"' in page
         assert f'data-mailing="{mailing.pk}"' in page
+
+    def test_the_page_loads_the_refresh_with_the_interval_from_the_settings(self, viewer, settings):
+        settings.ADMIN_LIVE_COUNTS_SECONDS = 0.3
+        page = viewer.get(MAILINGS).content.decode()
+        assert 'data-every="0.3"' in page
+        assert '<script src="/static/mailings/admin/live_counts.js" defer>' in page
 
     def test_odd_ids_are_ignored_not_a_crash(self, viewer):
         response = viewer.get(f"{MAILINGS}live-counts/", {"id": ["²", "1" * 40, "-1"]})

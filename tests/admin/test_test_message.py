@@ -65,3 +65,18 @@ def test_the_action_takes_one_mailing_to_the_form(operator):
     )
     assert "Choose one mailing" in response.content.decode()
     assert "Send a test message" in operator.get(f"{MAILINGS}{first.pk}/change/").content.decode()
+
+
+@pytest.mark.parametrize("object_id", ["999999999", "abc", "1" * 40])
+def test_a_missing_or_malformed_mailing_is_not_found(operator, object_id):
+    assert operator.get(f"{MAILINGS}{object_id}/test-message/").status_code == 404
+
+
+def test_a_viewer_is_refused_before_being_told_whether_a_mailing_exists(viewer):
+    assert viewer.get(f"{MAILINGS}999999999/test-message/").status_code == 403
+
+
+def test_a_finished_mailing_can_still_be_tried_on_a_phone(operator):
+    mailing = MailingFactory(status=Mailing.Status.FINISHED)
+    assert operator.get(url(mailing)).status_code == 200
+    assert "test-message" in operator.get(f"{MAILINGS}{mailing.pk}/change/").content.decode()  # the button too

@@ -1,0 +1,210 @@
+"""Mailings: their list with live progress, the form with its audience preview, the actions that
+control them, and a test message to one phone."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.forms import Script
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from mailings import selectors, services
+from mailings.admin.base import MessageCountsMixin
+from mailings.errors import ConflictError
+from mailings.forms import TestMessageForm
+from mailings.gateway import Outcome
+from mailings.models import Mailing
+from mailings.normalizers import OPERATOR_CODE_RE
+from mailings.sending.test_message import send_test_message
+
+ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
+
+
+@admin.register(Mailing)
+class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
+    list_display = [
+        "short_text",
+        "status_label",
+        "when",
+        "audience",
+        "progress_and_counts",
+    ]
+    list_display_links = ["short_text"]
+    list_filter = ["status", "start_datetime", "end_datetime"]
+    search_fields = ["message_text"]
+    exclude = ["audience_outdated"]
+    actions = ["launch_now", "pause", "resume", "cancel", "test_message"]
+    list_per_page = 50
+
+    change_form_template = "admin/mailings/mailing/change_form.html"
+    change_list_template = "admin/mailings/mailing/change_list.html"
+    fieldsets = [
+        (None, {"fields": ["message_text"]}),
+        ("When", {"fields": ["start_datetime", "end_datetime", ("send_window_start", "send_window_end")]}),
+        ("Who", {"fields": [("filter_operator_code", "filter_tag")], "description": "Empty means any."}),
+        ("State", {"fields": [*ENGINE_FIELDS]}),
+    ]
+
+    class Media(MessageCountsMixin.Media):
+        # Deferred: they run once the page is read, and each does nothing on a page without its element.
+        js = [
+            Script("mailings/admin/live_counts.js", defer=True),
+            Script("mailings/admin/audience_preview.js", defer=True),
+        ]
+
+    def get_urls(self):
+        preview = path(
+            "audience-preview/",
+            self.admin_site.admin_view(self.audience_preview),
+            name="mailings_mailing_audience_preview",
+        )
+        test_message = path(
+            "<path:object_id>/test-message/",
+            self.admin_site.admin_view(self.test_message_view),
+            name="mailings_mailing_test_message",
+        )
+        live = path("live-counts/", self.admin_site.admin_view(self.live_counts), name="mailings_mailing_live_counts")
+        return [preview, test_message, live, *super().get_urls()]
+
+    def test_message_view(self, request, object_id: str):
+        """Send the mailing's text to one phone now, and say what the provider answered."""
+        mailing = self.get_object(request, object_id)  # None for a missing or malformed id
+        if not self.has_test_message_permission(request, mailing):  # before 404: no existence told
+            raise PermissionDenied
+        if mailing is None:
+            raise Http404(f"No mailing with id {object_id!r}.")
+        form = TestMessageForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            phone = form.cleaned_data["phone_number"]
+            result = send_test_message(phone=phone, text=mailing.message_text, mailing_id=mailing.pk)
+            if result.outcome is Outcome.SENT:
+                report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
+                self.message_user(request, report, messages.SUCCESS)
+            else:
+                report = f"Test message to {phone} not sent: {result.error}."
+                self.message_user(request, report, messages.ERROR)
+            self.log_change(request, mailing, report)
+            return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a test message",
+            "opts": self.opts,
+            "original": mailing,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/mailings/mailing/test_message.html", context)
+
+    def audience_preview(self, request) -> JsonResponse:
+        """How many clients a filter matches now: the change form asks as the operator types."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        operator_code = request.GET.get("filter_operator_code", "").strip()
+        tag = request.GET.get("filter_tag", "").strip()
+        if operator_code and not OPERATOR_CODE_RE.match(operator_code):
+            return JsonResponse({"error": "The operator code is 3 digits, such as 913."}, status=400)
+        count = selectors.audience_count(operator_code=operator_code, tag=tag)
+        return JsonResponse({"count": count})
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "processing_task": selectors.processing_task(),
+            "live_counts_every": settings.ADMIN_LIVE_COUNTS_SECONDS,
+        }
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="audience")
+    def audience(self, obj: Mailing) -> str:
+        parts = [f"code {obj.filter_operator_code}"] * bool(obj.filter_operator_code)
+        parts += [f"tag {obj.filter_tag}"] * bool(obj.filter_tag)
+        return format_html("{}{}", ", ".join(parts) or "all clients", self.audience_now(obj))
+
+    def audience_now(self, obj: Mailing) -> str:
+        """Before it starts (its messages are not made yet): how many clients it would reach now."""
+        text = ""
+        if obj.status in (Mailing.Status.SCHEDULED, Mailing.Status.PAUSED) and not getattr(obj, "n_total", 0):
+            count = selectors.audience_count_recent(operator_code=obj.filter_operator_code, tag=obj.filter_tag)
+            text = f"{count:,} client{pluralize(count)} now"
+        return format_html('<div class="audience-now" data-mailing="{}">{}</div>', obj.pk, text)
+
+    def live_parts(self, obj: Mailing) -> dict[str, str]:
+        return {**super().live_parts(obj), "audience": self.audience_now(obj)}
+
+    @admin.display(description="progress")
+    def progress_and_counts(self, obj: Mailing) -> str:
+        url = reverse("admin:mailings_message_changelist")
+        return format_html(
+            '{}{} <a class="mailing-messages" href="{}?mailing__id__exact={}">messages</a>',
+            self.progress(obj), self.counts(obj), url, obj.pk,
+        )  # fmt: skip
+
+    def _control(self, request, queryset, service: Callable[..., Mailing], done: str) -> None:
+        changed, refused = 0, []
+        for mailing in queryset:
+            try:
+                service(mailing=mailing)
+                changed += 1
+            except ConflictError as exc:
+                refused.append(str(exc))
+        if changed:
+            self.message_user(request, f"{done} {changed} mailing(s).", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    def has_test_message_permission(self, request, obj: Mailing | None = None) -> bool:
+        """Those who may change mailings, of a finished or cancelled one too: its test message
+        changes nothing of it."""
+        return super().has_change_permission(request, obj)
+
+    @admin.action(description="Send a test message to one phone", permissions=["test_message"])
+    def test_message(self, request, queryset):
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose one mailing to send a test message of.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:mailings_mailing_test_message", args=[chosen[0]]))
+
+    @admin.action(description="Launch now", permissions=["change"])
+    def launch_now(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_launch, "Launched")
+
+    @admin.action(description="Pause", permissions=["change"])
+    def pause(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_pause, "Paused")
+
+    @admin.action(description="Resume", permissions=["change"])
+    def resume(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_resume, "Resumed")
+
+    @admin.action(description="Cancel (waiting messages are dropped)", permissions=["change"])
+    def cancel(self, request, queryset) -> None:
+        self._control(request, queryset, services.mailing_cancel, "Cancelled")
+
+    def get_readonly_fields(self, request, obj: Mailing | None = None):
+        if obj is not None and obj.started_at:
+            return [*ENGINE_FIELDS, "start_datetime"]
+        return ENGINE_FIELDS
+
+    def has_change_permission(self, request, obj: Mailing | None = None) -> bool:
+        closed = obj is not None and obj.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED)
+        return not closed and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj: Mailing | None = None) -> bool:
+        # A mailing with messages keeps them: its statistics are history.
+        return not (obj is not None and obj.messages.exists()) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj: Mailing, form, change: bool) -> None:
+        editable = [name for name in form.changed_data if name in form.cleaned_data]
+        if change:
+            saved = services.mailing_update(mailing=obj, **{name: form.cleaned_data[name] for name in editable})
+        else:
+            saved = services.mailing_create(**{name: form.cleaned_data[name] for name in form.cleaned_data})
+        obj.pk, obj.status = saved.pk, saved.status
+
+    def delete_model(self, request, obj: Mailing) -> None:
+        services.mailing_delete(mailing=obj)
