@@ -6,4 +6,7 @@ class MailingsConfig(AppConfig):
     verbose_name = "Mailings"
 
     def ready(self) -> None:
-        from mailings import lookups  # noqa: F401  (registers id__any)
+        # Imported for its side effect (it registers `__any` on integer and char fields) in
+        # ready(), where Django runs app start-up code once in every process (web, worker,
+        # manage.py), before any query is built.
+        from mailings import lookups  # noqa: F401

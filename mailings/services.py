@@ -17,6 +17,7 @@ from mailings import selectors
 from mailings.client_csv import ClientRow
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, Message, MessageCount
+from mailings.tasks import process_active_mailings as process_active_mailings_task
 from mailings.upserts import upsert_clients
 
 logger = logging.getLogger(__name__)
@@ -149,10 +150,8 @@ def _trigger_processing_if_open(mailing: Mailing) -> None:
 
 def trigger_processing() -> None:
     """Ask a worker for a processing pass now; best effort, the periodic tick catches up anyway."""
-    from mailings.tasks import process_active_mailings
-
     try:
-        process_active_mailings.apply_async(retry=False)
+        process_active_mailings_task.apply_async(retry=False)
     except Exception:  # the broker is down: the API must still answer
         logger.warning("could not reach the broker to start processing; the next tick will", exc_info=True)
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from backoffice.celery import app as celery_app
 from mailings import metrics
 from mailings.models import Mailing, Message, MessageCount
-from mailings.sending.batch import send_batch
+from mailings.sending.batch import batch_send
 from mailings.sending.circuit import Circuit, CircuitSettings
 from mailings.sending.config import SendingConfig
 from tests.factories import MailingFactory, MessageFactory
@@ -182,7 +182,7 @@ class TestProviderRequestMetrics:
         )
         ids = [MessageFactory(mailing=mailing, token=77).pk for _ in range(4)]
         circuit = Circuit(CircuitSettings(refresh=0))
-        send_batch(
+        batch_send(
             mailing_id=mailing.pk, message_ids=ids, token=77, config=SendingConfig.from_settings(), circuit=circuit
         )
 
@@ -203,7 +203,7 @@ class TestProviderRequestMetrics:
         )
         ids = [MessageFactory(mailing=mailing, token=78).pk for _ in range(3)]
         circuit = Circuit(CircuitSettings(threshold=100, refresh=0))
-        send_batch(
+        batch_send(
             mailing_id=mailing.pk, message_ids=ids, token=78, config=SendingConfig.from_settings(), circuit=circuit
         )
         samples = _samples(client.get("/metrics").content)

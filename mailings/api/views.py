@@ -182,7 +182,7 @@ class ActivateMailingView(APIView):
 
     @extend_schema(summary="Process active mailings now", request=None, responses=ActivationSerializer)
     def post(self, request: Request) -> Response:
-        processed = processor.process_active_mailings()
+        processed = processor.mailings_process()
         data = {"processed": processed, "provider": provider_status(), **selectors.overall_counts()}
         return Response(ActivationSerializer(data).data)
 

@@ -149,6 +149,17 @@ def _db_thread() -> ThreadPoolExecutor:
     return _executor[1]
 
 
+_circuit: Circuit | None = None
+
+
+def process_circuit(config: SendingConfig) -> Circuit:
+    """One circuit handle per worker process: it remembers this process's run of failures."""
+    global _circuit
+    if _circuit is None:
+        _circuit = Circuit(config.circuit)
+    return _circuit
+
+
 class MailingView:
     """The batch's view of its mailing, re-read at most every MAILING_REFRESH_SECONDS."""
 
@@ -487,7 +498,7 @@ def _mark_sent(message_ids: list[int], token: int, now: datetime) -> None:
     )
 
 
-def send_batch(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
+def batch_send(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
     """Claim, send and record one batch; returns counts per action."""
     rows, claim_token = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
     lease_end = time.time() + config.lease

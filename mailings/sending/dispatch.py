@@ -25,16 +25,11 @@ from mailings.models import Mailing, Message
 from mailings.sending.circuit import circuit_state
 from mailings.sending.config import SendingConfig
 from mailings.sending.windows import next_opening, window_open
+from mailings.tasks import send_batch as send_batch_task
 
 logger = logging.getLogger(__name__)
 
 DISPATCH_LOCK = "dispatch-lock"
-
-
-def _enqueue(mailing_id: int, message_ids: list[int], token: int) -> None:
-    from mailings.tasks import send_batch  # the tasks module imports the engine
-
-    send_batch.delay(mailing_id=mailing_id, message_ids=message_ids, token=token)
 
 
 def dispatch_due(*, config: SendingConfig, now: datetime | None = None) -> int:
@@ -112,7 +107,9 @@ def _queue_batch(*, mailing_id: int, message_ids: list[int], grace: datetime) ->
         marked = Message.objects.filter(id__any=message_ids, status=Message.Status.PENDING).update(
             token=token, next_attempt_at=grace
         )
-        transaction.on_commit(lambda: _enqueue(mailing_id, message_ids, token))
+        transaction.on_commit(
+            lambda: send_batch_task.delay(mailing_id=mailing_id, message_ids=message_ids, token=token)
+        )
     return marked
 
 

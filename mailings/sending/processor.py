@@ -137,7 +137,7 @@ def retake_outdated_audiences(*, now: datetime) -> int:
     return retaken
 
 
-def process_active_mailings(*, config: SendingConfig | None = None, now: datetime | None = None) -> dict[str, int]:
+def mailings_process(*, config: SendingConfig | None = None, now: datetime | None = None) -> dict[str, int]:
     config = config or SendingConfig.from_settings()
     now = now or timezone.now()
     summary = {

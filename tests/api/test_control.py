@@ -122,7 +122,7 @@ class TestActivateMailing:
     def test_it_runs_a_pass_and_answers_the_statistics(self, api, method, monkeypatch):
         from mailings.sending import dispatch
 
-        monkeypatch.setattr(dispatch, "_enqueue", lambda *args: None)
+        monkeypatch.setattr(dispatch.send_batch_task, "delay", lambda **kwargs: None)
         ClientFactory.create_batch(3)
         mailing = MailingFactory(start_datetime=timezone.now() - timedelta(seconds=1))
         response = getattr(api, method)("/activate_mailing/")
@@ -217,7 +217,7 @@ class TestBrokerTrouble:
         def down(**kwargs):
             raise RedisConnectionError("connection refused")
 
-        monkeypatch.setattr(processor, "process_active_mailings", down)
+        monkeypatch.setattr(processor, "mailings_process", down)
         response = api.post("/activate_mailing/")
         assert response.status_code == 503
         assert "catches up" in response.json()["detail"]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from mailings import services
 from mailings.models import Mailing, Message
 from mailings.sending import dispatch, processor
-from mailings.sending.batch import BatchSender, MailingSnapshot, MailingView, claim, record, send_batch
+from mailings.sending.batch import BatchSender, MailingSnapshot, MailingView, batch_send, claim, record
 from mailings.sending.circuit import Circuit, CircuitSettings, circuit_state
 from mailings.sending.config import SendingConfig
 from mailings.sending.fanout import fan_out
@@ -34,9 +34,13 @@ def _statuses(mailing) -> dict[str, int]:
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[tuple[int, list[int], int]]:
-    """What dispatch hands to the broker, captured at its one choke point."""
+    """What dispatch hands to the broker, captured where it is dispatched (the send_batch task's .delay)."""
     calls: list[tuple[int, list[int], int]] = []
-    monkeypatch.setattr(dispatch, "_enqueue", lambda mailing_id, ids, token: calls.append((mailing_id, ids, token)))
+    monkeypatch.setattr(
+        dispatch.send_batch_task,
+        "delay",
+        lambda *, mailing_id, message_ids, token: calls.append((mailing_id, message_ids, token)),
+    )
     return calls
 
 
@@ -91,7 +95,7 @@ class TestStartAndFinish:
     def test_a_due_mailing_starts_and_takes_its_audience(self, enqueued, committed):
         ClientFactory.create_batch(3)
         mailing = MailingFactory(start_datetime=timezone.now() - timedelta(seconds=1))
-        summary = committed(processor.process_active_mailings, config=_config())
+        summary = committed(processor.mailings_process, config=_config())
         mailing.refresh_from_db()
         assert summary["started"] == 1
         assert mailing.status == Mailing.Status.RUNNING
@@ -102,7 +106,7 @@ class TestStartAndFinish:
     def test_a_future_mailing_waits(self, enqueued, committed):
         ClientFactory.create_batch(2)
         mailing = MailingFactory(start_datetime=timezone.now() + timedelta(minutes=5))
-        committed(processor.process_active_mailings, config=_config())
+        committed(processor.mailings_process, config=_config())
         mailing.refresh_from_db()
         assert mailing.status == Mailing.Status.SCHEDULED
         assert not mailing.messages.exists()
@@ -141,7 +145,7 @@ class TestStartAndFinish:
         mailing = MailingFactory(
             start_datetime=timezone.now() - timedelta(hours=2), end_datetime=timezone.now() - timedelta(hours=1)
         )
-        committed(processor.process_active_mailings, config=_config())
+        committed(processor.mailings_process, config=_config())
         mailing.refresh_from_db()
         assert mailing.status == Mailing.Status.FINISHED
         assert not mailing.messages.exists()
@@ -179,7 +183,7 @@ class TestAudienceChanges:
         services.mailing_update(mailing=mailing, filter_tag="new")
         mailing.refresh_from_db()
         assert mailing.audience_outdated
-        committed(processor.process_active_mailings, config=_config())
+        committed(processor.mailings_process, config=_config())
         by_client = dict(mailing.messages.values_list("client_id", "status"))
         assert by_client[old.pk] == S.CANCELLED
         assert by_client[new.pk] in (S.PENDING,)
@@ -294,7 +298,7 @@ def _queued(mailing, n=1, **fields) -> tuple[list[int], int]:
 
 
 def _send(mailing, ids, token, **config):
-    return send_batch(
+    return batch_send(
         mailing_id=mailing.pk,
         message_ids=ids,
         token=token,
@@ -464,7 +468,7 @@ class TestSendBatch:
         )
         ids, token = _queued(mailing, 1, client=ClientFactory(timezone="UTC"))
         worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
-        send_batch(mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(), circuit=worker)
+        batch_send(mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(), circuit=worker)
         assert sandbox.stats["requests"] == 0
         # The held probe told nothing about the provider: another process may probe at once.
         assert Circuit(CircuitSettings(cooldown=0.01, refresh=0)).acquire_probe()
@@ -508,7 +512,7 @@ class TestSendBatch:
         mailing = _running()
         ids, token = _queued(mailing, 1, attempts=4)
         worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
-        counts = send_batch(
+        counts = batch_send(
             mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(max_attempts=5), circuit=worker
         )
         assert counts == {"hold": 1}
