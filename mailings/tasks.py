@@ -18,9 +18,10 @@ def process_active_mailings() -> dict[str, int]:
 # acks_late is safe: a batch redelivered after a crash claims only rows still carrying its token.
 @shared_task(name="mailings.tasks.send_batch", acks_late=True, ignore_result=True)
 def send_batch(*, mailing_id: int, message_ids: list[int], token: int) -> dict[str, int]:
-    from mailings.sending.batch import batch_send, process_circuit
+    from mailings.sending.batch import batch_send
     from mailings.sending.config import SendingConfig
     from mailings.sending.dispatch import dispatch_due
+    from mailings.sending.runtime import process_circuit
 
     config = SendingConfig.from_settings()
     counts = batch_send(

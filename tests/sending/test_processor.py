@@ -10,10 +10,12 @@ from django.utils import timezone
 from mailings import services
 from mailings.models import Mailing, Message
 from mailings.sending import dispatch, processor
-from mailings.sending.batch import BatchSender, MailingSnapshot, MailingView, batch_send, claim, record
+from mailings.sending.batch import batch_send, claim
 from mailings.sending.circuit import Circuit, CircuitSettings, circuit_state
 from mailings.sending.config import SendingConfig
 from mailings.sending.fanout import fan_out
+from mailings.sending.recorder import record
+from mailings.sending.sender import BatchSender, MailingSnapshot, MailingView
 from tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 S = Message.Status
@@ -429,7 +431,7 @@ class TestSendBatch:
         assert sandbox.stats["requests"] == 0
 
     def test_a_message_taken_back_meanwhile_keeps_its_new_owner_unless_it_was_sent(self, sandbox_factory):
-        from mailings.sending.batch import Action, Decision
+        from mailings.sending.sender import Action, Decision
 
         mailing = _running()
         ids, token = _queued(mailing, 2)
@@ -446,7 +448,7 @@ class TestSendBatch:
         assert (requeued.status, requeued.attempts, requeued.token) == (S.PENDING, 0, 77)
 
     def test_a_message_whose_client_was_deleted_while_out_is_cancelled(self, sandbox_factory):
-        from mailings.sending.batch import Action, Decision
+        from mailings.sending.sender import Action, Decision
 
         mailing = _running()
         ids, token = _queued(mailing, 1)
@@ -576,7 +578,7 @@ class TestRequestLog:
         sandbox_factory(error_rate=1.0, token="secret-provider-token-xyz")
         mailing = _running()
         ids, token = _queued(mailing, 2)
-        with caplog.at_level("INFO", logger="mailings.sending.batch"):
+        with caplog.at_level("INFO", logger="mailings.sending.sender"):
             _send(mailing, ids, token)
         answered = [r for r in caplog.records if r.getMessage() == "provider answered"]
         assert sorted(r.message_id for r in answered) == sorted(ids)
