@@ -244,3 +244,26 @@ class TestLateAnswers:
         other.record_success()  # an answer to a request sent before the circuit opened
         assert circuit_state() is not None
         assert worker.mode() is Mode.OPEN
+
+
+class TestCacheTrouble:
+    def test_the_circuit_keeps_its_last_state_when_the_cache_fails(self, monkeypatch):
+        from django.core.cache import cache
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        circuit = Circuit(CircuitSettings(refresh=0))
+        circuit.open("provider down")
+
+        def broken(*args, **kwargs):
+            raise RedisConnectionError("Redis is restarting")
+
+        with monkeypatch.context() as patched:
+            for method in ("get", "add", "set", "delete", "delete_many"):
+                patched.setattr(cache, method, broken)
+            assert circuit.mode().value == "open"
+            assert circuit_state() is None  # operators see "closed", the worker keeps its own view
+            # Nothing raises mid-batch, and nobody can take the probe while the cache is away.
+            circuit.record_success()
+            circuit.record_failure("HTTP 503")
+            assert not circuit.acquire_probe()
+            assert circuit.mode().value == "open"
