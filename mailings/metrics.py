@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from mailings import selectors
 from mailings.gateway import Outcome
+from mailings.sending.circuit import Mode
 from mailings.sending.status import provider_status
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 # Seconds; a provider answers in tens of milliseconds when well, and we give up after SENDING_READ_TIMEOUT.
 DURATION_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 OUTCOMES: tuple[str, ...] = tuple(Outcome)
-CIRCUIT_STATES: tuple[str, ...] = ("closed", "open", "probing")
+CIRCUIT_STATES: tuple[str, ...] = tuple(Mode)
 
 
 class RequestTally:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
 from mailings.models import Client, Mailing, Message
+from mailings.sending.circuit import Mode
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -122,7 +123,8 @@ class OverallStatisticsSerializer(serializers.Serializer):
 
 class ProviderStatusSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=["closed", "open", "probing"], help_text="closed: sending normally; open: held after failures."
+        choices=[mode.value for mode in Mode],
+        help_text="closed: sending normally; open: held after failures; probing: one message tests the provider.",
     )
     reason = serializers.CharField()
     opened_at = serializers.FloatField(allow_null=True, help_text="Unix time the circuit opened.")

@@ -148,7 +148,7 @@ class BatchSender:
             return decision
 
         decisions: list[Decision] = []
-        if rows and self.circuit.mode() is Mode.HALF_OPEN and self.circuit.acquire_probe():
+        if rows and self.circuit.mode() is Mode.PROBING and self.circuit.acquire_probe():
             # The cool-down is over and this process tests the provider: one message first.
             try:
                 decisions.append(await one(rows[0], probing=True))
