@@ -163,7 +163,7 @@ def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
     no longer match cancelled). A new end or text applies to the very next request. A
     finished or cancelled mailing no longer changes, nor does the start of a started one."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
-    if mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED):
+    if mailing.status in Mailing.CLOSED_STATUSES:
         raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: it can no longer be changed.")
     if mailing.started_at and fields.get("start_datetime", mailing.start_datetime) != mailing.start_datetime:
         raise ConflictError(
@@ -228,7 +228,7 @@ def mailing_resume(*, mailing: Mailing) -> Mailing:
 def mailing_cancel(*, mailing: Mailing) -> Mailing:
     """Stop for good: waiting messages are cancelled; requests already on the wire finish."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
-    if mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED):
+    if mailing.status in Mailing.CLOSED_STATUSES:
         raise ConflictError(f"Mailing {mailing.pk} is {mailing.status} already.")
     mailing.status = Mailing.Status.CANCELLED
     mailing.finished_at = now()
@@ -260,7 +260,7 @@ def mailing_delete(*, mailing: Mailing) -> None:
 def _check_message_status(*, mailing: Mailing, status: str | None) -> None:
     if status == Message.Status.SENDING:
         raise ValidationError({"status": ["'sending' is set by the sending engine only."]})
-    closed = mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED)
+    closed = mailing.status in Mailing.CLOSED_STATUSES
     if status == Message.Status.PENDING and closed:
         raise ValidationError(
             {"status": [f"Mailing {mailing.pk} is {mailing.status}: nothing of it waits to be sent any more."]}
