@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from mailings import selectors
 from mailings.gateway import Outcome
+from mailings.models import Message
 from mailings.sending.circuit import Mode
 from mailings.sending.status import provider_status
 
@@ -151,9 +152,10 @@ class BackofficeCollector:
         for status, n in counts["messages_by_status"].items():
             messages.add_metric([status], n)
         waiting = GaugeMetricFamily(
-            "backoffice_messages_waiting", "Messages still to be sent (pending, including those being retried)."
+            "backoffice_messages_waiting",
+            "Messages still to be sent: pending (retries included) and sending (on the wire now).",
         )
-        waiting.add_metric([], counts["messages_by_status"]["pending"])
+        waiting.add_metric([], sum(counts["messages_by_status"][status] for status in Message.WAITING_STATUSES))
         mailings = GaugeMetricFamily("backoffice_mailings", "Mailings by status.", labels=["status"])
         for status, n in counts["mailings_by_status"].items():
             mailings.add_metric([status], n)

@@ -141,6 +141,13 @@ class TestMetricsContent:
         assert samples[("backoffice_metrics_source_up", (("source", "database"),))] == 1
         assert samples[("backoffice_metrics_source_up", (("source", "store"),))] == 1
 
+    def test_waiting_counts_the_messages_on_the_wire_too(self, client, store):
+        mailing = MailingFactory(status=Mailing.Status.RUNNING)
+        for status in (S.PENDING, S.SENDING, S.SENDING, S.SENT, S.EXPIRED):
+            MessageFactory(mailing=mailing, status=status)
+        samples = _samples(client.get("/metrics").content)
+        assert samples[("backoffice_messages_waiting", ())] == 3
+
     def test_message_figures_come_from_the_counts_not_the_message_table(self, client, store):
         mailing = MailingFactory()
         MessageCount.objects.create(mailing_id=mailing.pk, status=S.SENT, day=timezone.now().date(), delta=1_000_000)
