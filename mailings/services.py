@@ -148,10 +148,21 @@ def _trigger_processing_if_open(mailing: Mailing) -> None:
         transaction.on_commit(trigger_processing)
 
 
+def mailings_process_now() -> str:
+    """Queue a processing pass (the tick's task, routed to the tick's queue) for a worker now.
+
+    Returns the queued task's id. Raises kombu's OperationalError when the broker does not
+    answer: nothing is retried here, so a web request never hangs on a broker that is down.
+    """
+    task_id = process_active_mailings_task.apply_async(retry=False).id
+    logger.info("processing pass queued (task %s)", task_id)
+    return task_id
+
+
 def trigger_processing() -> None:
     """Ask a worker for a processing pass now; best effort, the periodic tick catches up anyway."""
     try:
-        process_active_mailings_task.apply_async(retry=False)
+        mailings_process_now()
     except Exception:  # the broker is down: the API must still answer
         logger.warning("could not reach the broker to start processing; the next tick will", exc_info=True)
 
