@@ -1,3 +1,4 @@
+from celery.signals import worker_process_init
 from django.apps import AppConfig
 
 
@@ -6,4 +7,12 @@ class MailingsConfig(AppConfig):
     verbose_name = "Mailings"
 
     def ready(self) -> None:
-        from mailings import lookups  # noqa: F401  (registers id__any)
+        # Both imported in ready(), where Django runs app start-up code once in every process
+        # (web, worker, manage.py), before any query is built: `lookups` for its side effect
+        # (it registers `__any` on integer and char fields), `runtime` to connect it below.
+        from mailings import lookups  # noqa: F401
+        from mailings.sending import runtime
+
+        # A Celery worker forks its pool processes after this ran: each must drop the event
+        # loop, database thread and circuit handle it inherited and make its own.
+        worker_process_init.connect(runtime.forget_inherited, weak=False, dispatch_uid="mailings.runtime")

@@ -27,6 +27,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from mailings import selectors
 from mailings.gateway import Outcome
+from mailings.models import Message
+from mailings.sending.circuit import Mode
 from mailings.sending.status import provider_status
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 # Seconds; a provider answers in tens of milliseconds when well, and we give up after SENDING_READ_TIMEOUT.
 DURATION_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 OUTCOMES: tuple[str, ...] = tuple(Outcome)
-CIRCUIT_STATES: tuple[str, ...] = ("closed", "open", "probing")
+CIRCUIT_STATES: tuple[str, ...] = tuple(Mode)
 
 
 class RequestTally:
@@ -150,9 +152,10 @@ class BackofficeCollector:
         for status, n in counts["messages_by_status"].items():
             messages.add_metric([status], n)
         waiting = GaugeMetricFamily(
-            "backoffice_messages_waiting", "Messages still to be sent (pending, including those being retried)."
+            "backoffice_messages_waiting",
+            "Messages still to be sent: pending (retries included) and sending (on the wire now).",
         )
-        waiting.add_metric([], counts["messages_by_status"]["pending"])
+        waiting.add_metric([], sum(counts["messages_by_status"][status] for status in Message.WAITING_STATUSES))
         mailings = GaugeMetricFamily("backoffice_mailings", "Mailings by status.", labels=["status"])
         for status, n in counts["mailings_by_status"].items():
             mailings.add_metric([status], n)

@@ -131,6 +131,9 @@ class Mailing(models.Model):
         FINISHED = "finished", "Finished"
         CANCELLED = "cancelled", "Cancelled"
 
+    # Nothing of it is sent any more, nor changes.
+    CLOSED_STATUSES = (Status.FINISHED, Status.CANCELLED)
+
     start_datetime = models.DateTimeField(help_text="When sending may begin.")
     end_datetime = models.DateTimeField(help_text="Nothing is sent after this moment.")
     message_text = models.TextField(
@@ -220,6 +223,12 @@ class Message(models.Model):
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
+
+    # Groups the engine, the statistics and the pages all mean by these words:
+    # still to be sent (due, retrying, held, or on the wire now),
+    WAITING_STATUSES = (Status.PENDING, Status.SENDING)
+    # and never to be sent, through no fault of the provider.
+    DROPPED_STATUSES = (Status.EXPIRED, Status.CANCELLED)
 
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -85,8 +85,8 @@ def daily_report(*, now: datetime | None = None) -> DailyReport:
                 total=sum(c.values()),
                 sent=c[S.SENT],
                 failed=c[S.FAILED],
-                waiting=c[S.PENDING] + c[S.SENDING],
-                dropped=c[S.EXPIRED] + c[S.CANCELLED],
+                waiting=sum(c[status] for status in Message.WAITING_STATUSES),
+                dropped=sum(c[status] for status in Message.DROPPED_STATUSES),
             )
         )
     return DailyReport(since=since, until=until, lines=lines)

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from mailings.models import Client, Mailing, Message, MessageCount
 
@@ -165,6 +166,4 @@ def clients_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, str]]:
 
 def processing_task():
     """The periodic task that drives sending (None if someone deleted it)."""
-    from django_celery_beat.models import PeriodicTask
-
     return PeriodicTask.objects.filter(task="mailings.tasks.process_active_mailings").select_related("interval").first()

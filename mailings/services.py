@@ -17,6 +17,7 @@ from mailings import selectors
 from mailings.client_csv import ClientRow
 from mailings.errors import ConflictError
 from mailings.models import Client, Mailing, Message, MessageCount
+from mailings.tasks import process_active_mailings as process_active_mailings_task
 from mailings.upserts import upsert_clients
 
 logger = logging.getLogger(__name__)
@@ -147,12 +148,21 @@ def _trigger_processing_if_open(mailing: Mailing) -> None:
         transaction.on_commit(trigger_processing)
 
 
+def mailings_process_now() -> str:
+    """Queue a processing pass (the tick's task, routed to the tick's queue) for a worker now.
+
+    Returns the queued task's id. Raises kombu's OperationalError when the broker does not
+    answer: nothing is retried here, so a web request never hangs on a broker that is down.
+    """
+    task_id = process_active_mailings_task.apply_async(retry=False).id
+    logger.info("processing pass queued (task %s)", task_id)
+    return task_id
+
+
 def trigger_processing() -> None:
     """Ask a worker for a processing pass now; best effort, the periodic tick catches up anyway."""
-    from mailings.tasks import process_active_mailings
-
     try:
-        process_active_mailings.apply_async(retry=False)
+        mailings_process_now()
     except Exception:  # the broker is down: the API must still answer
         logger.warning("could not reach the broker to start processing; the next tick will", exc_info=True)
 
@@ -164,7 +174,7 @@ def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
     no longer match cancelled). A new end or text applies to the very next request. A
     finished or cancelled mailing no longer changes, nor does the start of a started one."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
-    if mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED):
+    if mailing.status in Mailing.CLOSED_STATUSES:
         raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: it can no longer be changed.")
     if mailing.started_at and fields.get("start_datetime", mailing.start_datetime) != mailing.start_datetime:
         raise ConflictError(
@@ -229,7 +239,7 @@ def mailing_resume(*, mailing: Mailing) -> Mailing:
 def mailing_cancel(*, mailing: Mailing) -> Mailing:
     """Stop for good: waiting messages are cancelled; requests already on the wire finish."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
-    if mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED):
+    if mailing.status in Mailing.CLOSED_STATUSES:
         raise ConflictError(f"Mailing {mailing.pk} is {mailing.status} already.")
     mailing.status = Mailing.Status.CANCELLED
     mailing.finished_at = now()
@@ -261,7 +271,7 @@ def mailing_delete(*, mailing: Mailing) -> None:
 def _check_message_status(*, mailing: Mailing, status: str | None) -> None:
     if status == Message.Status.SENDING:
         raise ValidationError({"status": ["'sending' is set by the sending engine only."]})
-    closed = mailing.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED)
+    closed = mailing.status in Mailing.CLOSED_STATUSES
     if status == Message.Status.PENDING and closed:
         raise ValidationError(
             {"status": [f"Mailing {mailing.pk} is {mailing.status}: nothing of it waits to be sent any more."]}

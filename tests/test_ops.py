@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from backoffice.celery import app as celery_app
 from mailings import metrics
 from mailings.models import Mailing, Message, MessageCount
-from mailings.sending.batch import send_batch
+from mailings.sending.batch import batch_send
 from mailings.sending.circuit import Circuit, CircuitSettings
 from mailings.sending.config import SendingConfig
 from tests.factories import MailingFactory, MessageFactory
@@ -141,6 +141,13 @@ class TestMetricsContent:
         assert samples[("backoffice_metrics_source_up", (("source", "database"),))] == 1
         assert samples[("backoffice_metrics_source_up", (("source", "store"),))] == 1
 
+    def test_waiting_counts_the_messages_on_the_wire_too(self, client, store):
+        mailing = MailingFactory(status=Mailing.Status.RUNNING)
+        for status in (S.PENDING, S.SENDING, S.SENDING, S.SENT, S.EXPIRED):
+            MessageFactory(mailing=mailing, status=status)
+        samples = _samples(client.get("/metrics").content)
+        assert samples[("backoffice_messages_waiting", ())] == 3
+
     def test_message_figures_come_from_the_counts_not_the_message_table(self, client, store):
         mailing = MailingFactory()
         MessageCount.objects.create(mailing_id=mailing.pk, status=S.SENT, day=timezone.now().date(), delta=1_000_000)
@@ -182,7 +189,7 @@ class TestProviderRequestMetrics:
         )
         ids = [MessageFactory(mailing=mailing, token=77).pk for _ in range(4)]
         circuit = Circuit(CircuitSettings(refresh=0))
-        send_batch(
+        batch_send(
             mailing_id=mailing.pk, message_ids=ids, token=77, config=SendingConfig.from_settings(), circuit=circuit
         )
 
@@ -203,7 +210,7 @@ class TestProviderRequestMetrics:
         )
         ids = [MessageFactory(mailing=mailing, token=78).pk for _ in range(3)]
         circuit = Circuit(CircuitSettings(threshold=100, refresh=0))
-        send_batch(
+        batch_send(
             mailing_id=mailing.pk, message_ids=ids, token=78, config=SendingConfig.from_settings(), circuit=circuit
         )
         samples = _samples(client.get("/metrics").content)

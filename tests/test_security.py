@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.debug import SafeExceptionReporterFilter
 
 from mailings.models import Mailing, Message
-from mailings.sending.batch import send_batch
+from mailings.sending.batch import batch_send
 from mailings.sending.circuit import Circuit, CircuitSettings
 from mailings.sending.config import SendingConfig
 from tests.factories import MailingFactory, MessageFactory
@@ -105,7 +105,7 @@ class TestTheProviderTokenStaysSecret:
         )
         ids = [MessageFactory(mailing=mailing, token=7).pk for _ in range(3)]
         caplog.set_level(logging.DEBUG)
-        send_batch(
+        batch_send(
             mailing_id=mailing.pk, message_ids=ids, token=7, config=SendingConfig.from_settings(),
             circuit=Circuit(CircuitSettings(threshold=1, cooldown=30, refresh=0)),
         )  # fmt: skip

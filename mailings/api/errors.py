@@ -7,11 +7,15 @@ Services raise Django's `ValidationError` (from `full_clean()`) and our
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
+
+from mailings.errors import ConflictError
 
 
 class InfrastructureUnavailable(exceptions.APIException):
@@ -36,8 +40,6 @@ def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 
 def api_exception_handler(exc, context):
-    from mailings.errors import ConflictError
-
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, ConflictError):
@@ -52,9 +54,6 @@ def api_exception_handler(exc, context):
 
 def not_found(request, exception=None):
     """A path no route matches: JSON for the API's clients, the usual page for people."""
-    from django.http import JsonResponse
-    from django.views.defaults import page_not_found
-
     if request.path.startswith(("/admin/", "/docs/")):
         return page_not_found(request, exception)
     return JsonResponse({"detail": "No such path (an id is a whole number, such as /clients/12/)."}, status=404)

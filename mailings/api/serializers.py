@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
 from mailings.models import Client, Mailing, Message
+from mailings.sending.circuit import Mode
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -122,23 +123,21 @@ class OverallStatisticsSerializer(serializers.Serializer):
 
 class ProviderStatusSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=["closed", "open", "probing"], help_text="closed: sending normally; open: held after failures."
+        choices=[mode.value for mode in Mode],
+        help_text="closed: sending normally; open: held after failures; probing: one message tests the provider.",
     )
     reason = serializers.CharField()
     opened_at = serializers.FloatField(allow_null=True, help_text="Unix time the circuit opened.")
     retry_at = serializers.FloatField(allow_null=True, help_text="Unix time of the next probe.")
 
 
-class ProcessedSerializer(serializers.Serializer):
-    reaped = serializers.IntegerField(help_text="Messages taken back from stopped workers.")
-    finished = serializers.IntegerField(help_text="Mailings finished.")
-    started = serializers.IntegerField(help_text="Mailings started (audience taken).")
-    audiences_retaken = serializers.IntegerField()
-    queued = serializers.IntegerField(help_text="Messages handed to the workers.")
-
-
 class ActivationSerializer(serializers.Serializer):
-    processed = ProcessedSerializer()
+    queued = serializers.BooleanField(
+        help_text="Whether this request queued a processing pass for the workers (POST does, GET does not)."
+    )
+    task_id = serializers.CharField(
+        allow_null=True, help_text="The queued pass's task id (null when nothing was queued)."
+    )
     provider = ProviderStatusSerializer()
     mailings_total = serializers.IntegerField()
     mailings_by_status = MailingCountsSerializer()

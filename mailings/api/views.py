@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +23,6 @@ from mailings.api.serializers import (
     OverallStatisticsSerializer,
 )
 from mailings.models import Client, Mailing, Message
-from mailings.sending import processor
 from mailings.sending.status import provider_status
 
 
@@ -176,18 +175,38 @@ class MessageViewSet(ServiceModelViewSet):
 
 
 class ActivateMailingView(APIView):
-    """`/activate_mailing/` from the original API: run a processing pass now, answer the statistics."""
+    """`/activate_mailing/` from the original API: the provider's state and the overall statistics.
+
+    POST also queues a processing pass for the workers (on the tick's queue) and answers at
+    once, without waiting for it: a pass over a large mailing takes longer than a proxy
+    waits. GET only reads: the periodic tick runs the pass anyway, and a poll of the
+    provider's state should not pile passes onto the queue.
+    """
 
     permission_classes = [CanChangeMailings, CanViewMessages]
 
-    @extend_schema(summary="Process active mailings now", request=None, responses=ActivationSerializer)
-    def post(self, request: Request) -> Response:
-        processed = processor.process_active_mailings()
-        data = {"processed": processed, "provider": provider_status(), **selectors.overall_counts()}
-        return Response(ActivationSerializer(data).data)
+    def _answer(self, *, task_id: str | None, answer_status: int) -> Response:
+        data = {"queued": task_id is not None, "task_id": task_id, "provider": provider_status()}
+        return Response(ActivationSerializer({**data, **selectors.overall_counts()}).data, status=answer_status)
 
     @extend_schema(
-        summary="Process active mailings now (GET, as the original API documented it)", responses=ActivationSerializer
+        summary="Queue a processing pass now",
+        description=(
+            "Queues a processing pass (start due mailings, queue due messages, finish ended ones) for the "
+            "workers and answers at once with 202, the provider's state and the overall statistics as they "
+            "are now. 503 when the broker does not answer."
+        ),
+        request=None,
+        responses={202: ActivationSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        task_id = services.mailings_process_now()
+        return self._answer(task_id=task_id, answer_status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The provider's state and the overall statistics (queues nothing)",
+        description="The same answer as POST's, with `queued` false: the periodic tick processes the mailings.",
+        responses=ActivationSerializer,
     )
     def get(self, request: Request) -> Response:
-        return self.post(request)
+        return self._answer(task_id=None, answer_status=status.HTTP_200_OK)

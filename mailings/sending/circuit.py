@@ -2,10 +2,14 @@
 
 Closed: send. A 401/403, or a run of `threshold` transient failures in a row,
 opens it for a cool-down: nobody sends, messages wait without using up their
-attempts. When the cool-down is over (half-open), one worker (whoever takes the
-probe key) sends a single message: success closes the circuit, failure opens it
-again for twice as long (up to `max_cooldown`). Operators see the state and its
-reason.
+attempts. When the cool-down is over (probing, the textbook's half-open), one
+worker (whoever takes the probe key) sends a single message: success closes the
+circuit, failure opens it again for twice as long (up to `max_cooldown`).
+Operators see the state and its reason.
+
+`Mode` and `circuit_mode()` are the one place that says which state the shared
+circuit is in; dispatch, the provider status of the API and the admin, and
+/metrics all ask them, and show the states as `Mode` spells them.
 
 The cache failing (Redis restarting) must not fail a batch half-sent: every cache
 call here falls back to the last state this process knew.
@@ -26,9 +30,11 @@ PROBE_KEY = "provider-circuit-probe"
 
 
 class Mode(StrEnum):
+    """The circuit's states, spelled as the API and /metrics show them (a contract)."""
+
     CLOSED = "closed"  # send
     OPEN = "open"  # hold everything
-    HALF_OPEN = "half-open"  # the cool-down is over: whoever takes the probe sends one message
+    PROBING = "probing"  # the cool-down is over: whoever takes the probe sends one message
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,16 @@ def _cache_call(method: str, *args, default=None, **kwargs):
 def circuit_state() -> dict | None:
     """The shared state for operators: None when closed, else {reason, opened_at, until, cooldown}."""
     return _cache_call("get", STATE_KEY)
+
+
+def circuit_mode(state: dict | None, *, now: float | None = None) -> Mode:
+    """Which state the shared circuit is in, from its stored state (`circuit_state()`) at `now`
+    (a time.time() value; the current time when not given)."""
+    if state is None:
+        return Mode.CLOSED
+    if (time.time() if now is None else now) < state["until"]:
+        return Mode.OPEN
+    return Mode.PROBING
 
 
 class Circuit:
@@ -74,16 +90,15 @@ class Circuit:
         return self._state
 
     def mode(self) -> Mode:
-        state = self._current()
-        if state is None:
-            return Mode.CLOSED
-        if time.time() < state["until"] or self._probing:
+        """The shared circuit's state as this process sees it: while its own probe is out, open."""
+        mode = circuit_mode(self._current())
+        if mode is Mode.PROBING and self._probing:
             return Mode.OPEN
-        return Mode.HALF_OPEN
+        return mode
 
     def acquire_probe(self) -> bool:
-        """Take the one probe of a half-open circuit; the caller must send a message and report it."""
-        if self._probing or self.mode() is not Mode.HALF_OPEN:
+        """Take the one probe of a circuit whose cool-down is over; the caller must send a message and report it."""
+        if self._probing or self.mode() is not Mode.PROBING:
             return False
         ttl = max(self.settings.cooldown, 30)
         if _cache_call("add", PROBE_KEY, os.getpid(), timeout=ttl, default=False):

@@ -22,32 +22,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailings.models import Mailing, Message
-from mailings.sending.circuit import circuit_state
+from mailings.sending.circuit import Mode, circuit_mode, circuit_state
 from mailings.sending.config import SendingConfig
 from mailings.sending.windows import next_opening, window_open
+from mailings.tasks import send_batch as send_batch_task
 
 logger = logging.getLogger(__name__)
 
 DISPATCH_LOCK = "dispatch-lock"
 
 
-def _enqueue(mailing_id: int, message_ids: list[int], token: int) -> None:
-    from mailings.tasks import send_batch  # the tasks module imports the engine
-
-    send_batch.delay(mailing_id=mailing_id, message_ids=message_ids, token=token)
-
-
 def dispatch_due(*, config: SendingConfig, now: datetime | None = None) -> int:
     """Queue due messages of running mailings; returns how many. One dispatcher at a time."""
     now = now or timezone.now()
-    state = circuit_state()
-    half_open = state is not None and state["until"] <= now.timestamp()
-    if state is not None and not half_open:
+    mode = circuit_mode(circuit_state(), now=now.timestamp())
+    if mode is Mode.OPEN:
         return 0  # the provider is down: nothing to hand out until the cool-down ends
     if not cache.add(DISPATCH_LOCK, 1, timeout=60):
         return 0
     try:
-        room = config.batch_size if half_open else config.max_queued - queued_count(now=now)
+        # Probing: one batch, whose first message tests the provider.
+        room = config.batch_size if mode is Mode.PROBING else config.max_queued - queued_count(now=now)
         return _dispatch(room=room, config=config, now=now)
     finally:
         cache.delete(DISPATCH_LOCK)
@@ -112,7 +107,9 @@ def _queue_batch(*, mailing_id: int, message_ids: list[int], grace: datetime) ->
         marked = Message.objects.filter(id__any=message_ids, status=Message.Status.PENDING).update(
             token=token, next_attempt_at=grace
         )
-        transaction.on_commit(lambda: _enqueue(mailing_id, message_ids, token))
+        transaction.on_commit(
+            lambda: send_batch_task.delay(mailing_id=mailing_id, message_ids=message_ids, token=token)
+        )
     return marked
 
 

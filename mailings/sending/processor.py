@@ -24,8 +24,6 @@ from mailings.sending.fanout import fan_out, refresh_statistics_after
 
 logger = logging.getLogger(__name__)
 
-WAITING = (Message.Status.PENDING, Message.Status.SENDING)
-
 
 def reap_expired_leases(*, now: datetime) -> int:
     """Messages left `sending` by a worker that died go back to pending, to be retried with the same msgId."""
@@ -62,13 +60,13 @@ def finish_mailings(*, now: datetime) -> int:
             status=leftover, token=None, last_error=reason
         )
     for mailing in Mailing.objects.filter(status=Mailing.Status.RUNNING, end_datetime__gt=now, audience_outdated=False):
-        if not mailing.messages.filter(status__in=WAITING).exists():
+        if not mailing.messages.filter(status__in=Message.WAITING_STATUSES).exists():
             finished += _finish_if_done(mailing=mailing, now=now, expired=0)
     return finished
 
 
 def _finish_if_done(*, mailing: Mailing, now: datetime, expired: int) -> int:
-    if mailing.messages.filter(status__in=WAITING).exists():
+    if mailing.messages.filter(status__in=Message.WAITING_STATUSES).exists():
         return 0  # batches in flight record their results first
     done = Mailing.objects.filter(pk=mailing.pk, status=mailing.status).update(
         status=Mailing.Status.FINISHED, finished_at=now
@@ -137,7 +135,7 @@ def retake_outdated_audiences(*, now: datetime) -> int:
     return retaken
 
 
-def process_active_mailings(*, config: SendingConfig | None = None, now: datetime | None = None) -> dict[str, int]:
+def mailings_process(*, config: SendingConfig | None = None, now: datetime | None = None) -> dict[str, int]:
     config = config or SendingConfig.from_settings()
     now = now or timezone.now()
     summary = {

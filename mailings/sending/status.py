@@ -1,18 +1,18 @@
 """What operators and integrations are told about the provider."""
 
-import time
 from datetime import UTC, datetime
 
-from mailings.sending.circuit import circuit_state
+from mailings.sending.circuit import Mode, circuit_mode, circuit_state
 
 
 def provider_status() -> dict:
     """{"state": "closed"} when sending normally, else the open circuit with its reason and times."""
     state = circuit_state()
-    if state is None:
-        return {"state": "closed", "reason": "", "opened_at": None, "retry_at": None}
+    mode = circuit_mode(state)
+    if mode is Mode.CLOSED:
+        return {"state": mode.value, "reason": "", "opened_at": None, "retry_at": None}
     return {
-        "state": "open" if time.time() < state["until"] else "probing",
+        "state": mode.value,
         "reason": state["reason"],
         "opened_at": state["opened_at"],
         "retry_at": state["until"],

@@ -1,6 +1,7 @@
 """Controlling mailings: pause, resume, cancel, launch, and /activate_mailing/."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -118,22 +119,52 @@ class TestControlEndpoints:
 
 
 class TestActivateMailing:
-    @pytest.mark.parametrize("method", ["get", "post"])
-    def test_it_runs_a_pass_and_answers_the_statistics(self, api, method, monkeypatch):
-        from mailings.sending import dispatch
+    def test_post_queues_a_pass_and_answers_at_once(self, api, monkeypatch):
+        queued = []
+        monkeypatch.setattr(
+            services.process_active_mailings_task,
+            "apply_async",
+            lambda **options: queued.append(options) or SimpleNamespace(id="the-task-id"),
+        )
+        ClientFactory.create_batch(3)
+        MessageFactory(mailing=_running(), status=S.SENT)
+        mailing = MailingFactory(start_datetime=timezone.now() - timedelta(seconds=1))
+        response = api.post("/activate_mailing/")
+        assert response.status_code == 202, response.content
+        body = response.json()
+        assert (body["queued"], body["task_id"]) == (True, "the-task-id")
+        assert queued == [{"retry": False}]
+        assert body["provider"]["state"] == "closed"
+        assert body["messages_total"] == 1
+        assert body["messages_by_status"]["sent"] == 1
+        assert (body["mailings_by_status"]["running"], body["mailings_by_status"]["scheduled"]) == (1, 1)
+        # The pass runs in a worker, not in the request: the due mailing has not started yet.
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.SCHEDULED
 
-        monkeypatch.setattr(dispatch, "_enqueue", lambda *args: None)
+    def test_post_puts_the_pass_on_the_ticks_queue(self, api, settings):
+        from backoffice.celery import app
+
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(settings.CELERY_TICK_QUEUE)
+            response = api.post("/activate_mailing/")
+            assert response.status_code == 202, response.content
+            assert connection.default_channel.queue_purge(settings.CELERY_TICK_QUEUE) == 1
+
+    def test_get_answers_the_statistics_and_queues_nothing(self, api, monkeypatch):
+        def refuse(**options):
+            raise AssertionError("GET must not queue a pass")
+
+        monkeypatch.setattr(services.process_active_mailings_task, "apply_async", refuse)
         ClientFactory.create_batch(3)
         mailing = MailingFactory(start_datetime=timezone.now() - timedelta(seconds=1))
-        response = getattr(api, method)("/activate_mailing/")
+        response = api.get("/activate_mailing/")
         assert response.status_code == 200, response.content
         body = response.json()
-        assert body["processed"]["started"] == 1
+        assert (body["queued"], body["task_id"]) == (False, None)
         assert body["provider"]["state"] == "closed"
-        assert body["messages_total"] == 3
-        assert body["messages_by_status"]["pending"] == 3
-        assert body["mailings_by_status"]["running"] == 1
-        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.RUNNING
+        assert body["messages_total"] == 0
+        assert body["mailings_by_status"]["scheduled"] == 1
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.SCHEDULED
 
     def test_it_shows_an_open_provider_circuit(self, api):
         from mailings.sending.circuit import Circuit, CircuitSettings
@@ -210,14 +241,12 @@ class TestEditsThatWouldBreakTheEngine:
 
 class TestBrokerTrouble:
     def test_activate_mailing_answers_503_when_the_broker_is_down(self, api, monkeypatch):
-        from redis.exceptions import ConnectionError as RedisConnectionError
-
-        from mailings.sending import processor
+        from kombu.exceptions import OperationalError
 
         def down(**kwargs):
-            raise RedisConnectionError("connection refused")
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-        monkeypatch.setattr(processor, "process_active_mailings", down)
+        monkeypatch.setattr(services.process_active_mailings_task, "apply_async", down)
         response = api.post("/activate_mailing/")
         assert response.status_code == 503
         assert "catches up" in response.json()["detail"]

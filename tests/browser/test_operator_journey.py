@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from mailings.models import Client, Mailing, Message
 from mailings.sending import dispatch, processor
-from mailings.sending.batch import send_batch
+from mailings.sending.batch import batch_send
 from mailings.sending.circuit import Circuit, CircuitSettings
 from mailings.sending.config import SendingConfig
 
@@ -27,9 +27,13 @@ CSV = """phone_number;operator_code;tag;timezone
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Batches dispatch hands to the broker, kept so the test sends them one by one."""
+    """Batches dispatch hands to the broker (the send_batch task's .delay), kept so the test sends them one by one."""
     calls: list[tuple[int, list[int], int]] = []
-    monkeypatch.setattr(dispatch, "_enqueue", lambda mailing_id, ids, token: calls.append((mailing_id, ids, token)))
+    monkeypatch.setattr(
+        dispatch.send_batch_task,
+        "delay",
+        lambda *, mailing_id, message_ids, token: calls.append((mailing_id, message_ids, token)),
+    )
     return calls
 
 
@@ -92,7 +96,7 @@ def test_import_create_watch_and_read_statistics(
     shot("mailing-scheduled")
 
     # The engine starts it and sends one message at a time; the open page follows without a reload.
-    processor.process_active_mailings()
+    processor.mailings_process()
     expect(row.locator(".mailing-status")).to_have_text("Running")
     expect(row.locator(".mailing-progress .figure")).to_have_text("0 / 3")
     config = SendingConfig.from_settings()
@@ -100,13 +104,13 @@ def test_import_create_watch_and_read_statistics(
     for sent in (1, 2, 3):
         mailing_id, ids, token = enqueued.pop(0)
         in_worker_thread(
-            send_batch, mailing_id=mailing_id, message_ids=ids, token=token, config=config, circuit=circuit
+            batch_send, mailing_id=mailing_id, message_ids=ids, token=token, config=config, circuit=circuit
         )
         expect(row.locator(".mailing-progress .figure")).to_have_text(f"{sent} / 3")
         if sent == 2:
             expect(row.locator(".mailing-counts")).to_have_text("0 failed · 1 waiting · 0 dropped")
             shot("mailing-sending")
-    processor.process_active_mailings()
+    processor.mailings_process()
     expect(row.locator(".mailing-status")).to_have_text("Finished")
     shot("mailing-finished")
     assert sandbox.stats["accepted"] == 3

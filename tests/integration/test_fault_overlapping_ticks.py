@@ -44,7 +44,7 @@ def tick_in_threads(count: int) -> list[BaseException]:
     def tick():
         try:
             barrier.wait(5)
-            processor.process_active_mailings()
+            processor.mailings_process()
         except BaseException as exc:
             errors.append(exc)
         finally:

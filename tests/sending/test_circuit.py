@@ -3,7 +3,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from mailings.sending.circuit import PROBE_KEY, STATE_KEY, Circuit, CircuitSettings, Mode, circuit_state
+from mailings.sending.circuit import PROBE_KEY, STATE_KEY, Circuit, CircuitSettings, Mode, circuit_mode, circuit_state
 from mailings.sending.status import provider_status
 
 SETTINGS = CircuitSettings(threshold=3, cooldown=1.0, max_cooldown=4.0, refresh=0)
@@ -42,7 +42,7 @@ def opened(circuit: Circuit, reason: str = "HTTP 401: the provider refused our t
 
 def probe_pair(first: Circuit, second: Circuit) -> tuple[Circuit, Circuit]:
     """Both see the cool-down over; exactly one gets the probe. Returns (prober, other)."""
-    assert (first.mode(), second.mode()) == (Mode.HALF_OPEN, Mode.HALF_OPEN)
+    assert (first.mode(), second.mode()) == (Mode.PROBING, Mode.PROBING)
     taken = [first.acquire_probe(), second.acquire_probe()]
     assert sorted(taken) == [False, True], taken
     return (first, second) if taken[0] else (second, first)
@@ -244,3 +244,43 @@ class TestLateAnswers:
         other.record_success()  # an answer to a request sent before the circuit opened
         assert circuit_state() is not None
         assert worker.mode() is Mode.OPEN
+
+
+class TestCacheTrouble:
+    def test_the_circuit_keeps_its_last_state_when_the_cache_fails(self, monkeypatch):
+        from django.core.cache import cache
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        circuit = Circuit(CircuitSettings(refresh=0))
+        circuit.open("provider down")
+
+        def broken(*args, **kwargs):
+            raise RedisConnectionError("Redis is restarting")
+
+        with monkeypatch.context() as patched:
+            for method in ("get", "add", "set", "delete", "delete_many"):
+                patched.setattr(cache, method, broken)
+            assert circuit.mode().value == "open"
+            assert circuit_state() is None  # operators see "closed", the worker keeps its own view
+            # Nothing raises mid-batch, and nobody can take the probe while the cache is away.
+            circuit.record_success()
+            circuit.record_failure("HTTP 503")
+            assert not circuit.acquire_probe()
+            assert circuit.mode().value == "open"
+
+
+class TestOneSpelling:
+    def test_the_shared_state_is_decided_in_one_place(self, clock):
+        assert circuit_mode(None) is Mode.CLOSED
+        state = opened(Circuit(SETTINGS))
+        assert circuit_mode(state) is Mode.OPEN
+        assert circuit_mode(state, now=state["until"]) is Mode.PROBING
+        clock.advance(1.1)
+        assert circuit_mode(state) is Mode.PROBING
+
+    def test_the_api_and_the_metrics_spell_the_states_as_the_circuit_does(self):
+        from mailings.api.serializers import ProviderStatusSerializer
+        from mailings.metrics import CIRCUIT_STATES
+
+        assert list(CIRCUIT_STATES) == ["closed", "open", "probing"]
+        assert list(ProviderStatusSerializer().fields["state"].choices) == list(CIRCUIT_STATES)

@@ -1,0 +1,186 @@
+"""Writing a batch's outcomes: the sent ones while the batch goes on, the rest at its end.
+
+Sent rows are written whenever half the concurrency's answers wait, or after 50 ms,
+so that a worker killed mid-batch has left unrecorded (and to be sent again) no more
+than its requests in flight; at the end, one UPDATE for the sent rows still
+unwritten, one for all the others. Every write presents the claim token: a row the
+reaper handed to another worker meanwhile is left to its new owner (unless it was
+sent: then it must not go again).
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Collection
+from datetime import datetime
+
+from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from mailings.models import Message
+from mailings.sending.runtime import db_thread
+from mailings.sending.sender import Action, Decision
+
+logger = logging.getLogger(__name__)
+
+# How long a sent message's answer may wait to be written together with others, when fewer
+# than half the batch's concurrency are waiting. Its request keeps its concurrency slot until
+# then (see SentRecorder).
+RECORD_SENT_SECONDS = 0.05
+
+
+class SentRecorder:
+    """Writes the batch's sent messages while the batch goes on, a few at a time.
+
+    Were they written only when the whole batch is done, a worker killed mid-batch would
+    leave every message it had already sent unrecorded, and all of them would go a second
+    time once its lease ran out. A request keeps its concurrency slot until its `sent` is
+    written, so what a killed worker leaves sent-but-unrecorded is never more than its
+    requests in flight. A write goes when `enough` answers wait (under load: few, large
+    writes) or after `every` seconds (a slow trickle does not hold its slots long).
+    """
+
+    def __init__(self, token: int, every: float = RECORD_SENT_SECONDS, enough: int = 100):
+        self.token = token
+        self.every = every
+        self.enough = max(1, enough)
+        self.recorded: set[int] = set()
+        self._waiting: list[tuple[int, asyncio.Future]] = []
+        self._full = asyncio.Event()
+        self._writer: asyncio.Task | None = None
+
+    async def sent(self, message_id: int, last: bool = False) -> None:
+        """Returns once the message is recorded as sent (or the write failed: the batch's record retries it).
+
+        `last`: no other answer of the batch is to come, so there is nothing to wait for.
+        """
+        written = asyncio.get_running_loop().create_future()
+        self._waiting.append((message_id, written))
+        if last or len(self._waiting) >= self.enough:
+            self._full.set()
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write_soon())
+        await written
+
+    async def _write_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                if len(self._waiting) < self.enough:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._full.wait(), self.every)
+                self._full.clear()
+                waiting, self._waiting = self._waiting, []
+                ids = [message_id for message_id, _ in waiting]
+                try:
+                    await loop.run_in_executor(db_thread(), _record_sent, ids, self.token)
+                    self.recorded.update(ids)
+                except Exception:  # the database blinked: the batch's own record writes them, with retries
+                    logger.warning("could not record sent messages yet", exc_info=True)
+                for _, written in waiting:
+                    if not written.done():
+                        written.set_result(None)
+        finally:
+            self._writer = None
+
+
+def _record_sent(message_ids: list[int], token: int) -> None:
+    # The batch's database thread keeps its connection between these writes (many a second):
+    # opening one each time would cost more than the write. A broken one is dropped here and
+    # MailingSnapshot.read, in the same thread, applies CONN_MAX_AGE.
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Sending waits for these commits: do not make it wait for the disk as well. The
+                # write is visible at once; only a crash of PostgreSQL itself could lose the last
+                # fraction of a second of them, and those messages would go again.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            _mark_sent(message_ids, token, timezone.now())
+    except (OperationalError, InterfaceError):
+        connection.close()
+        raise
+
+
+_STATUS_BY_ACTION = {
+    Action.SENT: Message.Status.SENT,
+    Action.RETRY: Message.Status.PENDING,
+    Action.FAIL: Message.Status.FAILED,
+    Action.HOLD: Message.Status.PENDING,
+    Action.EXPIRE: Message.Status.EXPIRED,
+    Action.CANCEL: Message.Status.CANCELLED,
+}
+_ATTEMPTED = {Action.SENT, Action.RETRY, Action.FAIL}
+
+
+def record(
+    *, decisions: list[Decision], token: int, deadline: float | None = None, recorded: Collection[int] = ()
+) -> dict[str, int]:
+    """Write the batch's outcomes: one UPDATE for the sent rows, one for the rest.
+
+    `recorded`: sent messages already written while the batch went on. While the database
+    is away it tries again, up to `deadline` (the lease's end): losing the record of a sent
+    message would mean sending it again.
+    """
+    while True:
+        try:
+            _write([d for d in decisions if d.action is not Action.SENT or d.row.id not in recorded], token)
+            break
+        except (OperationalError, InterfaceError):
+            if deadline is None or time.time() + 2 > deadline:
+                raise
+            logger.warning("could not record a batch; trying again", exc_info=True)
+            connection.close()
+            time.sleep(1)
+    counts: dict[str, int] = {}
+    for decision in decisions:
+        counts[decision.action.value] = counts.get(decision.action.value, 0) + 1
+    return counts
+
+
+def _write(decisions: list[Decision], token: int) -> None:
+    now = timezone.now()
+    sent = [d.row.id for d in decisions if d.action is Action.SENT]
+    others = [d for d in decisions if d.action is not Action.SENT]
+    owned = Q(token=token, status=Message.Status.SENDING)
+    with transaction.atomic():
+        if sent:
+            _mark_sent(sent, token, now)
+        if others:
+
+            def case(values: dict[int, object], field: models.Field) -> Case:
+                return Case(*(When(id=i, then=Value(v)) for i, v in values.items()), output_field=field)
+
+            Message.objects.filter(owned, id__any=[d.row.id for d in others]).update(
+                status=case({d.row.id: _STATUS_BY_ACTION[d.action].value for d in others}, models.CharField()),
+                attempts=case(
+                    {d.row.id: d.row.attempts + (d.action in _ATTEMPTED) for d in others},
+                    models.PositiveSmallIntegerField(),
+                ),
+                last_error=case({d.row.id: d.error[:1000] for d in others}, models.TextField()),
+                next_attempt_at=case({d.row.id: d.next_attempt_at or now for d in others}, models.DateTimeField()),
+                token=None,
+                lease_expires_at=None,
+            )
+            # A message whose client was deleted while it was out has nobody to wait for.
+            waiting = [d.row.id for d in others if _STATUS_BY_ACTION[d.action] == Message.Status.PENDING]
+            if waiting:
+                Message.objects.filter(id__any=waiting, status=Message.Status.PENDING, client__isnull=True).update(
+                    status=Message.Status.CANCELLED, last_error="client deleted"
+                )
+
+
+def _mark_sent(message_ids: list[int], token: int, now: datetime) -> None:
+    # Also a row the reaper took back meanwhile: it was sent, it must not go again.
+    Message.objects.filter(
+        Q(token=token, status=Message.Status.SENDING) | Q(status=Message.Status.PENDING), id__any=message_ids
+    ).update(
+        status=Message.Status.SENT,
+        sent_at=now,
+        attempts=F("attempts") + 1,
+        last_error="",
+        token=None,
+        lease_expires_at=None,
+    )
