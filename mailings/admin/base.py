@@ -36,8 +36,8 @@ COUNTED = {
     "n_total": None,
     "n_sent": [Message.Status.SENT],
     "n_failed": [Message.Status.FAILED],
-    "n_waiting": [Message.Status.PENDING, Message.Status.SENDING],
-    "n_dropped": [Message.Status.EXPIRED, Message.Status.CANCELLED],
+    "n_waiting": list(Message.WAITING_STATUSES),
+    "n_dropped": list(Message.DROPPED_STATUSES),
 }
 
 

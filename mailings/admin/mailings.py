@@ -17,10 +17,8 @@ from mailings import selectors, services
 from mailings.admin.base import MessageCountsMixin
 from mailings.errors import ConflictError
 from mailings.forms import TestMessageForm
-from mailings.gateway import Outcome
 from mailings.models import Mailing
 from mailings.normalizers import OPERATOR_CODE_RE
-from mailings.sending.test_message import send_test_message
 
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
@@ -81,8 +79,8 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         form = TestMessageForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             phone = form.cleaned_data["phone_number"]
-            result = send_test_message(phone=phone, text=mailing.message_text, mailing_id=mailing.pk)
-            if result.outcome is Outcome.SENT:
+            result = services.mailing_test_send(mailing=mailing, phone=phone)
+            if result.sent:
                 report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
                 self.message_user(request, report, messages.SUCCESS)
             else:
@@ -191,7 +189,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         return ENGINE_FIELDS
 
     def has_change_permission(self, request, obj: Mailing | None = None) -> bool:
-        closed = obj is not None and obj.status in (Mailing.Status.FINISHED, Mailing.Status.CANCELLED)
+        closed = obj is not None and obj.status in Mailing.CLOSED_STATUSES
         return not closed and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj: Mailing | None = None) -> bool:

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from mailings import services
 from mailings.client_csv import ClientRow
 from mailings.models import Client
+from mailings.services import clients as client_services
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -274,7 +275,7 @@ class TestBadFiles:
             assert Client.objects.count() == 2  # written, inside the transaction
             raise RuntimeError("connection lost")
 
-        monkeypatch.setattr(services, "upsert_clients", write_then_fail)
+        monkeypatch.setattr(client_services, "upsert_clients", write_then_fail)
         rows = [ClientRow("79001234567", "900", "", "UTC"), ClientRow("79001234568", "900", "", "UTC")]
         with pytest.raises(RuntimeError):
             services.client_import(records=rows)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from mailings.models import Mailing, Message
-from mailings.sending.test_message import TEST_MESSAGE_IDS_FROM
+from mailings.sending.trial_send import TEST_MESSAGE_IDS_FROM
 from tests.factories import MailingFactory
 
 pytestmark = pytest.mark.django_db

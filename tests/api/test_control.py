@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from mailings import services
+from mailings import services, tasks
 from mailings.errors import ConflictError
 from mailings.models import Mailing, Message
 from tests.factories import ClientFactory, MailingFactory, MessageFactory
@@ -68,7 +68,7 @@ class TestPauseResumeCancel:
             services.mailing_launch(mailing=mailing)
         mailing.refresh_from_db()
         assert mailing.start_datetime <= timezone.now()
-        assert services.trigger_processing in callbacks
+        assert services.mailings_process_soon in callbacks
 
 
 class TestStartsAtOnce:
@@ -76,13 +76,13 @@ class TestStartsAtOnce:
         now = timezone.now()
         with django_capture_on_commit_callbacks() as callbacks:
             services.mailing_create(start_datetime=now, end_datetime=now + timedelta(hours=1), message_text="Hi")
-        assert services.trigger_processing in callbacks
+        assert services.mailings_process_soon in callbacks
 
     def test_a_future_mailing_waits_for_the_tick(self, django_capture_on_commit_callbacks):
         start = timezone.now() + timedelta(hours=1)
         with django_capture_on_commit_callbacks() as callbacks:
             services.mailing_create(start_datetime=start, end_datetime=start + timedelta(hours=1), message_text="Hi")
-        assert services.trigger_processing not in callbacks
+        assert services.mailings_process_soon not in callbacks
 
 
 class TestControlEndpoints:
@@ -122,7 +122,7 @@ class TestActivateMailing:
     def test_post_queues_a_pass_and_answers_at_once(self, api, monkeypatch):
         queued = []
         monkeypatch.setattr(
-            services.process_active_mailings_task,
+            tasks.process_active_mailings,
             "apply_async",
             lambda **options: queued.append(options) or SimpleNamespace(id="the-task-id"),
         )
@@ -154,7 +154,7 @@ class TestActivateMailing:
         def refuse(**options):
             raise AssertionError("GET must not queue a pass")
 
-        monkeypatch.setattr(services.process_active_mailings_task, "apply_async", refuse)
+        monkeypatch.setattr(tasks.process_active_mailings, "apply_async", refuse)
         ClientFactory.create_batch(3)
         mailing = MailingFactory(start_datetime=timezone.now() - timedelta(seconds=1))
         response = api.get("/activate_mailing/")
@@ -246,7 +246,7 @@ class TestBrokerTrouble:
         def down(**kwargs):
             raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-        monkeypatch.setattr(services.process_active_mailings_task, "apply_async", down)
+        monkeypatch.setattr(tasks.process_active_mailings, "apply_async", down)
         response = api.post("/activate_mailing/")
         assert response.status_code == 503
         assert "catches up" in response.json()["detail"]

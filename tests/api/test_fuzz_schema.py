@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from mailings import services
+from mailings import tasks
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 
@@ -47,7 +47,7 @@ def no_pass_on_the_broker(monkeypatch):
     """POST /activate_mailing/ queues a processing pass: keep the fuzzer's dozens of them off the
     real broker, where this run's queue would hand them to the workers of later tests."""
     monkeypatch.setattr(
-        services.process_active_mailings_task, "apply_async", lambda **options: SimpleNamespace(id="fuzzed")
+        tasks.process_active_mailings, "apply_async", lambda **options: SimpleNamespace(id="fuzzed")
     )
 
 

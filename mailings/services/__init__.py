@@ -1,0 +1,58 @@
+"""Everything that writes: `<entity>_<action>` functions with keyword-only arguments, one module
+per entity. Each validates with `full_clean()` (field rules, normalisation, DB constraints) before
+saving, so every interface (the admin, the API, the tasks) refuses the same input the same way.
+
+Interfaces call them as `services.<name>`: this module lists them all.
+"""
+
+from mailings.services.clients import (
+    ClientImport,
+    client_create,
+    client_delete,
+    client_import,
+    client_import_plan,
+    client_update,
+)
+from mailings.services.mailings import (
+    mailing_cancel,
+    mailing_create,
+    mailing_delete,
+    mailing_launch,
+    mailing_pause,
+    mailing_resume,
+    mailing_update,
+    mailings_process_now,
+    mailings_process_soon,
+)
+from mailings.services.messages import (
+    message_create,
+    message_delete,
+    message_update,
+)
+from mailings.services.trial import (
+    TrialSend,
+    mailing_test_send,
+)
+
+__all__ = [
+    "ClientImport",
+    "TrialSend",
+    "client_create",
+    "client_delete",
+    "client_import",
+    "client_import_plan",
+    "client_update",
+    "mailing_cancel",
+    "mailing_create",
+    "mailing_delete",
+    "mailing_launch",
+    "mailing_pause",
+    "mailing_resume",
+    "mailing_test_send",
+    "mailing_update",
+    "mailings_process_now",
+    "mailings_process_soon",
+    "message_create",
+    "message_delete",
+    "message_update",
+]
