@@ -3,6 +3,9 @@
 Rules live as close to the data as they can: field validators and DB constraints
 (checked by `full_clean()` too), so the API, the admin and the CSV import refuse
 the same things with the same words. Writing goes through `services`.
+
+It is over 300 lines because Django keeps an app's models in one module (migrations name
+them here): the fields that normalise input, then Client, Mailing, Message and their counts.
 """
 
 from django.core.exceptions import ValidationError
