@@ -145,7 +145,7 @@ class BackofficeCollector:
         yield up
 
     def _database(self) -> Iterator[Metric]:
-        counts = selectors.overall_counts()
+        counts = selectors.mailing_statistics_overall()
         messages = GaugeMetricFamily(
             "backoffice_messages", "Messages by status, from the trigger-kept counts.", labels=["status"]
         )

@@ -63,7 +63,7 @@ def message_count_subquery(*, statuses: list[str] | None = None):
     return Coalesce(Subquery(total), 0)
 
 
-def message_counts_of(*, mailings: QuerySet | None = None) -> dict[str, int]:
+def message_counts_by_status(*, mailings: QuerySet | None = None) -> dict[str, int]:
     """Message counts per status over a set of mailings (a queryset of their ids), or over all."""
     counts = _zero_counts(MESSAGE_STATUSES)
     rows = MessageCount.objects.all() if mailings is None else MessageCount.objects.filter(mailing_id__in=mailings)
@@ -72,7 +72,7 @@ def message_counts_of(*, mailings: QuerySet | None = None) -> dict[str, int]:
     return counts
 
 
-def daily_sent_failed(
+def message_daily_sent_failed(
     *, mailings: QuerySet | None = None, days: int = 30, today: date | None = None
 ) -> list[tuple[date, int, int]]:
     """(day, sent, failed) for each of the last `days` UTC days, oldest first, zeros included:
@@ -103,10 +103,10 @@ def message_total(*, mailing_id: int | None = None, status: str | None = None) -
     return rows.aggregate(n=Sum("delta"))["n"] or 0
 
 
-def overall_counts() -> dict:
+def mailing_statistics_overall() -> dict:
     """Mailings and messages in total and per status."""
     mailings = mailing_counts_by_status()
-    messages = message_counts_of()
+    messages = message_counts_by_status()
     return {
         "mailings_total": sum(mailings.values()),
         "mailings_by_status": mailings,
@@ -119,7 +119,7 @@ def mailing_messages(*, mailing: Mailing) -> QuerySet[Message]:
     return Message.objects.filter(mailing=mailing).order_by("id")
 
 
-def audience(*, operator_code: str = "", tag: str = "") -> QuerySet[Client]:
+def client_audience(*, operator_code: str = "", tag: str = "") -> QuerySet[Client]:
     """The clients a filter matches now (empty values match any; both means both)."""
     clients = Client.objects.all()
     if operator_code:
@@ -130,28 +130,28 @@ def audience(*, operator_code: str = "", tag: str = "") -> QuerySet[Client]:
 
 
 def mailing_audience(*, mailing: Mailing) -> QuerySet[Client]:
-    return audience(operator_code=mailing.filter_operator_code, tag=mailing.filter_tag)
+    return client_audience(operator_code=mailing.filter_operator_code, tag=mailing.filter_tag)
 
 
-def audience_count(*, operator_code: str = "", tag: str = "") -> int:
-    return audience(operator_code=operator_code, tag=tag).count()
+def client_audience_count(*, operator_code: str = "", tag: str = "") -> int:
+    return client_audience(operator_code=operator_code, tag=tag).count()
 
 
 AUDIENCE_CACHE_SECONDS = 60
 
 
-def audience_count_recent(*, operator_code: str = "", tag: str = "") -> int:
-    """`audience_count`, remembered for a minute: a list of mailings asks it for each row that
+def client_audience_count_recent(*, operator_code: str = "", tag: str = "") -> int:
+    """`client_audience_count`, remembered for a minute: a list of mailings asks it for each row that
     has not started, and on a million clients each count is a scan of an index."""
     key = "audience-count:" + hashlib.sha256(f"{operator_code}\0{tag}".encode()).hexdigest()[:32]
     count = cache.get(key)
     if count is None:
-        count = audience_count(operator_code=operator_code, tag=tag)
+        count = client_audience_count(operator_code=operator_code, tag=tag)
         cache.set(key, count, AUDIENCE_CACHE_SECONDS)
     return count
 
 
-def clients_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, str]]:
+def client_values_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, str]]:
     """(operator code, tag, time zone) of the clients with these phones, looked up in chunks
     (one array parameter per chunk on PostgreSQL; SQLite takes a few hundred parameters)."""
     chunk = 50_000 if connection.vendor == "postgresql" else 500
@@ -164,6 +164,6 @@ def clients_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, str]]:
     return found
 
 
-def processing_task():
+def periodic_task_processing():
     """The periodic task that drives sending (None if someone deleted it)."""
     return PeriodicTask.objects.filter(task="mailings.tasks.process_active_mailings").select_related("interval").first()

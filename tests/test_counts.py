@@ -66,7 +66,7 @@ class TestMessageCounts:
         MessageFactory(mailing=mailing, status=S.EXPIRED)  # unfolded rows count too
         counts = selectors.mailing_message_counts(mailing=mailing)
         assert (counts["sent"], counts["failed"], counts["expired"], counts["pending"]) == (2, 1, 1, 0)
-        assert selectors.overall_counts()["messages_total"] == 4
+        assert selectors.mailing_statistics_overall()["messages_total"] == 4
 
 
 class TestDailyCounts:
@@ -76,7 +76,7 @@ class TestDailyCounts:
         MessageFactory(mailing=mailing, status=S.FAILED)
         Message.objects.filter(pk=sent.pk).update(status=S.SENT)
         today = timezone.now().date()
-        assert selectors.daily_sent_failed(days=3)[-1] == (today, 1, 1)
+        assert selectors.message_daily_sent_failed(days=3)[-1] == (today, 1, 1)
 
     def test_it_gives_every_day_of_the_window_oldest_first_and_only_the_chosen_mailings(self):
         today = timezone.now().date()
@@ -87,8 +87,8 @@ class TestDailyCounts:
             (other, 1, S.SENT, 7),
         ]:  # fmt: skip
             MessageCount.objects.create(mailing_id=mailing.pk, status=status, day=today - timedelta(back), delta=delta)
-        series = selectors.daily_sent_failed(mailings=[mine.pk], days=30)
+        series = selectors.message_daily_sent_failed(mailings=[mine.pk], days=30)
         assert len(series) == 30
         assert series[0][0] == today - timedelta(29)
         assert series[-3:] == [(today - timedelta(2), 5, 1), (today - timedelta(1), 0, 0), (today, 2, 0)]
-        assert sum(sent for _, sent, _ in selectors.daily_sent_failed(days=30)) == 14
+        assert sum(sent for _, sent, _ in selectors.message_daily_sent_failed(days=30)) == 14

@@ -105,13 +105,13 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         tag = request.GET.get("filter_tag", "").strip()
         if operator_code and not OPERATOR_CODE_RE.match(operator_code):
             return JsonResponse({"error": "The operator code is 3 digits, such as 913."}, status=400)
-        count = selectors.audience_count(operator_code=operator_code, tag=tag)
+        count = selectors.client_audience_count(operator_code=operator_code, tag=tag)
         return JsonResponse({"count": count})
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "processing_task": selectors.processing_task(),
+            "processing_task": selectors.periodic_task_processing(),
             "live_counts_every": settings.ADMIN_LIVE_COUNTS_SECONDS,
         }
         return super().changelist_view(request, extra_context)
@@ -126,7 +126,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         """Before it starts (its messages are not made yet): how many clients it would reach now."""
         text = ""
         if obj.status in (Mailing.Status.SCHEDULED, Mailing.Status.PAUSED) and not getattr(obj, "n_total", 0):
-            count = selectors.audience_count_recent(operator_code=obj.filter_operator_code, tag=obj.filter_tag)
+            count = selectors.client_audience_count_recent(operator_code=obj.filter_operator_code, tag=obj.filter_tag)
             text = f"{count:,} client{pluralize(count)} now"
         return format_html('<div class="audience-now" data-mailing="{}">{}</div>', obj.pk, text)
 

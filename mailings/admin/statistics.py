@@ -45,7 +45,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:  # not a redirect: add the totals of what the filters select
-            totals = selectors.message_counts_of(mailings=changelist.queryset.values("pk"))
+            totals = selectors.message_counts_by_status(mailings=changelist.queryset.values("pk"))
             total = sum(totals.values())
             response.context_data["totals"] = {
                 "mailings": changelist.queryset.count(),
@@ -53,7 +53,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
                 "by_status": totals,
                 "success_rate": percent(totals["sent"], total),
             }
-            daily = selectors.daily_sent_failed(mailings=changelist.queryset.values("pk"))
+            daily = selectors.message_daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)
             response.context_data["daily_totals"] = (sum(d[1] for d in daily), sum(d[2] for d in daily))
         return response

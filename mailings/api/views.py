@@ -110,7 +110,7 @@ class MailingViewSet(ServiceModelViewSet):
         mailings = self.paginate_queryset(self.get_queryset())
         counts = selectors.message_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         data = {
-            **selectors.overall_counts(),
+            **selectors.mailing_statistics_overall(),
             "mailings": [
                 {
                     "id": mailing.pk,
@@ -187,7 +187,8 @@ class ActivateMailingView(APIView):
 
     def _answer(self, *, task_id: str | None, answer_status: int) -> Response:
         data = {"queued": task_id is not None, "task_id": task_id, "provider": provider_status()}
-        return Response(ActivationSerializer({**data, **selectors.overall_counts()}).data, status=answer_status)
+        body = {**data, **selectors.mailing_statistics_overall()}
+        return Response(ActivationSerializer(body).data, status=answer_status)
 
     @extend_schema(
         summary="Queue a processing pass now",

@@ -43,7 +43,7 @@ class ClientImport:
 
 
 def client_import_plan(*, records: list[ClientRow]) -> ClientImport:
-    existing = selectors.clients_by_phone(phones=[record.phone_number for record in records])
+    existing = selectors.client_values_by_phone(phones=[record.phone_number for record in records])
     new, changed, unchanged = [], [], 0
     for record in records:
         before = existing.get(record.phone_number)

@@ -46,9 +46,7 @@ def in_test_transaction():
 def no_pass_on_the_broker(monkeypatch):
     """POST /activate_mailing/ queues a processing pass: keep the fuzzer's dozens of them off the
     real broker, where this run's queue would hand them to the workers of later tests."""
-    monkeypatch.setattr(
-        tasks.process_active_mailings, "apply_async", lambda **options: SimpleNamespace(id="fuzzed")
-    )
+    monkeypatch.setattr(tasks.process_active_mailings, "apply_async", lambda **options: SimpleNamespace(id="fuzzed"))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from backoffice.processes import ROOT
-from mailings.selectors import processing_task
+from mailings.selectors import periodic_task_processing
 from tests.support.processes import Cluster
 
 
@@ -119,7 +119,7 @@ class TestDockerfile:
 @pytest.mark.django_db
 class TestBeatHealth:
     def test_healthy_when_the_tick_ran_lately(self, capsys):
-        task = processing_task()
+        task = periodic_task_processing()
         task.last_run_at = timezone.now() - timedelta(seconds=20)
         task.save()
         call_command("beat_health")
@@ -127,14 +127,14 @@ class TestBeatHealth:
 
     @pytest.mark.parametrize("ago", [None, timedelta(minutes=10)])
     def test_unhealthy_when_it_did_not(self, ago):
-        task = processing_task()
+        task = periodic_task_processing()
         task.last_run_at = None if ago is None else timezone.now() - ago
         task.save()
         with pytest.raises(CommandError, match="Beat"):
             call_command("beat_health")
 
     def test_nothing_to_check_when_operators_disabled_the_tick(self, capsys):
-        task = processing_task()
+        task = periodic_task_processing()
         task.enabled, task.last_run_at = False, None
         task.save()
         call_command("beat_health")

@@ -8,7 +8,7 @@ is generous: the larger of `--max-age` and three intervals of the tick.
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from mailings.selectors import processing_task
+from mailings.selectors import periodic_task_processing
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-age", type=int, default=300, help="seconds (default 300)")
 
     def handle(self, *args, max_age: int, **options):
-        task = processing_task()
+        task = periodic_task_processing()
         if task is None or not task.enabled:
             self.stdout.write("The processing task is disabled or missing: nothing to check.")
             return
