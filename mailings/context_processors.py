@@ -1,6 +1,6 @@
 """Template context for the admin: whether the provider circuit is holding sending."""
 
-from mailings.sending.status import provider_status
+from mailings.selectors import provider_status
 
 
 def provider(request) -> dict:

@@ -29,7 +29,6 @@ from mailings import selectors
 from mailings.gateway import Outcome
 from mailings.models import Message
 from mailings.sending.circuit import Mode
-from mailings.sending.status import provider_status
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +180,7 @@ class BackofficeCollector:
         yield from (requests, duration)
 
     def _circuit(self) -> Metric:
-        state = provider_status()["state"]
+        state = selectors.provider_status()["state"]
         circuit = GaugeMetricFamily(
             "backoffice_provider_circuit",
             "The provider circuit breaker: 1 for its current state (closed: sending; open: holding; probing).",

@@ -1,4 +1,4 @@
-"""Everything that reads: audiences and statistics.
+"""Everything that reads: audiences, statistics and the provider's state.
 
 Message statistics sum the count rows that database triggers keep per mailing
 and status (models.MessageCount), so they cost the same at ten million messages
@@ -7,7 +7,7 @@ as at ten; every status appears, zeros included.
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from mailings.models import Client, Mailing, Message, MessageCount
+from mailings.sending.circuit import Mode, circuit_mode, circuit_state
 
 MESSAGE_STATUSES: tuple[str, ...] = tuple(Message.Status.values)
 MAILING_STATUSES: tuple[str, ...] = tuple(Mailing.Status.values)
@@ -167,3 +168,18 @@ def client_values_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, st
 def periodic_task_processing():
     """The periodic task that drives sending (None if someone deleted it)."""
     return PeriodicTask.objects.filter(task="mailings.tasks.process_active_mailings").select_related("interval").first()
+
+
+def provider_status() -> dict:
+    """{"state": "closed"} when sending normally, else the open circuit with its reason and times."""
+    state = circuit_state()
+    mode = circuit_mode(state)
+    if mode is Mode.CLOSED:
+        return {"state": mode.value, "reason": "", "opened_at": None, "retry_at": None}
+    return {
+        "state": mode.value,
+        "reason": state["reason"],
+        "opened_at": state["opened_at"],
+        "retry_at": state["until"],
+        "retry_at_display": datetime.fromtimestamp(state["until"], UTC).strftime("%H:%M:%S"),
+    }

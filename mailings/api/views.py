@@ -23,7 +23,6 @@ from mailings.api.serializers import (
     OverallStatisticsSerializer,
 )
 from mailings.models import Client, Mailing, Message
-from mailings.sending.status import provider_status
 
 
 class ServiceModelViewSet(viewsets.ModelViewSet):
@@ -186,7 +185,7 @@ class ActivateMailingView(APIView):
     permission_classes = [CanChangeMailings, CanViewMessages]
 
     def _answer(self, *, task_id: str | None, answer_status: int) -> Response:
-        data = {"queued": task_id is not None, "task_id": task_id, "provider": provider_status()}
+        data = {"queued": task_id is not None, "task_id": task_id, "provider": selectors.provider_status()}
         body = {**data, **selectors.mailing_statistics_overall()}
         return Response(ActivationSerializer(body).data, status=answer_status)
 

@@ -4,7 +4,8 @@
 - `dispatch`: due messages handed to the workers in batches (the `send_batch` task);
 - `batch`: what a worker does with one batch: `claim`, then `sender` decides each
   message and `recorder` writes the outcomes, on the process's `runtime`;
-- `circuit` (with `status` for operators), `windows`, `backoff`, `config`;
+- `circuit` (its state for operators is read by `selectors.provider_status`), `windows`,
+  `backoff`, `config`;
 - `trial_send`: an operator's test message, sent once to one phone outside any mailing.
 
 Imports go one way: tasks import the engine inside their bodies, the engine imports

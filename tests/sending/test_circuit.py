@@ -3,8 +3,8 @@ import time
 import pytest
 from django.core.cache import cache
 
+from mailings.selectors import provider_status
 from mailings.sending.circuit import PROBE_KEY, STATE_KEY, Circuit, CircuitSettings, Mode, circuit_mode, circuit_state
-from mailings.sending.status import provider_status
 
 SETTINGS = CircuitSettings(threshold=3, cooldown=1.0, max_cooldown=4.0, refresh=0)
 
