@@ -7,6 +7,8 @@ from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from mailings.sending import dispatch
+
 
 def _user_with(django_user_model, username: str, codenames: list[str]):
     user = django_user_model.objects.create_user(username=username, password="irrelevant-pass-123")
@@ -129,3 +131,16 @@ def pytest_collection_modifyitems(items):
     """The browser tests last: their transactional flush must not come before a test that
     restores the migrations' data (serialized rollback)."""
     items.sort(key=lambda item: "/tests/browser/" in str(item.path))
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[tuple[int, list[int], int]]:
+    """What dispatch hands to the broker, captured where it is dispatched (the send_batch task's
+    .delay) instead of sent: (mailing id, message ids, token) per batch."""
+    calls: list[tuple[int, list[int], int]] = []
+    monkeypatch.setattr(
+        dispatch.send_batch_task,
+        "delay",
+        lambda *, mailing_id, message_ids, token: calls.append((mailing_id, message_ids, token)),
+    )
+    return calls

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from mailings.models import Client, Mailing, Message
-from mailings.sending import dispatch, processor
+from mailings.sending import processor
 from mailings.sending.batch import batch_send
 from mailings.sending.circuit import Circuit, CircuitSettings
 from mailings.sending.config import SendingConfig
@@ -23,18 +23,6 @@ CSV = """phone_number;operator_code;tag;timezone
 79130000003;;browser;Asia/Novosibirsk
 79130000004;;other;UTC
 """
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Batches dispatch hands to the broker (the send_batch task's .delay), kept so the test sends them one by one."""
-    calls: list[tuple[int, list[int], int]] = []
-    monkeypatch.setattr(
-        dispatch.send_batch_task,
-        "delay",
-        lambda *, mailing_id, message_ids, token: calls.append((mailing_id, message_ids, token)),
-    )
-    return calls
 
 
 def in_worker_thread(function, **kwargs):
