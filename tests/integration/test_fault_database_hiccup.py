@@ -12,7 +12,6 @@ import time
 import pytest
 from django.db import connection
 
-from backoffice.processes import free_port
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
     S,
@@ -43,12 +42,11 @@ def terminate_other_connections() -> int:
 
 @pytest.mark.integration
 def test_workers_recover_without_a_restart_when_their_database_connections_are_killed(cluster, capsys):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = cluster.sandbox_url
     cluster.env.update(sending_env(url))
     make_clients(CLIENTS)
     processing_every(1)
-    cluster.sandbox(port, "--token", "faults-token", "--latency-ms", "50")
+    cluster.sandbox("--token", "faults-token", "--latency-ms", "50")
     workers = [cluster.worker("worker1", concurrency=2), cluster.worker("worker2", concurrency=2)]
     beat = cluster.beat()
 
