@@ -90,7 +90,7 @@ class Devstack:
         self.host = env.get("HOST", "127.0.0.1")
         self.port = _port(env, "PORT", 8000, any_free=True)
         # Their output echoed as it comes, and read for the line that says where they listen.
-        env.setdefault("PYTHONUNBUFFERED", "1")
+        env.update(PYTHONUNBUFFERED="1")  # set, never read: not a setting
         self.processes: list[ManagedProcess] = []
         self.log_dir = VAR_DIR / "log"
         self.log_dir.mkdir(parents=True, exist_ok=True)
