@@ -29,9 +29,9 @@ def free_port() -> int:
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A TCP socket bound (port 0: to a free port) but not listening: connections to it are refused
     until a server it is handed to (`pass_fds`) listens on it, and nobody else can take its port."""
+    # No SO_REUSEADDR: on Linux two sockets that both set it may share a port while neither listens,
+    # and most servers set it; without it here, no other bind to the port succeeds.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    # As a server's own socket would be: the port can be bound again while closed connections linger.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock

@@ -178,6 +178,8 @@ class Sandbox:
         that listens."""
         runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await runner.setup()
+        if sock:  # as TCPSite's own: the outage's new socket may bind while closed connections linger
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
         host, port = runner.addresses[0][:2]

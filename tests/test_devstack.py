@@ -1,6 +1,7 @@
 """The pieces of `make run` (backoffice/devstack.py) that can be tried without starting it whole;
 tests/test_make_run.py runs it whole."""
 
+import shutil
 import socket
 import sys
 import time
@@ -8,7 +9,14 @@ import time
 import pytest
 
 from backoffice import devstack
-from backoffice.processes import ManagedProcess, bound_socket, port_is_free, stop_together, wait_for_port
+from backoffice.processes import (
+    ManagedProcess,
+    bound_socket,
+    free_port,
+    port_is_free,
+    stop_together,
+    wait_for_port,
+)
 
 
 @pytest.fixture
@@ -144,3 +152,20 @@ class TestWaitForLine:
             assert sleeper.wait_for_line("listening", timeout=30, stop=lambda: True) is None
         finally:
             sleeper.stop()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server installed")
+class TestItsOwnRedisServer:
+    def test_a_port_taken_before_redis_binds_it_means_another_port(self, monkeypatch, refused_port):
+        # The first port offered is held (as another process could take it meanwhile): redis-server
+        # exits with "Address already in use", and the next free port is tried.
+        offered = iter([refused_port])
+        monkeypatch.setattr(devstack, "free_port", lambda: next(offered, None) or free_port())
+        stack = devstack.Devstack({})
+        try:
+            said = stack.start_redis_server()
+            assert f":{refused_port}/" not in said
+            assert devstack.redis_answers(stack.env["REDIS_URL"])
+            assert [p.name for p in stack.processes] == ["redis"]
+        finally:
+            stop_together(stack.processes)
