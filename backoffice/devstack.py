@@ -31,11 +31,15 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from backoffice.flags import parse_flag
-from backoffice.processes import ROOT, ManagedProcess, free_port, port_is_free, stop_together, wait_for_port
+from backoffice.processes import ROOT, ManagedProcess, free_port, port_is_free, stop_together
 
 VAR_DIR = ROOT / "var"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 STOP_TIMEOUT = 10.0
+# What the sandbox and runserver print once they listen, with the port they got (PORT=0: any free one).
+SANDBOX_LISTENS = r"Sandbox provider listening on (http://\S+)"
+WEB_LISTENS = r"Starting development server at http://\S+:(\d+)/"
+REDIS_PORT_TAKEN = "Address already in use"
 
 
 def say(message: str) -> None:
@@ -49,14 +53,16 @@ def _flag(env: dict[str, str], name: str, default: bool) -> bool:
         raise SystemExit(str(exc)) from None
 
 
-def _port(env: dict[str, str], name: str, default: int) -> int:
+def _port(env: dict[str, str], name: str, default: int, *, any_free: bool = False) -> int:
+    """The port number in `name`; with `any_free`, 0 too (the server binds a free port and says which)."""
     raw = env.get(name, "")
     try:
         port = int(raw) if raw else default
     except ValueError:
         raise SystemExit(f"{name}={raw!r}: expected a port number") from None
-    if not 0 < port < 65536:
-        raise SystemExit(f"{name}={port}: expected a port number between 1 and 65535")
+    lowest = 0 if any_free else 1
+    if not lowest <= port < 65536:
+        raise SystemExit(f"{name}={port}: expected a port number between {lowest} and 65535")
     return port
 
 
@@ -82,7 +88,9 @@ class Devstack:
     def __init__(self, env: dict[str, str]):
         self.env = env
         self.host = env.get("HOST", "127.0.0.1")
-        self.port = _port(env, "PORT", 8000)
+        self.port = _port(env, "PORT", 8000, any_free=True)
+        # Their output echoed as it comes, and read for the line that says where they listen.
+        env.update(PYTHONUNBUFFERED="1")  # set, never read: not a setting
         self.processes: list[ManagedProcess] = []
         self.log_dir = VAR_DIR / "log"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -119,25 +127,33 @@ class Devstack:
         )
         return "kombu's filesystem transport (var/broker)"
 
-    def start_redis_server(self) -> str:
-        port = _port(self.env, "REDIS_PORT", 0) if self.env.get("REDIS_PORT") else free_port()
+    def start_redis_server(self, attempts: int = 5) -> str:
+        """On REDIS_PORT, or on a free port: Redis can neither be handed a bound socket nor say which
+        port 0 gave it, so a port found free may be taken before Redis binds it; then another."""
+        chosen = _port(self.env, "REDIS_PORT", 0) if self.env.get("REDIS_PORT") else None
         data = VAR_DIR / "redis"
         data.mkdir(parents=True, exist_ok=True)
-        self.start(
-            "redis",
-            [
-                "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-                "--appendonly", "yes", "--save", "", "--loglevel", "warning",
-            ],
-        )  # fmt: skip
-        url = f"redis://127.0.0.1:{port}/0"
-        deadline = time.monotonic() + 15
-        while not redis_answers(url, timeout=0.5):
-            if time.monotonic() > deadline or not self.processes[-1].alive():
-                raise SystemExit(f"redis-server did not start; see {self.processes[-1].log_path}")
-            time.sleep(0.1)
-        self.env["REDIS_URL"] = url
-        return f"a redis-server started here at {url} (data in var/redis)"
+        for _ in range(1 if chosen else attempts):
+            port = chosen or free_port()
+            redis = self.start(
+                "redis",
+                [
+                    "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+                    "--appendonly", "yes", "--save", "", "--loglevel", "warning",
+                ],
+            )  # fmt: skip
+            url = f"redis://127.0.0.1:{port}/0"
+            deadline = time.monotonic() + 15
+            while not redis_answers(url, timeout=0.5) and redis.alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if redis.alive() and redis_answers(url, timeout=0.5):
+                self.env["REDIS_URL"] = url
+                return f"a redis-server started here at {url} (data in var/redis)"
+            redis.stop()
+            self.processes.remove(redis)
+            if chosen or REDIS_PORT_TAKEN not in redis.log_path.read_text(errors="replace"):
+                break
+        raise SystemExit(f"redis-server did not start; see {redis.log_path}")
 
     # --- preparing the database --------------------------------------------------------------
     def prepare(self) -> str:
@@ -170,18 +186,20 @@ class Devstack:
     def start_services(self) -> None:
         python = sys.executable
         if "SENDING_API_URL" not in self.env:
-            sandbox_port = _port(self.env, "SANDBOX_PORT", 8025)
+            sandbox_port = _port(self.env, "SANDBOX_PORT", 8025, any_free=True)
             if "SANDBOX_PORT" not in self.env and not port_is_free("127.0.0.1", sandbox_port):
-                sandbox_port = free_port()
-            self.env["SENDING_API_URL"] = f"http://127.0.0.1:{sandbox_port}"
-            self.start(
+                sandbox_port = 0  # the default is taken: any free port
+            sandbox = self.start(
                 "sandbox",
                 [
                     python, "manage.py", "sandbox_gateway", "--port", str(sandbox_port),
                     "--latency-ms", "100", "--error-rate", "0.05",
                 ],
             )  # fmt: skip
-            self.wait_listening(sandbox_port)
+            url = self.wait_listening(sandbox, SANDBOX_LISTENS)
+            if url is None:
+                return
+            self.env["SENDING_API_URL"] = url.decode()
         queue = self.env.get("CELERY_QUEUE", "celery")
         self.start(
             "worker",
@@ -199,11 +217,14 @@ class Devstack:
             ],
         )  # fmt: skip
         # No autoreloader: one process that stops at once (restart `make run` after changing code).
-        self.start("web", [python, "manage.py", "runserver", "--noreload", f"{self.host}:{self.port}"])
-        self.wait_listening(self.port)
+        web = self.start("web", [python, "manage.py", "runserver", "--noreload", f"{self.host}:{self.port}"])
+        port = self.wait_listening(web, WEB_LISTENS)
+        if port is not None:
+            self.port = int(port)
 
-    def wait_listening(self, port: int, timeout: float = 60.0) -> None:
-        """Until the port answers; a process that died meanwhile, or the timeout, stops `make run`."""
+    def wait_listening(self, process: ManagedProcess, says: str, timeout: float = 60.0) -> bytes | None:
+        """Until the process says it listens (`says`, whose group is where): that group. None when
+        `make run` is stopping; a process that died meanwhile, or the timeout, stops `make run`."""
 
         def stop_waiting() -> bool:
             dead = self.died()
@@ -211,11 +232,11 @@ class Devstack:
                 raise SystemExit(f"{dead.name} exited with code {dead.process.returncode} while starting")
             return self.stopping.is_set()
 
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         try:
-            wait_for_port(port, timeout, host=host, stop=stop_waiting)
-        except TimeoutError as exc:
+            listens = process.wait_for_line(says, timeout, stop=stop_waiting)
+        except (TimeoutError, RuntimeError) as exc:
             raise SystemExit(str(exc)) from None
+        return listens and listens.group(1)
 
     def died(self) -> ManagedProcess | None:
         return next((p for p in self.processes if not p.alive()), None)
@@ -238,8 +259,10 @@ class Devstack:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: self.stopping.set())
         try:
-            if not port_is_free(self.host, self.port):
-                raise SystemExit(f"port {self.port} on {self.host} is taken: try `make run PORT={self.port + 1}`")
+            if self.port and not port_is_free(self.host, self.port):
+                raise SystemExit(
+                    f"port {self.port} on {self.host} is taken: try `make run PORT={self.port + 1}`, or PORT=0 for any"
+                )
             self.env.setdefault("CELERY_QUEUE", f"backoffice-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}")
             self.env.setdefault("CACHE_KEY_PREFIX", self.env["CELERY_QUEUE"])
             say(f"broker: {self.choose_broker()}")

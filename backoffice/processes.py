@@ -5,6 +5,7 @@ The tests and benchmarks build their clusters on it (tests/support/processes.py)
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,9 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
+    """A port free when asked, and free no longer once anything else binds it: only for a start that
+    tries again on another port when its bind fails (devstack's redis-server)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A TCP socket bound (port 0: to a free port) but not listening: connections to it are refused
+    until a server it is handed to (`pass_fds`) listens on it, and nobody else can take its port."""
+    # No SO_REUSEADDR: on Linux two sockets that both set it may share a port while neither listens,
+    # and most servers set it; without it here, no other bind to the port succeeds.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -54,7 +68,14 @@ class ManagedProcess:
     standard output with its name before each line)."""
 
     def __init__(
-        self, name: str, args: list[str], env: dict[str, str], log_dir: Path, echo: bool = False, cwd: Path = ROOT
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log_dir: Path,
+        echo: bool = False,
+        cwd: Path = ROOT,
+        pass_fds: tuple[int, ...] = (),
     ):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
@@ -66,6 +87,7 @@ class ManagedProcess:
             stdout=subprocess.PIPE if echo else self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
         if echo:
             threading.Thread(target=self._echo, name=f"echo-{name}", daemon=True).start()
@@ -75,11 +97,32 @@ class ManagedProcess:
         for line in iter(self.process.stdout.readline, b""):
             with contextlib.suppress(ValueError, OSError):  # the log closed, or our stdout went away
                 self._log.write(line)
+                self._log.flush()  # for wait_for_line
                 sys.stdout.buffer.write(prefix + line)
                 sys.stdout.buffer.flush()
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def wait_for_line(
+        self, pattern: str, timeout: float = 30.0, *, stop: Callable[[], bool] = lambda: False
+    ) -> re.Match | None:
+        """Until a line of its output matches the regular expression: the match (a server saying it
+        listens, and where). None when `stop()` says to wait no more (it may also raise); RuntimeError
+        when the process exits first; TimeoutError at the timeout."""
+        regex = re.compile(pattern.encode(), re.MULTILINE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            exited = not self.alive()
+            match = regex.search(self.log_path.read_bytes())
+            if match:
+                return match
+            if exited:
+                raise RuntimeError(f"{self.name} exited with code {self.process.returncode} before saying {pattern!r}")
+            if stop():
+                return None
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name} did not say {pattern!r} in {timeout:.0f}s")
 
     def group_alive(self) -> bool:
         """Whether anything of its process group still runs (a pool child may outlive its parent).

@@ -38,7 +38,6 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from backoffice.processes import free_port  # noqa: E402
 from mailings.models import Mailing  # noqa: E402
 from mailings.sending.fanout import fan_out  # noqa: E402
 from mailings.sending.processor import mailings_process  # noqa: E402
@@ -198,12 +197,10 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; workers: {args.workers} x {settings.SENDING_CONCURRENCY} in flight")
 
     for latency in [int(x) for x in args.latencies.split(",") if x]:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "SENDING_API_URL": url}
-        cluster = Cluster(log_dir, env)
+        cluster = Cluster(log_dir, dict(os.environ))
+        url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
-            cluster.sandbox(port, "--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
+            cluster.sandbox("--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
             ceiling = asyncio.run(raw_ceiling(url, args.clients, in_flight))
             make_clients(args.clients)
             settings.SENDING_API_URL = url
@@ -233,11 +230,10 @@ def main() -> None:
         )
 
     if args.memory_clients:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        cluster = Cluster(log_dir, {**os.environ, "SENDING_API_URL": url})
+        cluster = Cluster(log_dir, dict(os.environ))
+        url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
-            cluster.sandbox(port, "--token", settings.SENDING_API_TOKEN)
+            cluster.sandbox("--token", settings.SENDING_API_TOKEN)
             make_clients(args.memory_clients)
             worker = cluster.worker("worker", concurrency=args.workers)
             cluster.beat()

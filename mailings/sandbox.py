@@ -10,15 +10,17 @@ and answers `{"code": 0, "message": "OK"}`, unless a knob says otherwise:
 - `down_after` / `down_for`: after `down_after` seconds, refuse connections for `down_for` seconds.
 
 Like a real server, it drops a request whose client hung up before the answer: it
-is not counted as accepted. `GET /stats` reports what was accepted, and every msgId
-accepted more than once; `GET /stats/accepted` lists each accepted msgId with the
-time (Unix seconds) it was accepted; `POST /stats/reset` starts the counts anew.
+is not counted as accepted. `GET /stats` reports what was accepted, every msgId
+accepted more than once, and the most requests it was answering at once;
+`GET /stats/accepted` lists each accepted msgId with the time (Unix seconds) it was
+accepted; `POST /stats/reset` starts the counts anew.
 """
 
 import asyncio
 import json
 import logging
 import random
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,6 +49,8 @@ class SandboxState:
     duplicates: Counter = field(default_factory=Counter)
     outcomes: Counter = field(default_factory=Counter)
     down: bool = False
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def stats(self) -> dict:
         return {
@@ -58,6 +62,7 @@ class SandboxState:
             "first_accepted_at": min(self.accepted.values(), default=None),
             "last_accepted_at": max(self.accepted.values(), default=None),
             "down": self.down,
+            "most_in_flight": self.most_in_flight,
         }
 
 
@@ -92,6 +97,15 @@ class Sandbox:
         return request.transport is None or request.transport.is_closing()
 
     async def send(self, request: web.Request) -> web.StreamResponse:
+        state = self.state
+        state.in_flight += 1
+        state.most_in_flight = max(state.most_in_flight, state.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            state.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         cfg, state = self.config, self.state
         if state.down:
             return self._refuse(request)
@@ -156,14 +170,21 @@ class Sandbox:
         app.router.add_post("/stats/reset", self.reset)
         return app
 
-    async def serve(self, host: str, port: int, ready=None) -> None:
-        """Serve until cancelled; the outage (if configured) closes the listening socket."""
+    async def serve(self, host: str, port: int, ready=None, sock: socket.socket | None = None) -> None:
+        """Serve until cancelled; the outage (if configured) closes the listening socket.
+
+        `port` 0 binds a free one; `sock`, a socket bound by whoever started us (it need not listen
+        yet), is served instead of binding `host` and `port`. `ready(port)` is called with the port
+        that listens."""
         runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        if sock:  # as TCPSite's own: the outage's new socket may bind while closed connections linger
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
+        host, port = runner.addresses[0][:2]
         if ready:
-            ready()
+            ready(port)
         try:
             if self.config.down_after is not None:
                 await asyncio.sleep(self.config.down_after)

@@ -63,14 +63,13 @@ class RunningSandbox:
 
     def __init__(self, **knobs):
         import asyncio
-        import socket
         import threading
 
+        from backoffice.processes import bound_socket
         from mailings.sandbox import Sandbox, SandboxConfig
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        sock = bound_socket()  # served by the sandbox: its port is never free for another to take
+        self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.sandbox = Sandbox(SandboxConfig(token=knobs.pop("token", "sandbox-test-token"), **knobs))
         self.loop = asyncio.new_event_loop()
@@ -78,7 +77,9 @@ class RunningSandbox:
 
         def serve():
             asyncio.set_event_loop(self.loop)
-            self._task = self.loop.create_task(self.sandbox.serve("127.0.0.1", self.port, ready=ready.set))
+            self._task = self.loop.create_task(
+                self.sandbox.serve("127.0.0.1", self.port, ready=lambda port: ready.set(), sock=sock)
+            )
             with contextlib.suppress(asyncio.CancelledError):
                 self.loop.run_until_complete(self._task)
 

@@ -20,7 +20,6 @@ import pytest
 import redis
 import requests
 
-from backoffice.processes import free_port
 from tests.newcomer import assert_runtime_only, fresh_clone, outside_env
 
 pytestmark = pytest.mark.make_run
@@ -94,6 +93,12 @@ def _kill_everything(make: subprocess.Popen, known: dict[int, str]) -> None:
         make.wait(10)
 
 
+def _web_address(log: Path) -> str | None:
+    """Where `make run` says its web server listens: with PORT=0 the server took a free port."""
+    said = re.search(r"Admin: (http://\S+?)/admin/", log.read_text(errors="replace"))
+    return said and said.group(1)
+
+
 def _tail(log: Path, lines: int = 60) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -131,9 +136,7 @@ def test_make_run_serves_sends_the_demo_and_stops_everything_on_ctrl_c(tmp_path,
     if broker == "redis-server" and shutil.which("redis-server") is None:
         pytest.skip("no redis-server installed")
     checkout = fresh_clone(tmp_path / "checkout")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = outside_env(PORT=str(port), SANDBOX_PORT=str(free_port()), DEMO="1")
+    env = outside_env(PORT="0", SANDBOX_PORT="0", DEMO="1")
     if broker != "auto":
         env["BROKER"] = broker
     log = tmp_path / "make-run.log"
@@ -142,7 +145,8 @@ def test_make_run_serves_sends_the_demo_and_stops_everything_on_ctrl_c(tmp_path,
     everything: dict[int, str] = {}
     try:
         # The first minute or so goes to creating the virtualenv and installing the lock.
-        login = _wait(lambda: requests.get(f"{base}/admin/login/", timeout=2), 240, "the admin login", log, make=make)
+        base = _wait(lambda: _web_address(log), 240, "the web server's address", log, make=make)
+        login = requests.get(f"{base}/admin/login/", timeout=5)
         assert login.status_code == 200
         assert 'name="username"' in login.text
         ready = requests.get(f"{base}/readyz", timeout=5)
@@ -201,15 +205,14 @@ def test_a_second_make_run_reuses_everything(tmp_path):
     checkout = fresh_clone(tmp_path / "checkout")
     env = outside_env(DEMO="1", BROKER="filesystem")
     timings = []
+    env.update({"PORT": "0", "SANDBOX_PORT": "0"})
     for _ in range(2):
-        port = free_port()
-        env.update({"PORT": str(port), "SANDBOX_PORT": str(free_port())})
         log = tmp_path / f"make-run-{len(timings)}.log"
         started = time.monotonic()
         make = _start_make_run(checkout, env, log)
         try:
-            web = f"http://127.0.0.1:{port}/healthz"
-            _wait(lambda url=web: requests.get(url, timeout=2).ok, 240, "the web", log, make=make)
+            base = _wait(lambda log=log: _web_address(log), 240, "the web server's address", log, make=make)
+            assert requests.get(f"{base}/healthz", timeout=5).ok
             timings.append(time.monotonic() - started)
             os.killpg(make.pid, signal.SIGINT)
             make.wait(30)

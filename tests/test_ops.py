@@ -57,10 +57,11 @@ class TestReadyz:
         assert response.json() == {"status": "ok", "failed": [], "checks": {"database": "ok", "broker": "ok"}}
 
     def test_it_names_a_broker_that_does_not_answer(self, client, monkeypatch):
-        from backoffice.processes import free_port
+        from backoffice.processes import bound_socket
 
-        monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-        response = client.get("/readyz")
+        with bound_socket() as refusing:  # bound, never listening: nobody else can answer there
+            monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{refusing.getsockname()[1]}/0")
+            response = client.get("/readyz")
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "unavailable"
@@ -169,10 +170,11 @@ class TestMetricsContent:
         assert label_names <= {"status", "outcome", "state", "source", "le"}
 
     def test_a_store_that_does_not_answer_leaves_the_rest(self, client, settings):
-        from backoffice.processes import free_port
+        from backoffice.processes import bound_socket
 
-        settings.METRICS_STORE_URL = f"redis://127.0.0.1:{free_port()}/0"
-        response = client.get("/metrics")
+        with bound_socket() as refusing:  # bound, never listening: nobody else can answer there
+            settings.METRICS_STORE_URL = f"redis://127.0.0.1:{refusing.getsockname()[1]}/0"
+            response = client.get("/metrics")
         assert response.status_code == 200
         samples = _samples(response.content)
         assert samples[("backoffice_metrics_source_up", (("source", "store"),))] == 0

@@ -1,7 +1,15 @@
-"""Staff users in the groups the migrations create, logged in."""
+"""Staff users in the groups the migrations create, logged in; one row of every model; every admin route."""
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.test import Client as DjangoClient
+from django.utils import timezone
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
+from rest_framework.authtoken.models import Token
+
+from mailings.models import Mailing
+from tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 
 def _staff_in(django_user_model, client, group: str):
@@ -19,3 +27,26 @@ def viewer(django_user_model, client):
 @pytest.fixture
 def operator(django_user_model, client):
     return _staff_in(django_user_model, client, "Operators")
+
+
+@pytest.fixture
+def world(django_user_model):
+    """One row of every model the admin shows."""
+    mailing = MailingFactory(status=Mailing.Status.RUNNING, started_at=timezone.now())
+    MessageFactory(mailing=mailing, client=ClientFactory())
+    user = django_user_model.objects.create_user(username="someone", password="pw-123456", is_staff=True)
+    Token.objects.create(user=user)
+    browser = DjangoClient()  # a login and a failed one: the login records (django-axes)
+    browser.post("/admin/login/", {"username": "someone", "password": "pw-123456"})
+    browser.post("/admin/login/", {"username": "someone", "password": "wrong"})
+    CrontabSchedule.objects.create(minute="0", hour="7")
+    SolarSchedule.objects.create(event="sunrise", latitude=55.75, longitude=37.62)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    return mailing
+
+
+def admin_routes():
+    """(model, its ModelAdmin, route) for every URL the admin site registers: a page added later too."""
+    for model, model_admin in admin.site._registry.items():
+        for pattern in model_admin.get_urls():
+            yield model, model_admin, str(pattern.pattern)

@@ -5,17 +5,14 @@ custom route must be given its expected answer in CUSTOM below or this test fail
 """
 
 import pytest
-from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client as DjangoClient
 from django.urls import reverse
-from django.utils import timezone
-from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask, SolarSchedule
+from django_celery_beat.models import PeriodicTask
 from rest_framework.authtoken.models import Token
 
 from mailings.models import Client, Mailing, Message
-from tests.factories import ClientFactory, MailingFactory, MessageFactory
+from tests.admin.conftest import admin_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +30,6 @@ CUSTOM = {
 }
 
 
-@pytest.fixture
-def world(django_user_model):
-    """One row of every model the admin shows."""
-    mailing = MailingFactory(status=Mailing.Status.RUNNING, started_at=timezone.now())
-    MessageFactory(mailing=mailing, client=ClientFactory())
-    user = django_user_model.objects.create_user(username="someone", password="pw-123456", is_staff=True)
-    Token.objects.create(user=user)
-    browser = DjangoClient()  # a login and a failed one: the login records (django-axes)
-    browser.post("/admin/login/", {"username": "someone", "password": "pw-123456"})
-    browser.post("/admin/login/", {"username": "someone", "password": "wrong"})
-    CrontabSchedule.objects.create(minute="0", hour="7")
-    SolarSchedule.objects.create(event="sunrise", latitude=55.75, longitude=37.62)
-    ClockedSchedule.objects.create(clocked_time=timezone.now())
-    return mailing
-
-
 def _snapshot() -> dict:
     return {
         "clients": list(Client.objects.values_list("id", "phone_number", "tag")),
@@ -61,16 +42,10 @@ def _snapshot() -> dict:
     }
 
 
-def _routes():
-    for model, model_admin in admin.site._registry.items():
-        for pattern in model_admin.get_urls():
-            yield model, model_admin, str(pattern.pattern)
-
-
 def test_a_viewer_can_read_but_change_nothing_anywhere(viewer, world):
     before = _snapshot()
     walked = 0
-    for model, model_admin, route in _routes():
+    for model, model_admin, route in admin_routes():
         label = model._meta.label
         obj = model._default_manager.order_by("pk").first()
         assert obj is not None, f"the walk needs a {label} to open"

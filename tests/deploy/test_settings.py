@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 
-from backoffice.processes import ROOT, free_port, wait_for_port
+from backoffice.processes import ROOT, bound_socket, wait_for_port
 
 
 def _production_env(tmp_path, **overrides) -> dict[str, str]:
@@ -90,12 +90,15 @@ def web(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("gunicorn")
     env = _production_env(tmp_path, ALLOWED_HOSTS="backoffice.example.com,localhost")
     assert _manage("collectstatic", "--noinput", env=env).returncode == 0
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    # Gunicorn serves a socket bound here (fd://): its port is ours from the start, refused until it listens.
+    with bound_socket() as sock:
+        port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "backoffice.wsgi:application", "--bind", f"fd://{sock.fileno()}",
+             "--workers", "1"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            pass_fds=(sock.fileno(),),
+        )  # fmt: skip
     try:
         wait_for_port(port, timeout=30)
         yield f"http://127.0.0.1:{port}", tmp_path

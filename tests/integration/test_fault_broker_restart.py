@@ -1,17 +1,21 @@
 """Redis, the broker and the cache, killed and started again in the middle of a mailing.
 
-The test runs a Redis of its own on a spare port, without persistence, so that the
-restart loses everything: the queued batches, the tasks the workers had taken but
-not acknowledged, the circuit state and the dispatch lock. Workers and beat must
+The test runs a Redis of its own, without persistence, so that the restart loses
+everything: the queued batches, the tasks the workers had taken but not acknowledged,
+the circuit state and the dispatch lock. Workers and beat must
 reconnect by themselves, and the batches lost with the queue must go out again
 (their rows are queued again when their grace runs out).
+
+That Redis listens on a Unix socket in the test's directory, not on a TCP port: a restart must find
+its address free again, and a port let go for the outage could be taken meanwhile by any process
+on the machine (a Redis cannot be handed a bound socket, nor bind port 0 and say which it got).
 """
 
 import time
 
 import pytest
+from redis import Redis, RedisError
 
-from backoffice.processes import free_port, wait_for_port
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
     S,
@@ -32,26 +36,32 @@ GRACE = 10
 DOWN_SECONDS = 3
 
 
+def redis_answers(path) -> bool:
+    try:
+        return Redis(unix_socket_path=str(path), socket_connect_timeout=1).ping()
+    except (RedisError, OSError):
+        return False
+
+
 @pytest.mark.integration
 def test_sending_resumes_by_itself_after_the_broker_restarts_and_nothing_is_lost(cluster, tmp_path, capsys):
-    redis_port, port = free_port(), free_port()
-    url = f"http://127.0.0.1:{port}"
-    redis_url = f"redis://127.0.0.1:{redis_port}"
+    url = cluster.sandbox_url
+    redis_socket = tmp_path / "redis.sock"
     cluster.env.update(
         sending_env(url, SENDING_QUEUE_GRACE=GRACE),
-        REDIS_URL=f"{redis_url}/0",
-        CELERY_BROKER_URL=f"{redis_url}/0",
-        CACHE_URL=f"{redis_url}/1",
+        REDIS_URL=f"unix://{redis_socket}?db=0",
+        CELERY_BROKER_URL=f"redis+socket://{redis_socket}?virtual_host=0",
+        CACHE_URL=f"rediscache://{redis_socket}?db=1",
     )
     redis_args = [
-        "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+        "redis-server", "--port", "0", "--unixsocket", str(redis_socket), "--unixsocketperm", "700",
         "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
     ]  # fmt: skip
     redis = cluster.start("redis", redis_args)
-    wait_for_port(redis_port)
+    wait_for(lambda: redis_answers(redis_socket), 15, "Redis to answer")
     make_clients(CLIENTS)
     processing_every(1)
-    cluster.sandbox(port, "--token", "faults-token", "--latency-ms", "50")
+    cluster.sandbox("--token", "faults-token", "--latency-ms", "50")
     cluster.worker("worker1", concurrency=2)
     cluster.worker("worker2", concurrency=2)
     cluster.beat()
@@ -61,9 +71,9 @@ def test_sending_resumes_by_itself_after_the_broker_restarts_and_nothing_is_lost
     wait_for(lambda: accepted_count(url) >= 2_000, 120, "sending to be under way")
     redis.kill()
     killed = time.time()
-    time.sleep(DOWN_SECONDS)
+    time.sleep(DOWN_SECONDS)  # the outage itself, not a wait for something to be ready
     cluster.start("redis-restarted", redis_args)
-    wait_for_port(redis_port)
+    wait_for(lambda: redis_answers(redis_socket), 15, "Redis to answer again")
     restarted = time.time()
     # In-flight batches finish meanwhile; resuming means batches claimed after the restart.
     at_restart = accepted_count(url)

@@ -13,7 +13,6 @@ import time
 import pytest
 from django.db import connection
 
-from backoffice.processes import free_port
 from mailings.models import Mailing
 from mailings.sending import processor
 from mailings.tasks import process_active_mailings
@@ -60,12 +59,11 @@ def tick_in_threads(count: int) -> list[BaseException]:
 
 @pytest.mark.integration
 def test_four_workers_and_ten_ticks_at_once_send_every_message_exactly_once(cluster, capsys):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = cluster.sandbox_url
     cluster.env.update(sending_env(url))
     make_clients(CLIENTS)
     processing_every(1)
-    cluster.sandbox(port, "--token", "faults-token", "--latency-ms", "20")
+    cluster.sandbox("--token", "faults-token", "--latency-ms", "20")
     for number in range(1, WORKERS + 1):
         cluster.worker(f"worker{number}", concurrency=1)
     cluster.beat()

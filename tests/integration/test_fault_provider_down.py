@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backoffice.processes import free_port
 from mailings.models import Client
 from mailings.sending.circuit import circuit_state
 from tests.integration.conftest import processing_every
@@ -41,8 +40,7 @@ BACKOFF_CAP = 0.5
 
 @pytest.mark.integration
 def test_an_outage_longer_than_the_retry_budget_holds_messages_instead_of_failing_them(cluster, capsys):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = cluster.sandbox_url
     cluster.env.update(
         sending_env(
             url,
@@ -60,7 +58,7 @@ def test_an_outage_longer_than_the_retry_budget_holds_messages_instead_of_failin
     wait_until_ready(*workers)  # the workers start before the provider's clock does
 
     cluster.sandbox(
-        port, "--token", "faults-token", "--latency-ms", "50", "--down-after", str(DOWN_AFTER),
+        "--token", "faults-token", "--latency-ms", "50", "--down-after", str(DOWN_AFTER),
         "--down-for", str(DOWN_FOR),
     )  # fmt: skip
     down_at = time.time() + DOWN_AFTER

@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backoffice.processes import free_port
 from mailings.models import Message
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
@@ -41,12 +40,11 @@ KILL_AT_ACCEPTED = (3_000, 8_000, 13_000)
 
 @pytest.mark.integration
 def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held(cluster, capsys):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = cluster.sandbox_url
     cluster.env.update(sending_env(url, SENDING_LEASE=LEASE, SENDING_CONCURRENCY=CONCURRENCY, SENDING_BATCH_SIZE=BATCH))
     make_clients(CLIENTS)
     processing_every(1)
-    cluster.sandbox(port, "--token", "faults-token", "--latency-ms", "100")
+    cluster.sandbox("--token", "faults-token", "--latency-ms", "100")
     victim = cluster.worker("victim", concurrency=PROCESSES)
     cluster.worker("survivor", concurrency=PROCESSES)
     cluster.beat()

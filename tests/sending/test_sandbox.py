@@ -165,7 +165,6 @@ class TestSandboxKnobs:
         status, elapsed = asyncio.run(scenario())
         assert status == 200
         assert elapsed >= 0.3 - 0.005  # asyncio may wake a timer up to its clock resolution early
-        assert elapsed < 1.5
 
     def test_it_answers_errors_at_error_rate_one(self):
         status, answer, stats = post_send(Sandbox(SandboxConfig(token=TOKEN, error_rate=1.0, seed=1)), 5, good_body())

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from mailings import services
-from mailings.models import Message
+from mailings.models import Mailing, Message
 from mailings.sending.batch import batch_send, claim
 from mailings.sending.circuit import Circuit, CircuitSettings, circuit_state
 from mailings.sending.recorder import record
@@ -51,15 +51,16 @@ class TestSendDecisions:
         assert message.last_error.startswith("HTTP 404")
 
     def test_nothing_is_sent_after_the_end(self, sandbox_factory):
-        sandbox = sandbox_factory(latency_ms=1500)
-        now = timezone.now()
-        mailing = _running(end_datetime=now + timedelta(milliseconds=600))
+        sandbox = sandbox_factory(latency_ms=2500)
+        mailing = _running()
         ids, token = _queued(mailing, 3)
+        # The end is set once the rows are in: however long that took, the requests start before
+        # it (the batch reads it when it starts) and are still waiting for their answers at it.
+        Mailing.objects.filter(pk=mailing.pk).update(end_datetime=timezone.now() + timedelta(seconds=1))
         counts = _send(mailing, ids, token)
         assert counts == {"expire": 3}
         assert set(Message.objects.filter(id__in=ids).values_list("status", flat=True)) == {S.EXPIRED}
-        # The sandbox notices the hang-ups when its 1.5 s sleep ends; how soon that is after the
-        # batch depends on how much of the 600 ms the set-up took, so wait for it, not a fixed time.
+        # The sandbox notices the hang-ups when its 2.5 s sleep ends: wait for it, not a fixed time.
         deadline = time.monotonic() + 10
         while sandbox.stats["requests"] < 3 and time.monotonic() < deadline:
             time.sleep(0.05)

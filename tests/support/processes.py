@@ -1,10 +1,13 @@
 """The product's processes started together for a test or a benchmark: the sandbox provider,
 Celery workers, beat (built on backoffice/processes.py, which `make run` uses too)."""
 
+import functools
 import sys
 from pathlib import Path
 
-from backoffice.processes import ManagedProcess, wait_for_port
+from backoffice.processes import ManagedProcess, bound_socket
+
+SANDBOX_LISTENS = r"Sandbox provider listening on (http://\S+)"
 
 
 class Cluster:
@@ -14,17 +17,31 @@ class Cluster:
         self.log_dir = log_dir
         self.env = env
         self.processes: list[ManagedProcess] = []
+        self._sandbox_socket = None
 
-    def start(self, name: str, args: list[str]) -> ManagedProcess:
-        process = ManagedProcess(name, args, self.env, self.log_dir)
+    def start(self, name: str, args: list[str], pass_fds: tuple[int, ...] = ()) -> ManagedProcess:
+        process = ManagedProcess(name, args, self.env, self.log_dir, pass_fds=pass_fds)
         self.processes.append(process)
         return process
 
-    def sandbox(self, port: int, *knobs: str) -> ManagedProcess:
+    @functools.cached_property
+    def sandbox_url(self) -> str:
+        """Where the sandbox will listen, known before it starts (the workers' SENDING_API_URL): a
+        socket bound here holds the port, refusing connections until `sandbox()` serves it."""
+        self._sandbox_socket = bound_socket()
+        return f"http://127.0.0.1:{self._sandbox_socket.getsockname()[1]}"
+
+    def sandbox(self, *knobs: str) -> ManagedProcess:
+        """The sandbox provider on `sandbox_url`, once it listens."""
+        self.sandbox_url  # noqa: B018 (binds the socket)
+        sock = self._sandbox_socket
         process = self.start(
-            "sandbox", [sys.executable, "manage.py", "sandbox_gateway", "--port", str(port), "--seed", "7", *knobs]
+            "sandbox",
+            [sys.executable, "manage.py", "sandbox_gateway", "--fd", str(sock.fileno()), "--seed", "7", *knobs],
+            pass_fds=(sock.fileno(),),
         )
-        wait_for_port(port)
+        process.wait_for_line(SANDBOX_LISTENS)
+        sock.close()  # the sandbox's copy alone: its outage must close the port
         return process
 
     def worker(self, name: str, concurrency: int = 1) -> ManagedProcess:
@@ -47,5 +64,7 @@ class Cluster:
         )  # fmt: skip
 
     def stop(self) -> None:
+        if self._sandbox_socket:
+            self._sandbox_socket.close()
         for process in reversed(self.processes):
             process.stop()

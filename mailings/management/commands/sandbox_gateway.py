@@ -1,7 +1,12 @@
-"""`python manage.py sandbox_gateway --port 8025`: the stand-in SMS provider (see mailings.sandbox)."""
+"""`python manage.py sandbox_gateway --port 8025`: the stand-in SMS provider (see mailings.sandbox).
+
+`--port 0` binds a free port; `--fd N` serves a socket its parent bound and handed down. Either way the
+first line it prints, `Sandbox provider listening on http://HOST:PORT`, says it listens and where.
+"""
 
 import asyncio
 import contextlib
+import socket
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -21,7 +26,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8025)
+        parser.add_argument("--port", type=int, default=8025, help="0: any free port (printed when listening)")
+        parser.add_argument("--fd", type=int, default=None, help="serve this inherited, bound socket instead")
         parser.add_argument("--token", default=None, help="Bearer token to accept (default: SENDING_API_TOKEN).")
         parser.add_argument("--latency-ms", type=float, default=0.0)
         parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of 5xx/429 answers")
@@ -45,10 +51,13 @@ class Command(BaseCommand):
             seed=options["seed"],
         )
         host, port = options["host"], options["port"]
+        sock = socket.socket(fileno=options["fd"]) if options["fd"] is not None else None
+        if sock:
+            host = sock.getsockname()[0]
 
-        def ready():
-            self.stdout.write(f"Sandbox provider listening on http://{host}:{port}", ending="\n")
+        def ready(bound_port: int):
+            self.stdout.write(f"Sandbox provider listening on http://{host}:{bound_port}", ending="\n")
             self.stdout.flush()
 
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(Sandbox(config).serve(host, port, ready=ready))
+            asyncio.run(Sandbox(config).serve(host, port, ready=ready, sock=sock))
