@@ -12,7 +12,9 @@ and answers `{"code": 0, "message": "OK"}`, unless a knob says otherwise:
 Like a real server, it drops a request whose client hung up before the answer: it
 is not counted as accepted. `GET /stats` reports what was accepted, and every msgId
 accepted more than once; `GET /stats/accepted` lists each accepted msgId with the
-time (Unix seconds) it was accepted; `POST /stats/reset` starts the counts anew.
+time (Unix seconds) it was accepted, after the latency; `GET /stats/received` lists
+each text received with the times its requests arrived (before the latency, so a
+request's start); `POST /stats/reset` starts the counts anew.
 """
 
 import asyncio
@@ -20,7 +22,7 @@ import json
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -46,6 +48,7 @@ class SandboxState:
     accepted: dict[int, float] = field(default_factory=dict)
     duplicates: Counter = field(default_factory=Counter)
     outcomes: Counter = field(default_factory=Counter)
+    received: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # text: arrivals
     down: bool = False
 
     def stats(self) -> dict:
@@ -93,6 +96,7 @@ class Sandbox:
 
     async def send(self, request: web.Request) -> web.StreamResponse:
         cfg, state = self.config, self.state
+        arrived = time.time()
         if state.down:
             return self._refuse(request)
         if request.headers.get("Authorization") != f"Bearer {cfg.token}":
@@ -108,6 +112,7 @@ class Sandbox:
         if problem:
             state.outcomes["bad_request"] += 1
             return web.json_response({"code": 400, "message": problem}, status=400)
+        state.received[body["text"]].append(arrived)
 
         roll = self.random.random()
         if cfg.latency_ms:
@@ -143,6 +148,9 @@ class Sandbox:
     async def accepted(self, request: web.Request) -> web.Response:
         return web.json_response({str(k): v for k, v in self.state.accepted.items()})
 
+    async def received(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.received)
+
     async def reset(self, request: web.Request) -> web.Response:
         down = self.state.down
         self.state = SandboxState(down=down)
@@ -153,6 +161,7 @@ class Sandbox:
         app.router.add_post("/send/{msg_id}", self.send)
         app.router.add_get("/stats", self.stats)
         app.router.add_get("/stats/accepted", self.accepted)
+        app.router.add_get("/stats/received", self.received)
         app.router.add_post("/stats/reset", self.reset)
         return app
 
