@@ -60,6 +60,11 @@ def sandbox_accepted(sandbox_url: str) -> dict[int, float]:
     return {int(k): v for k, v in requests.get(f"{sandbox_url}/stats/accepted", timeout=10).json().items()}
 
 
+def sandbox_received(sandbox_url: str) -> dict[str, list[float]]:
+    """Each text the sandbox received, with the times its requests arrived."""
+    return requests.get(f"{sandbox_url}/stats/received", timeout=10).json()
+
+
 def accepted_count(sandbox_url: str) -> int:
     try:
         return sandbox_stats(sandbox_url)["accepted"]
