@@ -11,7 +11,14 @@ from backoffice.processes import free_port
 from mailings import selectors, services
 from mailings.models import Client, Mailing, Message
 from tests.integration.conftest import processing_every
-from tests.integration.faults import sandbox_accepted, sandbox_stats, sending_env, wait_for, wait_until_ready
+from tests.integration.faults import (
+    CIRCUIT_OPENED,
+    sandbox_accepted,
+    sandbox_stats,
+    sending_env,
+    wait_for,
+    wait_until_ready,
+)
 
 S = Message.Status
 CLIENTS = 5000
@@ -26,6 +33,7 @@ def _make_clients() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.expected_log_errors(CIRCUIT_OPENED)  # errors in a row and the outage open the circuit
 def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     port = free_port()
     sandbox_url = f"http://127.0.0.1:{port}"

@@ -18,6 +18,7 @@ from mailings.models import Client
 from mailings.sending.circuit import circuit_state
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
+    CIRCUIT_OPENED,
     S,
     all_done,
     mailing_for,
@@ -40,6 +41,7 @@ BACKOFF_CAP = 0.5
 
 
 @pytest.mark.integration
+@pytest.mark.expected_log_errors(CIRCUIT_OPENED)
 def test_an_outage_longer_than_the_retry_budget_holds_messages_instead_of_failing_them(cluster, capsys):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
