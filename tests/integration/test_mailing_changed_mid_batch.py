@@ -54,7 +54,7 @@ CHANGES = {
 
 @pytest.mark.integration
 @pytest.mark.parametrize("change", CHANGES)
-def test_a_change_mid_batch_reaches_the_next_requests_within_the_refresh_interval(cluster, capsys, change):
+def test_a_change_mid_batch_reaches_the_next_requests_within_half_a_second(cluster, capsys, change):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cluster.env.update(sending_env(url, SENDING_CONCURRENCY=CONCURRENCY, SENDING_BATCH_SIZE=BATCH))
