@@ -129,22 +129,26 @@ class ManagedProcess:
 
         Zombies do not count: an orphan's is reaped by PID 1, which in a container may never do it.
         """
-        proc = Path("/proc")
-        if not proc.is_dir():  # not Linux: ask the kernel, zombies included
+        if not Path("/proc").is_dir():  # not Linux: ask the kernel, zombies included
             try:
                 os.killpg(self.process.pid, 0)
             except ProcessLookupError:
                 return False
             return True
-        for entry in proc.iterdir():
+        return bool(self.group_pids())
+
+    def group_pids(self) -> set[int]:
+        """The processes of its group still running, zombies left out (Linux: read from /proc)."""
+        pids = set()
+        for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
                     state, _, group = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
                 except (OSError, ValueError):
                     continue  # gone meanwhile
                 if int(group) == self.process.pid and state != "Z":
-                    return True
-        return False
+                    pids.add(int(entry.name))
+        return pids
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):

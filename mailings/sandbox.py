@@ -13,7 +13,9 @@ Like a real server, it drops a request whose client hung up before the answer: i
 is not counted as accepted. `GET /stats` reports what was accepted, every msgId
 accepted more than once, and the most requests it was answering at once;
 `GET /stats/accepted` lists each accepted msgId with the time (Unix seconds) it was
-accepted; `POST /stats/reset` starts the counts anew.
+accepted, after the latency; `GET /stats/received` lists each text received with the
+times its requests arrived (before the latency, so a request's start);
+`POST /stats/reset` starts the counts anew.
 """
 
 import asyncio
@@ -22,7 +24,7 @@ import logging
 import random
 import socket
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -48,6 +50,7 @@ class SandboxState:
     accepted: dict[int, float] = field(default_factory=dict)
     duplicates: Counter = field(default_factory=Counter)
     outcomes: Counter = field(default_factory=Counter)
+    received: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # text: arrivals
     down: bool = False
     in_flight: int = 0
     most_in_flight: int = 0
@@ -107,6 +110,7 @@ class Sandbox:
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         cfg, state = self.config, self.state
+        arrived = time.time()
         if state.down:
             return self._refuse(request)
         if request.headers.get("Authorization") != f"Bearer {cfg.token}":
@@ -122,6 +126,7 @@ class Sandbox:
         if problem:
             state.outcomes["bad_request"] += 1
             return web.json_response({"code": 400, "message": problem}, status=400)
+        state.received[body["text"]].append(arrived)
 
         roll = self.random.random()
         if cfg.latency_ms:
@@ -157,6 +162,9 @@ class Sandbox:
     async def accepted(self, request: web.Request) -> web.Response:
         return web.json_response({str(k): v for k, v in self.state.accepted.items()})
 
+    async def received(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.received)
+
     async def reset(self, request: web.Request) -> web.Response:
         down = self.state.down
         self.state = SandboxState(down=down)
@@ -167,6 +175,7 @@ class Sandbox:
         app.router.add_post("/send/{msg_id}", self.send)
         app.router.add_get("/stats", self.stats)
         app.router.add_get("/stats/accepted", self.accepted)
+        app.router.add_get("/stats/received", self.received)
         app.router.add_post("/stats/reset", self.reset)
         return app
 

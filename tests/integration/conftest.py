@@ -7,7 +7,16 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from tests.integration.worker_logs import unexpected_errors
 from tests.support.processes import Cluster
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "expected_log_errors(*patterns): error records a fault test provokes on purpose in its workers' or "
+        "beat's logs (see tests/integration/worker_logs.py)",
+    )
 
 
 def database_url() -> str:
@@ -35,10 +44,22 @@ def cluster(django_db_serialized_rollback, transactional_db, tmp_path_factory, r
     }
     started = Cluster(log_dir, env)
     yield started
+    # What the workers and beat wrote while the test ran: stopping them mid-task (SIGTERM to the
+    # group, pool children included) writes errors of its own that say nothing of the product.
+    log_sizes = {process: process.log_path.stat().st_size for process in started.processes}
     started.stop()
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         for process in started.processes:
             print(f"--- {process.name} ({process.log_path}) ---\n{process.tail()}")
+        return  # the failure is the news, and its processes' logs are printed above
+    expected = [pattern for mark in request.node.iter_markers("expected_log_errors") for pattern in mark.args]
+    errors = {
+        f"{process.name} ({process.log_path})": unexpected_errors(process.log_path, expected, upto=size)
+        for process, size in log_sizes.items()
+        if "celery" in process.process.args  # the workers and beat
+    }
+    errors = {name: lines for name, lines in errors.items() if lines}
+    assert not errors, f"errors in the logs of the workers or beat: {errors}"
 
 
 @pytest.hookimpl(hookwrapper=True)

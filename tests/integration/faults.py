@@ -6,11 +6,15 @@ from datetime import datetime, timedelta
 import requests
 from django.utils import timezone
 
+from backoffice.processes import ManagedProcess
 from mailings import services
 from mailings.models import Client, Mailing, Message
 
 S = Message.Status
 TERMINAL = (S.SENT, S.FAILED, S.EXPIRED, S.CANCELLED)
+# The circuit opening logs an ERROR (operators must see it), and so does each failed probe: a
+# provider outage makes them on purpose (`@pytest.mark.expected_log_errors(CIRCUIT_OPENED)`).
+CIRCUIT_OPENED = r"ERROR mailings\.sending\.circuit provider circuit open for \d+s: "
 
 
 def sending_env(sandbox_url: str, **overrides: object) -> dict[str, str]:
@@ -52,12 +56,26 @@ def wait_until_ready(*workers, timeout: float = 60) -> None:
         wait_for(lambda w=worker: b" ready." in w.log_path.read_bytes(), timeout, f"{worker.name} to be ready")
 
 
+def process_ids(*processes: ManagedProcess) -> dict[str, set[int]]:
+    """Each process with its group as it runs now: a worker's main process and its pool's children.
+
+    The same ids at the end of a test mean that none of them exited or was replaced meanwhile
+    (a pool child that died is replaced by a new one, with a new id).
+    """
+    return {process.name: process.group_pids() for process in processes}
+
+
 def sandbox_stats(sandbox_url: str) -> dict:
     return requests.get(f"{sandbox_url}/stats", timeout=5).json()
 
 
 def sandbox_accepted(sandbox_url: str) -> dict[int, float]:
     return {int(k): v for k, v in requests.get(f"{sandbox_url}/stats/accepted", timeout=10).json().items()}
+
+
+def sandbox_received(sandbox_url: str) -> dict[str, list[float]]:
+    """Each text the sandbox received, with the times its requests arrived."""
+    return requests.get(f"{sandbox_url}/stats/received", timeout=10).json()
 
 
 def accepted_count(sandbox_url: str) -> int:

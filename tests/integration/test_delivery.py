@@ -11,6 +11,7 @@ from mailings import selectors, services
 from mailings.models import Client, Mailing, Message
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
+    CIRCUIT_OPENED,
     accepted_count,
     sandbox_accepted,
     sandbox_stats,
@@ -32,6 +33,7 @@ def _make_clients() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.expected_log_errors(CIRCUIT_OPENED)  # errors in a row and the outage open the circuit
 def test_every_message_ends_once_on_time_through_a_flaky_provider(cluster, api):
     sandbox_url = cluster.sandbox_url
     # A queue of two batches: a tick may queue a whole share for the first mailing it finds running

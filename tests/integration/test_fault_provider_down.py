@@ -17,6 +17,7 @@ from mailings.models import Client
 from mailings.sending.circuit import circuit_state
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
+    CIRCUIT_OPENED,
     S,
     all_done,
     mailing_for,
@@ -39,6 +40,7 @@ BACKOFF_CAP = 0.5
 
 
 @pytest.mark.integration
+@pytest.mark.expected_log_errors(CIRCUIT_OPENED)
 def test_an_outage_longer_than_the_retry_budget_holds_messages_instead_of_failing_them(cluster, capsys):
     url = cluster.sandbox_url
     cluster.env.update(

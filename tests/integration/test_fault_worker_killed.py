@@ -8,8 +8,10 @@ server, drops a request whose client died before the answer; what it had already
 accepted but the dead worker had not yet recorded is accepted a second time.
 """
 
+import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -38,6 +40,13 @@ BATCH = 200  # messages a process claims at once (all `sending` until sent or re
 KILL_AT_ACCEPTED = (3_000, 8_000, 13_000)
 
 
+def open_batches(log_path: Path) -> set[int]:
+    """The claim tokens of the batches a worker's log shows claimed and not done."""
+    log = log_path.read_text(errors="replace")
+    claimed, done = (set(map(int, re.findall(rf"batch {what} .*\bbatch=(\d+)", log))) for what in ("claimed", "done"))
+    return claimed - done
+
+
 @pytest.mark.integration
 def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held(cluster, capsys):
     url = cluster.sandbox_url
@@ -56,6 +65,13 @@ def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held
         wait_for(lambda threshold=threshold: accepted_count(url) >= threshold, 120, f"{threshold} messages accepted")
         victim.kill()
         killed_at = timezone.now()
+        # What the dead worker had claimed and not recorded: its open batches' rows, still `sending`.
+        victims = set(
+            Message.objects.filter(status=S.SENDING, token__in=open_batches(victim.log_path)).values_list(
+                "id", flat=True
+            )
+        )
+        assert victims, f"kill {number}: the victim held no claimed rows, the kill tested nothing"
         # Everything the dead worker held is still `sending` (nobody touches it until the lease runs
         # out) and was claimed before the kill; rows the survivor claimed before it are included too,
         # so this is an upper bound on what the dead worker had claimed and not yet recorded.
@@ -64,6 +80,7 @@ def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held
                 status=S.SENDING, lease_expires_at__lte=killed_at + timedelta(seconds=LEASE)
             ).values_list("id", flat=True)
         )
+        assert victims <= held
         victim = cluster.worker(f"victim-restart{number}", concurrency=PROCESSES)
         # Its lease runs out and the tick hands them back: they wait again, with the same msgIds.
         wait_for(
@@ -71,7 +88,14 @@ def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held
             LEASE + 20,
             "the dead worker's messages to be taken back",
         )
-        kills.append({"at": killed_at, "held": held, "back_after": (timezone.now() - killed_at).total_seconds()})
+        kills.append(
+            {
+                "at": killed_at,
+                "held": held,
+                "victims": victims,
+                "back_after": (timezone.now() - killed_at).total_seconds(),
+            }
+        )
 
     wait_for(lambda: all_done(mailing), 240, "every message to end", interval=1)
     elapsed = time.time() - started
@@ -103,6 +127,7 @@ def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held
         sent=counts[S.SENT],
         kills=len(kills),
         held_at_kills="/".join(str(len(kill["held"])) for kill in kills),
+        victim_held_at_kills="/".join(str(len(kill["victims"])) for kill in kills),
         duplicates=stats["duplicates"],
         bound=bound,
         in_flight_bound_per_kill=PROCESSES * CONCURRENCY,

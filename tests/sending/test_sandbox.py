@@ -126,13 +126,16 @@ class TestSandboxStats:
                 await _call(session, "POST", f"{url}/send/4", headers=AUTH, json=good_body(5))
                 _, stats = await _call(session, "GET", f"{url}/stats")
                 _, accepted = await _call(session, "GET", f"{url}/stats/accepted")
+                await _call(session, "POST", f"{url}/send/7", headers=AUTH, json={**good_body(7), "text": "Bye"})
+                _, received = await _call(session, "GET", f"{url}/stats/received")
                 reset_status, reset = await _call(session, "POST", f"{url}/stats/reset")
                 _, after = await _call(session, "GET", f"{url}/stats")
                 _, accepted_after = await _call(session, "GET", f"{url}/stats/accepted")
-                return stats, accepted, (reset_status, reset), after, accepted_after
+                _, received_after = await _call(session, "GET", f"{url}/stats/received")
+                return stats, accepted, received, (reset_status, reset), after, accepted_after, received_after
 
         before = time.time()
-        stats, accepted, reset, after, accepted_after = asyncio.run(scenario())
+        stats, accepted, received, reset, after, accepted_after, received_after = asyncio.run(scenario())
 
         assert stats["requests"] == 6
         assert stats["accepted"] == 3
@@ -145,11 +148,19 @@ class TestSandboxStats:
         assert all(before <= at <= time.time() for at in accepted.values())
         assert accepted["1"] <= accepted["2"] <= accepted["3"]
 
+        # Every request with a valid body, by its text, when it arrived (the refused ones are not there).
+        assert set(received) == {"Hello", "Bye"}
+        assert len(received["Hello"]) == 4
+        assert len(received["Bye"]) == 1
+        assert received["Hello"] == sorted(received["Hello"])
+        assert received["Hello"][-1] <= received["Bye"][0]
+        assert before <= received["Hello"][0] <= accepted["1"]  # it arrives, then it is accepted
+
         assert reset == (200, {"reset": True})
         assert after["requests"] == after["accepted"] == after["duplicates"] == 0
         assert after["outcomes"] == {}
         assert after["first_accepted_at"] is None
-        assert accepted_after == {}
+        assert accepted_after == received_after == {}
 
 
 class TestSandboxKnobs:
