@@ -27,6 +27,22 @@ class PhoneNumberField(_NormalizedCharField):
     normalize = staticmethod(normalize_phone)
 
 
+# What `normalize_phone` accepts: 7 and ten digits, maybe after a "+", with spaces, dashes, dots
+# and brackets anywhere; answered as the stored 7 and ten digits.
+_SEPARATORS = r"[\s().-]*"
+PHONE_SENT_PATTERN = rf"^{_SEPARATORS}\+?{_SEPARATORS}7(?:{_SEPARATORS}[0-9]){{10}}{_SEPARATORS}$"
+PHONE_ANSWERED_PATTERN = r"^7[0-9]{10}$"
+
+
+class PhoneNumberFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PhoneNumberField
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "response":
+            return {"type": "string", "pattern": PHONE_ANSWERED_PATTERN, "example": "79001234567"}
+        return {"type": "string", "pattern": PHONE_SENT_PATTERN, "example": "+7 (900) 123-45-67"}
+
+
 class TimeZoneField(_NormalizedCharField):
     normalize = staticmethod(normalize_timezone)
     default_error_messages = {"invalid": "Expected a time zone name or a whole number of hours from -12 to 14."}

@@ -1,8 +1,8 @@
 """The OpenAPI description of the answers every operation may give, errors included.
 
 drf-spectacular documents the success answer; a client also needs to know that it may
-get a 400 naming the field, a 401 or 403, a 404, a 409 on a conflicting write, or a 503
-when the broker is away, and what such a body looks like.
+get a 400 naming the field, a 401 or 403, a 404, a 409 on a conflicting write, a 415 for a
+body it cannot read, or a 503 when the broker is away, and what such a body looks like.
 """
 
 from drf_spectacular.openapi import AutoSchema
@@ -22,7 +22,10 @@ _ALWAYS = {
     "403": "The token's user lacks the permission this needs.",
     "404": "No such object, or no such page.",
 }
-_WRITES = {"409": "The change conflicts with the object's state (e.g. a finished mailing)."}
+_WRITES = {
+    "409": "The change conflicts with the object's state (e.g. a finished mailing).",
+    "415": "The body is not JSON, a form or multipart form data, or it cannot be read as its type says.",
+}
 _BROKER = {"503": "The broker (Redis) cannot be reached right now; try again."}
 
 

@@ -3,6 +3,7 @@
 Serializers parse and format; the services validate fully and write.
 """
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
@@ -10,8 +11,23 @@ from mailings.models import Client, Mailing, Message
 from mailings.sending.circuit import Mode
 
 
+def _request_example(name: str, summary: str, value: dict) -> OpenApiExample:
+    return OpenApiExample(name, summary=summary, value=value, request_only=True)
+
+
+@extend_schema_serializer(
+    examples=[
+        _request_example(
+            "client",
+            "A client three hours ahead of UTC",
+            {"phone_number": "+7 (913) 123-45-67", "operator_code": "", "tag": "vip", "timezone": 3},
+        )
+    ]
+)
 class ClientSerializer(serializers.ModelSerializer):
-    phone_number = PhoneNumberField(help_text="7 and ten digits, such as 79001234567.")
+    phone_number = PhoneNumberField(
+        help_text="7 and ten digits, such as 79001234567; spaces, dashes, dots, brackets and a leading + are dropped."
+    )
     timezone = TimeZoneField(
         help_text=(
             "Required: a mailing's sending window is read on the client's clock. An IANA name (Europe/Moscow), "
@@ -26,6 +42,23 @@ class ClientSerializer(serializers.ModelSerializer):
         extra_kwargs = {"operator_code": {"required": False}, "tag": {"required": False}}
 
 
+@extend_schema_serializer(
+    examples=[
+        _request_example(
+            "mailing",
+            "One operator's VIP clients, from 9:00 to 21:00 on their clocks",
+            {
+                "start_datetime": "2030-03-04T06:00:00Z",
+                "end_datetime": "2030-03-08T18:00:00Z",
+                "message_text": "Spring sale: 20% off until Friday.",
+                "filter_operator_code": "913",
+                "filter_tag": "vip",
+                "send_window_start": "09:00",
+                "send_window_end": "21:00",
+            },
+        )
+    ]
+)
 class MailingSerializer(serializers.ModelSerializer):
     send_window_start = LocalTimeField(
         required=False, allow_null=True, help_text=Mailing._meta.get_field("send_window_start").help_text
@@ -56,6 +89,13 @@ class MailingSerializer(serializers.ModelSerializer):
         }
 
 
+@extend_schema_serializer(
+    examples=[
+        _request_example(
+            "message", "A message recorded by hand, to be sent", {"mailing": 1, "client": 1, "status": "pending"}
+        )
+    ]
+)
 class MessageSerializer(serializers.ModelSerializer):
     status = MessageStatusField(required=False)
     client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
