@@ -185,6 +185,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # JSON only: the browsable API would render a <select> of every client.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "mailings.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "mailings.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "mailings.api.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
