@@ -291,6 +291,9 @@ CLIENT_IMPORT_MAX_MB = env.float("CLIENT_IMPORT_MAX_MB", default=64)
 # How long an upload waits for its confirmation; a preview that found errors keeps nothing.
 CLIENT_IMPORT_KEEP_SECONDS = env.int("CLIENT_IMPORT_KEEP_SECONDS", default=3600)
 
+# Error pages (DEBUG) and error e-mails: no credential, URL passwords included.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "backoffice.error_pages.CredentialsFilter"
+
 # Logging: `key=value` context on every line about a mailing, message or client;
 # LOG_FORMAT=json gives one JSON object per line.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
