@@ -185,6 +185,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # JSON only: the browsable API would render a <select> of every client.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "mailings.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "mailings.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "mailings.api.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -285,6 +290,9 @@ CLIENT_IMPORT_MAX_ROWS = env.int("CLIENT_IMPORT_MAX_ROWS", default=300_000)
 CLIENT_IMPORT_MAX_MB = env.float("CLIENT_IMPORT_MAX_MB", default=64)
 # How long an upload waits for its confirmation; a preview that found errors keeps nothing.
 CLIENT_IMPORT_KEEP_SECONDS = env.int("CLIENT_IMPORT_KEEP_SECONDS", default=3600)
+
+# Error pages (DEBUG) and error e-mails: no credential, URL passwords included.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "backoffice.error_pages.CredentialsFilter"
 
 # Logging: `key=value` context on every line about a mailing, message or client;
 # LOG_FORMAT=json gives one JSON object per line.

@@ -20,4 +20,7 @@ urlpatterns = [
     path("", include("mailings.api.urls")),
 ]
 
+# The API answers JSON, the admin and the docs pages HTML, whatever goes wrong.
+handler400 = "mailings.api.errors.bad_request"
 handler404 = "mailings.api.errors.not_found"
+handler500 = "mailings.api.errors.server_error"

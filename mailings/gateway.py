@@ -2,7 +2,9 @@
 
 `POST {SENDING_API_URL}/send/{msgId}` with `Authorization: Bearer {SENDING_API_TOKEN}`
 and `{"id": msgId, "phone": <int>, "text": ...}`. Only HTTP 200 with a JSON body
-whose `code` is 0 means sent. The token never reaches a log line or an error.
+whose `code` is 0 means sent. The token never reaches a log line or an error: every
+`SendResult.error` passes through `backoffice.redaction.redact` (a provider may echo our
+`Authorization` header back), which also caps its length.
 """
 
 import asyncio
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import aiohttp
+
+from backoffice.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ class SendResult:
 
 
 def classify(status: int, body: bytes) -> tuple[Outcome, str]:
-    """What an HTTP answer means for the message: (outcome, reason for a person)."""
+    """What an HTTP answer means for the message: (outcome, reason, raw: `Gateway.send` redacts it)."""
     if status == 200:
         try:
             data = json.loads(body)
@@ -53,9 +57,8 @@ def classify(status: int, body: bytes) -> tuple[Outcome, str]:
     return Outcome.TRANSIENT, f"unexpected HTTP {status}"
 
 
-def _snippet(body: bytes, limit: int = 200) -> str:
-    text = body.decode("utf-8", "replace").strip()
-    return (text[:limit] + "…") if len(text) > limit else text or "(empty body)"
+def _snippet(body: bytes, limit: int = 4096) -> str:
+    return body[:limit].decode("utf-8", "replace").strip() or "(empty body)"
 
 
 @dataclass(frozen=True)
@@ -118,4 +121,4 @@ class Gateway:
         except asyncio.CancelledError:
             raise
         duration = time.perf_counter() - started
-        return SendResult(message_id, outcome, status, error, duration)
+        return SendResult(message_id, outcome, status, redact(error, secrets=[cfg.token]), duration)

@@ -1,21 +1,25 @@
 """Closing the doors: no secret in the repository, the provider token in no log line or error page,
 the admin for staff only."""
 
+import json
 import logging
 import math
 import re
 import subprocess
+import threading
 from collections import Counter
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 from django.views.debug import SafeExceptionReporterFilter
 
 from mailings.models import Mailing, Message
 from mailings.sending.batch import batch_send
-from mailings.sending.circuit import Circuit, CircuitSettings
+from mailings.sending.circuit import Circuit, CircuitSettings, circuit_state
 from mailings.sending.config import SendingConfig
 from tests.factories import MailingFactory, MessageFactory
 
@@ -89,6 +93,20 @@ class TestNoSecretInTheRepository:
 TOKEN = "Sup3r-S3cret-Provider-Token-do-not-log"  # pragma: allowlist secret
 
 
+def _send_three_messages() -> Mailing:
+    """A running mailing's three messages sent in one batch to the configured provider."""
+    now = timezone.now()
+    mailing = MailingFactory(
+        status=Mailing.Status.RUNNING, started_at=now, start_datetime=now, end_datetime=now + timedelta(hours=1)
+    )
+    ids = [MessageFactory(mailing=mailing, token=7).pk for _ in range(3)]
+    batch_send(
+        mailing_id=mailing.pk, message_ids=ids, token=7, config=SendingConfig.from_settings(),
+        circuit=Circuit(CircuitSettings(threshold=1, cooldown=30, refresh=0)),
+    )  # fmt: skip
+    return mailing
+
+
 @pytest.mark.django_db(transaction=True)
 class TestTheProviderTokenStaysSecret:
     @pytest.mark.parametrize(
@@ -99,25 +117,82 @@ class TestTheProviderTokenStaysSecret:
     def test_no_log_line_and_no_recorded_error_shows_it(self, sandbox_factory, settings, caplog, knobs):
         sandbox_factory(**knobs)
         settings.SENDING_API_TOKEN = TOKEN
-        now = timezone.now()
-        mailing = MailingFactory(
-            status=Mailing.Status.RUNNING, started_at=now, start_datetime=now, end_datetime=now + timedelta(hours=1)
-        )
-        ids = [MessageFactory(mailing=mailing, token=7).pk for _ in range(3)]
         caplog.set_level(logging.DEBUG)
-        batch_send(
-            mailing_id=mailing.pk, message_ids=ids, token=7, config=SendingConfig.from_settings(),
-            circuit=Circuit(CircuitSettings(threshold=1, cooldown=30, refresh=0)),
-        )  # fmt: skip
+        _send_three_messages()
         assert caplog.records  # every request is logged...
         assert TOKEN not in caplog.text  # ...without the token
         assert all(TOKEN not in error for error in Message.objects.values_list("last_error", flat=True))
+
+    @pytest.mark.parametrize("status", [400, 503])
+    def test_a_provider_that_echoes_our_authorization_shows_it_nowhere(
+        self, echoing_provider, settings, caplog, admin_client, status
+    ):
+        echoing_provider.status = status
+        settings.SENDING_API_URL, settings.SENDING_API_TOKEN = echoing_provider.url, TOKEN
+        caplog.set_level(logging.DEBUG)
+        mailing = _send_three_messages()
+        page = admin_client.post(
+            f"/admin/mailings/mailing/{mailing.pk}/test-message/", {"phone_number": "79001234567"}, follow=True
+        ).content.decode()
+
+        assert echoing_provider.echoed == [f"Bearer {TOKEN}"] * 4  # three messages and the test message
+        errors = list(Message.objects.values_list("last_error", flat=True))
+        assert all("Authorization" in error for error in errors)  # the echo is kept, masked
+        shown = {
+            "last_error": errors,
+            "circuit reason": (circuit_state() or {}).get("reason", ""),
+            "test send page": page,
+            "mailing history": [entry.get_change_message() for entry in LogEntry.objects.all()],
+            "log": [record.getMessage() + repr(record.__dict__) for record in caplog.records],
+        }
+        assert "Test message to 79001234567 not sent: HTTP " in page
+        assert status == 400 or "Authorization" in shown["circuit reason"]
+        assert {where: TOKEN in repr(text) for where, text in shown.items()} == dict.fromkeys(shown, False)
+        assert all(len(error) < 400 for error in errors)  # the 1000 x of the answer cut
 
     def test_the_error_pages_settings_dump_masks_it(self, settings):
         settings.SENDING_API_TOKEN = TOKEN
         safe = SafeExceptionReporterFilter().get_safe_settings()
         assert safe["SENDING_API_TOKEN"] != TOKEN
         assert TOKEN not in repr(safe)
+
+
+class _EchoingProvider(ThreadingHTTPServer):
+    """A provider that answers `status` with the request's headers in its body, as some do."""
+
+    status = 400
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Echo)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.echoed: list[str] = []
+
+
+class _Echo(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.echoed.append(self.headers["Authorization"])
+        body = json.dumps(
+            {"code": self.server.status, "message": "bad request", "headers": dict(self.headers), "more": "x" * 1000}
+        )
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def echoing_provider():
+    server = _EchoingProvider()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.mark.django_db

@@ -2,13 +2,17 @@
 
 Services raise Django's `ValidationError` (from `full_clean()`) and our
 `ConflictError`; this handler turns them into DRF's 400 and 409 answers.
+What Django answers itself (a body over `DATA_UPLOAD_MAX_MEMORY_SIZE`, too many
+fields, no route, a server error) is JSON too on the API's paths: the URLconf's
+handlers below.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import JsonResponse
-from django.views.defaults import page_not_found
+from django.views import defaults
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
@@ -52,8 +56,33 @@ def api_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
+def _for_people(request) -> bool:
+    return request.path.startswith(("/admin/", "/docs/"))
+
+
+def _bad_request_detail(exception) -> str:
+    if isinstance(exception, RequestDataTooBig):
+        return f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, more than the API reads."
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return "The request has more fields or files than the API reads."
+    return "Bad request."
+
+
+def bad_request(request, exception=None):
+    """What Django refuses before the view can (a body too big, too many fields): JSON on the API's paths."""
+    if _for_people(request):
+        return defaults.bad_request(request, exception)
+    return JsonResponse({"detail": _bad_request_detail(exception)}, status=400)
+
+
 def not_found(request, exception=None):
     """A path no route matches: JSON for the API's clients, the usual page for people."""
-    if request.path.startswith(("/admin/", "/docs/")):
-        return page_not_found(request, exception)
+    if _for_people(request):
+        return defaults.page_not_found(request, exception)
     return JsonResponse({"detail": "No such path (an id is a whole number, such as /clients/12/)."}, status=404)
+
+
+def server_error(request):
+    if _for_people(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "Server error (it is logged)."}, status=500)

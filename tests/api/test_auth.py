@@ -1,6 +1,7 @@
 """Who may do what: tokens, sessions, model permissions, and the docs pages."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client as DjangoClient
@@ -260,6 +261,32 @@ class TestEveryOperationOfTheSchema:
         if method != "get":
             assert getattr(readonly_api, method)(url, {}, format="json").status_code == 403
         assert _snapshot() == before
+
+    @pytest.mark.parametrize(("method", "path"), _schema_operations())
+    def test_a_cross_site_request_with_a_staff_session_changes_nothing(
+        self, django_user_model, objects, monkeypatch, method, path
+    ):
+        """A page elsewhere can make a logged-in browser GET or POST here, with the session cookie but
+        without the CSRF token: a GET only reads (it queues no pass either), anything else is refused."""
+        from backoffice.celery import app
+
+        queued = []
+
+        def send_task(name, *args, **kwargs):
+            queued.append(name)
+            return SimpleNamespace(id="not-sent")
+
+        monkeypatch.setattr(app, "send_task", send_task)
+        browser = DjangoClient(enforce_csrf_checks=True)
+        browser.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
+        before = (_snapshot(), list(Mailing.objects.values_list("id", "status")))
+        response = getattr(browser, method)(self._url(path, objects), {}, content_type="application/json")
+        if method == "get":
+            assert response.status_code == 200
+        else:
+            assert (response.status_code, "CSRF" in response.json().get("detail", "")) == (403, True)
+        assert (_snapshot(), list(Mailing.objects.values_list("id", "status"))) == before
+        assert queued == []
 
     def test_the_schema_lists_the_control_endpoints_too(self):
         operations = set(_schema_operations())
