@@ -1,5 +1,5 @@
-"""The daily statistics e-mail, every day at 07:00 UTC; operators change the time in the admin
-(Periodic tasks, Crontabs) or disable it. Recipients come from DAILY_REPORT_RECIPIENTS."""
+"""The daily statistics e-mail, every day at 07:00 UTC; a superuser changes the time in the admin
+(Periodic tasks), operators may disable it. Recipients come from DAILY_REPORT_RECIPIENTS."""
 
 from django.db import migrations
 
