@@ -1,5 +1,6 @@
 """What the fault tests share: sending settings for a quick run, waiting, the sandbox's record, figures."""
 
+import re
 import time
 from datetime import datetime, timedelta
 
@@ -76,6 +77,34 @@ def sandbox_accepted(sandbox_url: str) -> dict[int, float]:
 def sandbox_received(sandbox_url: str) -> dict[str, list[float]]:
     """Each text the sandbox received, with the times its requests arrived."""
     return requests.get(f"{sandbox_url}/stats/received", timeout=10).json()
+
+
+# A request whose answer never came (no status: a timeout, a connection dropped after connecting;
+# not a refused connection, which sent nothing) may have been accepted. It is retried with the
+# same msgId, and a provider that does not deduplicate (the sandbox) then counts it twice:
+# docs/sending.md allows those duplicates and no other.
+_MESSAGE_ID = re.compile(r"\bmessage_id=(\d+)\b")
+
+
+def unanswered_requests(log: str) -> set[int]:
+    """The messages whose request got no answer, from a worker's "provider answered" lines (the
+    line carries no status then; a refused connection names ClientConnectorError)."""
+    return {
+        int(_MESSAGE_ID.search(line).group(1))
+        for line in log.splitlines()
+        if "provider answered" in line and " status=" not in line and 'error="ClientConnectorError' not in line
+    }
+
+
+def duplicates_of_our_doing(stats: dict, cluster) -> list[int]:
+    """The msgIds the sandbox accepted twice for which no worker's log shows an unanswered request:
+    each one is a message we sent twice ourselves."""
+    assert stats["duplicates"] == len(stats["duplicate_ids"]), "more duplicates than the sandbox lists"
+    unanswered: set[int] = set()
+    for process in cluster.processes:
+        if process.name.startswith("worker") and process.log_path.exists():
+            unanswered |= unanswered_requests(process.log_path.read_text(errors="replace"))
+    return sorted(set(stats["duplicate_ids"]) - unanswered)
 
 
 def accepted_count(sandbox_url: str) -> int:
