@@ -24,6 +24,9 @@ def setup_django(**env: str) -> None:
         "SECURE_SSL_REDIRECT": "0",  # in-process requests over plain HTTP
         "ALLOWED_HOSTS": "testserver",
         "LOG_LEVEL": "WARNING",
+        # Keys and queues of its own: other work may share the Redis, and so may another bench.
+        "CACHE_KEY_PREFIX": f"bench-{Path(sys.argv[0]).stem}",
+        "CELERY_QUEUE": f"bench-{Path(sys.argv[0]).stem}",
         **env,
     }
     for name, value in defaults.items():

@@ -181,6 +181,7 @@ def measure(figures: harness.Figures, args: argparse.Namespace, client: WebClien
     ours = {}
     for label, tag in (("new", "t"), ("unchanged", "t"), ("updated", "u")):
         preview_s, confirm_s, totals = import_through_admin(client, csv_file(args.rows, tag))
+        assert imported(args.rows, tag), f"{label}: the confirmation imported nothing (the upload lost?)"
         total_s = preview_s + confirm_s
         ours[label] = figures.add(f"ours, {label}", args.rows / total_s, "rows/s")
         figures.add(f"ours, {label}, seconds", total_s, "s", ".2f")
@@ -189,7 +190,6 @@ def measure(figures: harness.Figures, args: argparse.Namespace, client: WebClien
             f"= {total_s:.2f} s, {ours[label]:,.0f} rows/s; "
             f"new {totals['new']:,}, updated {totals['update']:,}, unchanged {totals['skip']:,}"
         )
-    assert imported(args.rows, "u")
     clear()
     for label, (new, updated) in baselines.items():
         on_new = figures.add(f"ours / {label}, new", ours["new"] / new, "x", ".1f")

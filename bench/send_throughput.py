@@ -66,6 +66,19 @@ def reset_database() -> None:
     sql("TRUNCATE mailings_message, mailings_messagecount, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
 
 
+def clear_cache() -> None:
+    """Forget this bench's cache keys (circuit, dispatch lock, provider tally): only its own
+    prefix's, as others may share the Redis (clearing the cache would empty the whole database)."""
+    options = settings.CACHES["default"]
+    location = options.get("LOCATION")
+    if not (options["BACKEND"].endswith("RedisCache") and isinstance(location, str)):
+        cache.clear()
+        return
+    client = redis.Redis.from_url(location)
+    for key in client.scan_iter(f"{options['KEY_PREFIX']}:*"):
+        client.delete(key)
+
+
 def make_clients(n: int) -> None:
     sql("TRUNCATE mailings_message, mailings_messagecount, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
     sql(
@@ -277,7 +290,7 @@ def main() -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
         settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TICK_QUEUE
     )
-    cache.clear()
+    clear_cache()
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; workers: {args.workers} x {settings.SENDING_CONCURRENCY} in flight")
