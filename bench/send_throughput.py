@@ -1,34 +1,36 @@
 """Sending benchmark: end-to-end throughput against the raw HTTP ceiling, fan-out against raw SQL,
-and a worker's memory through a large mailing. Run by hand, never part of `make test`:
+and a worker's memory. Run by hand, never part of `make test`:
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench .venv/bin/python bench/send_throughput.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench_send .venv/bin/python bench/send_throughput.py
 
-It recreates that database's tables (it refuses a database whose name does not
-contain "bench"), starts the sandbox provider, a worker (a pool of --workers processes)
-and beat, and prints its figures. The worker's CPU time per message is the figure to compare
-changes by: the machine's speed varies from run to run, and the throughput and the ceiling
-with it. Options: --clients (100,000), --latencies (0,100), --fanout-clients (1,000,000),
---memory-clients (1,000,000; 0 skips), --workers (4).
+It empties that database's tables (it refuses a database whose name does not contain
+"bench"), starts the sandbox provider, a worker (a pool of --workers processes) and
+beat, and prints, for each sandbox latency, a --clients mailing's messages per second
+from its creation to every message recorded sent, a bare aiohttp client's requests per
+second against the same sandbox, the worker's CPU time per message and its peak RSS
+(the largest of its processes); then the fan-out of --fanout-clients against the raw
+`INSERT ... SELECT`, and the worker's peak RSS through a --memory-clients mailing. The
+worker's CPU time per message is the figure to compare changes by: the machine's speed
+varies from run to run, and the throughput and the ceiling with it.
+
+--without-recorder starts the workers with the recorder off (bench/celery_without_recorder.py:
+sent messages written at each batch's end only), so that its cost is the difference
+between a run with it and one without.
 """
 
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # in-process requests over plain HTTP
-os.environ.setdefault("SENDING_API_TOKEN", "bench-token")
-os.environ.setdefault("LOG_LEVEL", "INFO")  # workers log every provider request, as in production
+import harness
 
-import django  # noqa: E402
-
-django.setup()
+harness.setup_django(
+    SENDING_API_TOKEN="bench-token", LOG_LEVEL="INFO"
+)  # every provider request logged, as in production
 
 import aiohttp  # noqa: E402
 import redis  # noqa: E402
@@ -38,10 +40,13 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from backoffice.processes import ManagedProcess  # noqa: E402
 from mailings.models import Mailing  # noqa: E402
 from mailings.sending.fanout import fan_out  # noqa: E402
 from mailings.sending.processor import mailings_process  # noqa: E402
 from tests.support.processes import Cluster  # noqa: E402
+
+ROOT = harness.ROOT
 
 
 def sql(statement: str, params=()) -> None:
@@ -56,11 +61,22 @@ def scalar(statement: str, params=()):
 
 
 def reset_database() -> None:
-    name = settings.DATABASES["default"]["NAME"]
-    if connection.vendor != "postgresql" or "bench" not in name:
-        sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
+    harness.require_bench_database()
     call_command("migrate", verbosity=0)
     sql("TRUNCATE mailings_message, mailings_messagecount, mailings_mailing, mailings_client RESTART IDENTITY CASCADE")
+
+
+def clear_cache() -> None:
+    """Forget this bench's cache keys (circuit, dispatch lock, provider tally): only its own
+    prefix's, as others may share the Redis (clearing the cache would empty the whole database)."""
+    options = settings.CACHES["default"]
+    location = options.get("LOCATION")
+    if not (options["BACKEND"].endswith("RedisCache") and isinstance(location, str)):
+        cache.clear()
+        return
+    client = redis.Redis.from_url(location)
+    for key in client.scan_iter(f"{options['KEY_PREFIX']}:*"):
+        client.delete(key)
 
 
 def make_clients(n: int) -> None:
@@ -138,15 +154,27 @@ def children(pid: int) -> list[int]:
     return found + [grandchild for child in found for grandchild in children(child)]
 
 
-def end_to_end(cluster: Cluster, n: int, label: str, memory_pids: list[int] | None = None) -> tuple[float, float]:
+class BenchCluster(Cluster):
+    """The cluster of the tests, whose workers may run without the recorder."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str], *, recorder: bool):
+        super().__init__(log_dir, env)
+        self.recorder = recorder
+
+    def start(self, name: str, args: list[str], pass_fds: tuple[int, ...] = ()) -> ManagedProcess:
+        if not self.recorder and args[1:3] == ["-m", "celery"] and "worker" in args:
+            args = [args[0], str(ROOT / "bench" / "celery_without_recorder.py"), *args[3:]]
+        return super().start(name, args, pass_fds)
+
+
+def end_to_end(n: int, label: str, memory_pids: list[int]) -> tuple[float, float]:
     """Seconds from creating a mailing to all n messages recorded sent, and the peak worker RSS."""
     mailing = new_mailing(label)
     started = time.perf_counter()
     mailings_process()  # the tick, here and now (saving it in the admin asks a worker for one); beat goes on
     peak = 0.0
     while (done := sent_count(mailing)) < n:
-        if memory_pids:
-            peak = max(peak, rss_mb(memory_pids))
+        peak = max(peak, rss_mb(memory_pids))
         if time.perf_counter() - started > 3600:
             sys.exit(f"{label}: only {done}/{n} sent after an hour")
         time.sleep(0.25)
@@ -176,53 +204,50 @@ def fanout_comparison(n: int) -> tuple[float, float]:
     return min(timings["raw"]), min(timings["ours"])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=100_000)
-    parser.add_argument("--latencies", default="0,100", help="sandbox latencies to run, in ms")
-    parser.add_argument("--fanout-clients", type=int, default=1_000_000)
-    parser.add_argument("--memory-clients", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=4, help="worker processes (prefork pool size)")
-    args = parser.parse_args()
+def started_worker(cluster: BenchCluster, workers: int):
+    worker = cluster.worker("worker", concurrency=workers)
+    cluster.beat()
+    worker.wait_for_line(r" ready\.$", timeout=120)  # its pool started and listening: the clock may start
+    return worker
 
-    reset_database()
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
-        settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TICK_QUEUE
-    )
-    cache.clear()
-    log_dir = ROOT / "var" / "bench"
-    log_dir.mkdir(parents=True, exist_ok=True)
+
+def measure(figures: harness.Figures, args: argparse.Namespace, log_dir: Path) -> None:
     in_flight = args.workers * settings.SENDING_CONCURRENCY
-    results = []
-    print(f"machine: {os.cpu_count()} cores; workers: {args.workers} x {settings.SENDING_CONCURRENCY} in flight")
-
+    recorder = "off" if args.without_recorder else "on"
     for latency in [int(x) for x in args.latencies.split(",") if x]:
-        cluster = Cluster(log_dir, dict(os.environ))
+        cluster = BenchCluster(log_dir, dict(os.environ), recorder=not args.without_recorder)
         url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
             cluster.sandbox("--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
             ceiling = asyncio.run(raw_ceiling(url, args.clients, in_flight))
             make_clients(args.clients)
             settings.SENDING_API_URL = url
-            worker = cluster.worker("worker", concurrency=args.workers)
-            cluster.beat()
-            time.sleep(3)  # let the worker connect before timing
+            worker = started_worker(cluster, args.workers)
             cpu_before = cpu_seconds([worker.process.pid])
-            seconds, _ = end_to_end(cluster, args.clients, f"bench latency {latency}")
+            seconds, peak = end_to_end(args.clients, f"bench latency {latency}", [worker.process.pid])
             cpu = cpu_seconds([worker.process.pid]) - cpu_before
         finally:
             cluster.stop()
         rate = args.clients / seconds
-        results.append((latency, ceiling, rate))
+        label = f"latency {latency} ms"
+        figures.add(f"{label}: end to end", rate, "msg/s")
+        figures.add(f"{label}: bare aiohttp client", ceiling, "req/s")
+        figures.add(f"{label}: ratio", rate / ceiling * 100, "%")
+        figures.add(f"{label}: worker CPU per message", cpu / args.clients * 1e6, "µs")
+        figures.add(f"{label}: peak worker RSS", peak, "MB")
         print(
-            f"latency {latency:>3} ms: {args.clients:,} messages end-to-end in {seconds:.1f} s = {rate:,.0f} msg/s; "
+            f"{label:>14}: {args.clients:,} messages end-to-end in {seconds:.1f} s = {rate:,.0f} msg/s; "
             f"raw aiohttp ceiling {ceiling:,.0f} req/s; ratio {rate / ceiling:.0%}; "
-            f"worker CPU {cpu / args.clients * 1e6:,.0f} µs per message",
+            f"worker CPU {cpu / args.clients * 1e6:,.0f} µs per message; peak worker RSS {peak:.0f} MB; "
+            f"recorder {recorder}",
             flush=True,
         )
 
     if args.fanout_clients:
         raw, ours = fanout_comparison(args.fanout_clients)
+        figures.add("fan-out", ours, "s", ".2f")
+        figures.add("fan-out: raw INSERT ... SELECT", raw, "s", ".2f")
+        figures.add("fan-out: ratio", ours / raw, "x", ".2f")
         print(
             f"fan-out of {args.fanout_clients:,} clients: {ours:.2f} s; raw INSERT ... SELECT {raw:.2f} s; "
             f"ratio {ours / raw:.2f}x",
@@ -230,22 +255,44 @@ def main() -> None:
         )
 
     if args.memory_clients:
-        cluster = Cluster(log_dir, dict(os.environ))
+        cluster = BenchCluster(log_dir, dict(os.environ), recorder=not args.without_recorder)
         url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
             cluster.sandbox("--token", settings.SENDING_API_TOKEN)
             make_clients(args.memory_clients)
-            worker = cluster.worker("worker", concurrency=args.workers)
-            cluster.beat()
-            time.sleep(3)
-            seconds, peak = end_to_end(cluster, args.memory_clients, "bench memory", [worker.process.pid])
+            worker = started_worker(cluster, args.workers)
+            seconds, peak = end_to_end(args.memory_clients, "bench memory", [worker.process.pid])
         finally:
             cluster.stop()
+        figures.add(f"{args.memory_clients:,}-client mailing: peak worker RSS", peak, "MB")
         print(
             f"{args.memory_clients:,}-client mailing: {seconds:.0f} s ({args.memory_clients / seconds:,.0f} msg/s); "
-            f"peak worker RSS {peak:.0f} MB",
+            f"peak worker RSS {peak:.0f} MB; recorder {recorder}",
             flush=True,
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--latencies", default="0,100", help="sandbox latencies to run, in ms")
+    parser.add_argument("--fanout-clients", type=int, default=1_000_000, help="0 skips")
+    parser.add_argument("--memory-clients", type=int, default=300_000, help="0 skips")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes (prefork pool size)")
+    parser.add_argument("--without-recorder", action="store_true", help="sent messages written at each batch's end")
+    harness.add_repeat_option(parser)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # stop the processes it started, too
+
+    reset_database()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TICK_QUEUE
+    )
+    clear_cache()
+    log_dir = ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores; workers: {args.workers} x {settings.SENDING_CONCURRENCY} in flight")
+    harness.repeat(args.repeat, lambda figures: measure(figures, args, log_dir))
 
 
 if __name__ == "__main__":

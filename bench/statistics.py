@@ -11,24 +11,12 @@ the admin's client and message lists, against the same lists counting every row.
 """
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # in-process requests over plain HTTP
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+import harness
 
-import django  # noqa: E402
+harness.setup_django()
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -84,12 +72,11 @@ def best_ms(function, runs: int = 5) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reload", action="store_true", help="load the 10,000,000 messages again")
+    harness.add_repeat_option(parser)
     args = parser.parse_args()
-    name = settings.DATABASES["default"]["NAME"]
-    if connection.vendor != "postgresql" or "bench" not in name:
-        sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
+    harness.require_bench_database()
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # production's hashed static files
     if args.reload or Message.objects.count() != MAILINGS * PER_MAILING:
@@ -134,19 +121,27 @@ def main() -> None:
     def counted_list():
         Message.objects.filter(status="failed").count()
 
-    print(f"{MAILINGS * PER_MAILING:,} messages in {MAILINGS} mailings; best of 5:")
-    print(f"admin statistics page: {best_ms(admin_page):.0f} ms")
-    fast, slow = best_ms(overall), best_ms(counted_overall)
-    print(f"GET /mailings/statistics/: {fast:.0f} ms; counting the messages: {slow:.0f} ms")
-    print(f"GET /messages/?status=failed: {best_ms(message_list):.0f} ms; its COUNT(*): {best_ms(counted_list):.0f} ms")
-    print(
-        f"GET /mailings/{one.pk}/statistics/: {best_ms(single):.0f} ms; "
-        f"counting its messages: {best_ms(counted_single):.0f} ms"
-    )
-    admin_lists(browser)
+    def measure(figures: harness.Figures) -> None:
+        def timed(name: str, function) -> float:
+            return figures.add(name, best_ms(function), "ms")
+
+        print(f"{MAILINGS * PER_MAILING:,} messages in {MAILINGS} mailings; best of 5:")
+        print(f"admin statistics page: {timed('admin statistics page', admin_page):.0f} ms")
+        fast = timed("GET /mailings/statistics/", overall)
+        slow = timed("GET /mailings/statistics/, counting the messages", counted_overall)
+        print(f"GET /mailings/statistics/: {fast:.0f} ms; counting the messages: {slow:.0f} ms")
+        fast = timed("GET /messages/?status=failed", message_list)
+        slow = timed("GET /messages/?status=failed, its COUNT(*)", counted_list)
+        print(f"GET /messages/?status=failed: {fast:.0f} ms; its COUNT(*): {slow:.0f} ms")
+        fast = timed("GET /mailings/<id>/statistics/", single)
+        slow = timed("GET /mailings/<id>/statistics/, counting its messages", counted_single)
+        print(f"GET /mailings/{one.pk}/statistics/: {fast:.0f} ms; counting its messages: {slow:.0f} ms")
+        admin_lists(browser, figures)
+
+    harness.repeat(args.repeat, measure)
 
 
-def admin_lists(browser: Client) -> None:
+def admin_lists(browser: Client, figures: harness.Figures) -> None:
     """The client and message change lists, against the same pages counting every row (the baseline)."""
     from django.contrib import admin
     from django.core.paginator import Paginator
@@ -166,13 +161,13 @@ def admin_lists(browser: Client) -> None:
             response = browser.get(url)
             assert response.status_code == 200, response.status_code
 
-        fast = best_ms(get)
+        fast = figures.add(f"admin {label}", best_ms(get), "ms")
         # The baseline: Django's paginator, which counts every row the list selects.
         model_admin.get_paginator = lambda request, queryset, per_page, *args, **kwargs: Paginator(
             queryset, per_page, *args, **kwargs
         )
         try:
-            exact = best_ms(get)
+            exact = figures.add(f"admin {label}, counting every row", best_ms(get), "ms")
         finally:
             del model_admin.get_paginator
         print(f"  {label}: {fast:.0f} ms; counting every row: {exact:.0f} ms")
