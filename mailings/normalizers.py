@@ -11,11 +11,11 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
-PHONE_RE = re.compile(r"^7\d{10}$")
+PHONE_RE = re.compile(r"^7[0-9]{10}$")  # ASCII digits: Python's \d takes any script's
 # Spaces, dashes, dots and brackets people put in numbers; a leading "+".
 _PHONE_DECORATION = re.compile(r"[\s\-().]")
 
-OPERATOR_CODE_RE = re.compile(r"^\d{3}$")
+OPERATOR_CODE_RE = re.compile(r"^[0-9]{3}$")
 
 
 def normalize_phone(value: object) -> str:
@@ -42,7 +42,7 @@ _OFFSET_RE = re.compile(
     re.I,
 )
 # A fixed offset that has no IANA zone of its own, stored as "UTC+05:30".
-_FIXED_OFFSET_RE = re.compile(r"^UTC(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+_FIXED_OFFSET_RE = re.compile(r"^UTC(?P<sign>[+-])(?P<hours>[0-9]{2}):(?P<minutes>[0-9]{2})$")
 _UTC_WORDS = {"utc", "gmt", "z", "zulu", "utc0", "gmt0", "etc/utc", "etc/gmt"}
 _TZ_HINT = (
     "use an IANA name such as Europe/Moscow, an offset such as UTC+3 or UTC-05:30, "

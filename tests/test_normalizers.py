@@ -21,8 +21,13 @@ class TestNormalizePhone:
         assert normalize_phone(raw) == expected
 
     @pytest.mark.parametrize(
-        "raw", ["90000000000", "89001234567", "7900123456", "790012345678", "7900123456a", "", None, "++79001234567"]
-    )
+        "raw",
+        [
+            "90000000000", "89001234567", "7900123456", "790012345678", "7900123456a", "", None, "++79001234567",
+            "7\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u0663",  # Arabic-Indic digits
+            "7\uff19\uff10\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # full-width digits
+        ],
+    )  # fmt: skip
     def test_it_refuses_anything_but_7_and_ten_digits(self, raw):
         with pytest.raises(ValidationError) as info:
             normalize_phone(raw)

@@ -87,7 +87,7 @@ class MessageStatusField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-_LOCAL_TIME_RE = re.compile(r"^(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?$")
+_LOCAL_TIME_RE = re.compile(r"^(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?$")
 
 
 @extend_schema_field(

@@ -28,7 +28,7 @@ from mailings.models import Client, Mailing, Message
 class ServiceModelViewSet(viewsets.ModelViewSet):
     """CRUD whose writes go through `services`: `<entity>_create/update/delete`."""
 
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"[0-9]+"
     entity: str  # the services' keyword for the instance, e.g. "client"
     create_service: Callable[..., Any]
     update_service: Callable[..., Any]

@@ -401,3 +401,21 @@ class TestClientFilters:
 
         assert response.status_code == 400
         assert "operator_code" in response.json()
+
+
+@pytest.mark.django_db
+def test_digits_of_other_scripts_are_refused_in_phone_and_operator_code(api):
+    """Python's \\d takes Arabic-Indic or full-width digits; a phone is ASCII digits only, whatever
+    the database (PostgreSQL's check refused them, SQLite stored them)."""
+    arabic = "7" + "\u0663" * 10
+    answer = api.post("/clients/", {"phone_number": arabic, "tag": "", "timezone": "UTC"}, format="json")
+    assert answer.status_code == 400
+    assert "phone_number" in answer.json()
+    answer = api.post(
+        "/clients/",
+        {"phone_number": "79001234567", "operator_code": "\u0669\u0660\u0660", "tag": "", "timezone": "UTC"},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert "operator_code" in answer.json()
+    assert not Client.objects.exists()
