@@ -18,13 +18,12 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
+from mailings.formulas import escape_formulas, unescape_formulas
 from mailings.models import Client
 
 COLUMNS = ("phone_number", "operator_code", "tag", "timezone")
 REQUIRED_COLUMNS = ("phone_number", "tag", "timezone")
 DELIMITERS = (",", ";", "\t")
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_FIELD_CHARS = 1000
 
 
@@ -141,13 +140,6 @@ def _clean_repeated(column: str, value: str) -> str:
 _PHONE_FIELD = Client._meta.get_field("phone_number")
 
 
-def _unescape_formula(value: str) -> str:
-    """Undo the `'` our export puts before a formula-looking (or quote-led) cell, so a file round-trips."""
-    if value.startswith("'") and value[1:2] and value[1] in (*FORMULA_STARTS, "'"):
-        return value[1:]
-    return value
-
-
 def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
     """Every row turned into a client, or into errors naming line, column and reason."""
     _clean_repeated.cache_clear()
@@ -170,7 +162,7 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
                 elif column == "operator_code" and not raw:
                     cleaned[column] = ""
                 else:
-                    cleaned[column] = _clean_repeated(column, _unescape_formula(raw))
+                    cleaned[column] = _clean_repeated(column, unescape_formulas(raw))
             except ValidationError as exc:
                 row_errors.extend(RowError(line, column, message, named) for message in exc.messages)
         phone = cleaned.get("phone_number")
@@ -202,7 +194,11 @@ def export_columns(selected: Iterable[str] | None) -> list[str]:
 
 
 def csv_chunks(columns: list[str], rows: Iterable[tuple[str, ...]], *, per_chunk: int = 2000) -> Iterator[str]:
-    """A CSV file in pieces, with the BOM spreadsheets need to read it as UTF-8."""
+    """A CSV file in pieces, with the BOM spreadsheets need to read it as UTF-8.
+
+    `,` between values, quoted only where the csv module must (a `,`, `"`, CR or LF inside):
+    quoting more would not keep a reader with `;` or tab as its separator from splitting a
+    value (see `mailings.formulas`), so `export_rows` makes every piece of a value inert instead."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
@@ -216,13 +212,7 @@ def csv_chunks(columns: list[str], rows: Iterable[tuple[str, ...]], *, per_chunk
     yield buffer.getvalue()
 
 
-def export_rows(clients: Iterable[tuple[str, str, str, str]]) -> Iterator[tuple[str, ...]]:
-    """Rows to write, with formula-looking cells made inert for spreadsheets."""
+def export_rows(clients: Iterable[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
+    """Rows to write, with every place a spreadsheet may start a cell made inert (`mailings.formulas`)."""
     for row in clients:
-        yield tuple(escape_formula(value) for value in row)
-
-
-def escape_formula(value: str) -> str:
-    """`=cmd|...` becomes `'=cmd|...`: shown as text, not run, by spreadsheet programs. A value that
-    starts with `'` gets one more, so that the import, which takes one off, gives it back unchanged."""
-    return f"'{value}" if value.startswith((*FORMULA_STARTS, "'")) else value
+        yield tuple(escape_formulas(value) for value in row)

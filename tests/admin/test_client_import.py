@@ -5,12 +5,15 @@ import io
 import time
 
 import pytest
+from django.contrib import admin
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mailings import services
-from mailings.client_csv import ClientRow
+from mailings.admin.clients import ClientAdmin
+from mailings.client_csv import COLUMNS, ClientRow
 from mailings.models import Client
+from mailings.resources import ClientCSV
 from mailings.services import clients as client_services
 from tests.factories import ClientFactory
 
@@ -315,6 +318,35 @@ class TestExport:
         assert "3 already as in the file" in preview.content.decode()
         confirm(admin_client, preview)
         assert clients() == before
+
+    @pytest.mark.parametrize(
+        "tag",
+        ["x;=1+1;", 'ok;=HYPERLINK("http://evil.example";"click");', "a\t=1+1", "a,=1+1", 'a;"=1+1"', "v;'=2"],
+    )
+    def test_no_reader_of_the_export_finds_a_formula_and_it_imports_back(self, admin_client, tag):
+        """Whichever of `,`, `;` or tab a spreadsheet splits the lines on (Excel takes the locale's
+        list separator: `;` in most of Europe), no cell it makes starts a formula."""
+        ClientFactory(phone_number="79001234567", operator_code="900", tag=tag, timezone="UTC")
+        response = admin_client.post(
+            EXPORT, {"format": 0, "resource": 0, **{f"clientresource_{c}": "on" for c in COLUMNS}}
+        )
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        for separator in (",", ";", "\t"):
+            cells = [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for cell in row]
+            assert not [cell for cell in cells if cell.lstrip().startswith(("=", "+", "-", "@"))], separator
+        before = clients()
+        confirm(admin_client, upload(admin_client, text))
+        assert clients() == before
+
+    def test_the_library_export_path_is_as_safe(self, rf, admin_user):
+        """django-import-export's own export (tablib's CSV through our format), if a page ever uses it."""
+        ClientFactory(phone_number="79001234567", operator_code="900", tag="x;=1+1;", timezone="UTC")
+        request = rf.post(EXPORT)
+        request.user = admin_user
+        data = ClientAdmin(Client, admin.site).get_export_data(ClientCSV(), request, Client.objects.all())
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.removeprefix("\ufeff")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+        assert not [cell for row in rows for cell in row if cell.lstrip().startswith("=")]
 
     def test_the_file_goes_out_in_pieces(self):
         from mailings.client_csv import csv_chunks
