@@ -17,7 +17,6 @@ from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import Result, RowResult
-from import_export.tmp_storages import CacheStorage
 
 from mailings import client_csv, services
 from mailings.client_csv import COLUMNS, ClientRow, FileError, Table
@@ -39,15 +38,6 @@ class ClientTable(tablib.Dataset):
 
     def __len__(self) -> int:
         return len(self.table.rows)
-
-
-class UploadCache(CacheStorage):
-    """An upload waiting for its confirmation, in the cache every web process shares, for
-    CLIENT_IMPORT_KEEP_SECONDS (import-export's own keeps every upload a day)."""
-
-    def save(self, data) -> None:
-        self.CACHE_LIFETIME = settings.CLIENT_IMPORT_KEEP_SECONDS
-        super().save(data)
 
 
 class ClientCSV(CSV):
