@@ -116,17 +116,21 @@ def read_table(text: str, *, max_rows: int | None = None) -> Table:
     return Table(columns=columns or _check_header([]), rows=rows)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # as the csv module splits lines (no copy of the text)
+
+
 def _lines(text: str, max_rows: int | None, *, header_lines: int = 2) -> Iterator[str]:
-    """The file's lines (CR, LF or CRLF ended, as the csv module splits them), each refused past
-    MAX_LINE_CHARS, and the file refused at the first line past `max_rows` plus the header's."""
-    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
-        if max_rows is not None and number > max_rows + header_lines:
+    """The file's lines with their endings, each refused past MAX_LINE_CHARS, and the file refused
+    at the first line past `max_rows` plus the header's."""
+    most = float("inf") if max_rows is None else max_rows + header_lines
+    for number, match in enumerate(_LINE.finditer(text), start=1):
+        line = match.group()
+        if number > most:
             raise FileError(
                 f"More than {max_rows:,} lines besides the header in one file (blank lines count too): "
                 "split it and import the parts one by one."
             )
-        length = len(line.rstrip("\r\n"))
-        if length > MAX_LINE_CHARS:
+        if len(line) > MAX_LINE_CHARS and (length := len(line.rstrip("\r\n"))) > MAX_LINE_CHARS:
             raise FileError(
                 f"Line {number} is {length:,} characters long: a line of clients is far shorter. "
                 "Is this the CSV file of clients?"
