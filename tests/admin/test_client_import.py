@@ -145,6 +145,7 @@ class TestWhatSpreadsheetsWrite:
             " Phone_Number ; TAG ; timezone \n79001234567;a;UTC\n\n79001234568;b, c;UTC;\n",
             "\n\nphone_number;tag;timezone;;\n79001234567;a;UTC;;\n79001234568;b, c;UTC;;\n",
             'sep=,\nphone_number,tag,timezone\n79001234567,a,UTC\n79001234568,"b, c",UTC\n',
+            "phone_number;tag;timezone\r79001234567;a;UTC\r79001234568;b, c;UTC\r",
         ],
         ids=[
             "comma-crlf-quoted",
@@ -153,6 +154,7 @@ class TestWhatSpreadsheetsWrite:
             "spaced-header-blank-line-trailing-separator",
             "leading-blank-lines-trailing-empty-columns",
             "excel-sep-line",
+            "old-mac-cr",
         ],
     )
     def test_separators_bom_and_line_endings(self, admin_client, content):
