@@ -11,11 +11,13 @@ is deleted by the next upload or by the read that finds it stale.
 
 import os
 import re
+import stat
 import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from import_export.tmp_storages import BaseStorage
 
 _NAME = re.compile(r"[0-9a-f]{32}")  # what save() gives: anything else names no upload of ours
@@ -57,8 +59,17 @@ class UploadFolder(BaseStorage):
 
 
 def _folder() -> Path:
+    """The folder, made if missing; refused unless it is the web user's own and no one else may
+    write to it (in a shared /tmp another user could make it first, and swap an upload between
+    its preview and its confirmation)."""
     folder = Path(settings.CLIENT_IMPORT_UPLOAD_DIR)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise ImproperlyConfigured(
+            f"CLIENT_IMPORT_UPLOAD_DIR={folder} must be a folder of this user's (uid {os.getuid()}) "
+            "that no one else may write to (mode 0700 or 0755)."
+        )
     return folder
 
 

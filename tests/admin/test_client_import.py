@@ -9,6 +9,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mailings import services
@@ -334,6 +335,14 @@ class TestBadFiles:
         assert upload_dir.stat().st_mode & 0o777 == 0o700
         for url in {django_settings.CACHES["default"]["LOCATION"], django_settings.REDIS_URL}:
             assert not list(redis.Redis.from_url(url).scan_iter(match=f"*{name}*"))
+
+    def test_an_upload_folder_others_may_write_to_is_refused(self, admin_client, upload_dir):
+        """In a shared /tmp another user could make the folder first and swap an upload."""
+        upload_dir.mkdir(mode=0o777)
+        upload_dir.chmod(0o777)
+        with pytest.raises(ImproperlyConfigured, match="no one else may write to"):
+            upload(admin_client, table("79001234567;;;UTC"))
+        assert uploads_kept() == []
 
     def test_an_upload_waits_its_keep_time_for_the_confirmation(self, admin_client, settings, upload_dir):
         settings.CLIENT_IMPORT_KEEP_SECONDS = 60
