@@ -13,6 +13,7 @@ with a comment.
 import ipaddress
 import re
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -277,14 +278,19 @@ SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the period
 
 # CSV import and export of clients (django-import-export). Importing needs the "add client" and
 # "change client" permissions (see ClientAdmin.has_import_permission), so viewers see no import
-# button. The uploaded file waits for its confirmation in the cache, which every web process
-# shares. Each import is logged, not each of its rows.
+# button. The uploaded file waits for its confirmation in a folder every web process of the
+# machine shares, not in Redis (mailings/uploads.py). Each import is logged, not each of its rows.
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "mailings.resources.UploadCache"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "mailings.uploads.UploadFolder"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
+# Where uploads wait: the system's temporary folder (writable in the image too) unless set.
+CLIENT_IMPORT_UPLOAD_DIR = env.str(
+    "CLIENT_IMPORT_UPLOAD_DIR", default=str(Path(tempfile.gettempdir()) / "backoffice-uploads")
+)
 # How often the mailing list refreshes its progress bars and counts in place.
 ADMIN_LIVE_COUNTS_SECONDS = env.float("ADMIN_LIVE_COUNTS_SECONDS", default=5.0)
-# Rows per imported file: each of its two requests (preview, confirm) stays well within 30 s.
+# Lines per imported file besides the header, blank ones too: each of its two requests (preview,
+# confirm) stays well within 30 s.
 CLIENT_IMPORT_MAX_ROWS = env.int("CLIENT_IMPORT_MAX_ROWS", default=300_000)
 # Megabytes per imported file: a bigger one is refused before it is read (a 300,000-row file is about 15 MB).
 CLIENT_IMPORT_MAX_MB = env.float("CLIENT_IMPORT_MAX_MB", default=64)

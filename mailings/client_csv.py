@@ -18,14 +18,16 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
+from mailings.formulas import escape_formulas, unescape_formulas
 from mailings.models import Client
 
 COLUMNS = ("phone_number", "operator_code", "tag", "timezone")
 REQUIRED_COLUMNS = ("phone_number", "tag", "timezone")
 DELIMITERS = (",", ";", "\t")
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_FIELD_CHARS = 1000
+# No line of clients comes near this (four values of at most MAX_FIELD_CHARS, or a spreadsheet's
+# thousands of empty columns); a line of nothing but separators would be as many cells in memory.
+MAX_LINE_CHARS = 100_000
 
 
 class FileError(ValueError):
@@ -53,10 +55,11 @@ class RowError:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """The cells of a file, with the line each row starts on."""
+    """The cells of a file, with the line each row starts on: as many cells as columns (empty
+    ones past them dropped), and how many values past the columns a row has that are not blank."""
 
     columns: tuple[str, ...]
-    rows: list[tuple[int, list[str]]]
+    rows: list[tuple[int, list[str], int]]
 
 
 def decode(data: bytes | str) -> str:
@@ -73,43 +76,77 @@ def decode(data: bytes | str) -> str:
         ) from None
 
 
-_SEP_LINE = re.compile(r"^sep=(.)\s*$", re.IGNORECASE)  # Excel's way of naming the separator
+_SEP_LINE = re.compile(r"^sep=([^\r\n])\s*$", re.IGNORECASE)  # Excel's way of naming the separator
 
 
 def read_table(text: str, *, max_rows: int | None = None) -> Table:
     """Split CSV text into a header and rows, with `,`, `;` or tab between cells.
 
     The header is the first line that is not blank; an Excel `sep=;` line before it names the
-    separator, else the header's own most frequent separator does."""
+    separator, else the header's own most frequent separator does. With `max_rows`, a file of
+    more lines than that besides the header is refused, blank lines included: the limit is on
+    what the file costs to read, and a file of blank lines costs as much as one of clients."""
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise FileError("The file contains NUL bytes: it is not a CSV text file.")
-    lines = text.splitlines()
-    first = next((n for n, candidate in enumerate(lines) if candidate.strip()), 0)
-    sep = _SEP_LINE.match(lines[first]) if lines else None
-    header_line = lines[first + 1] if sep and first + 1 < len(lines) else (lines[first] if lines else "")
-    delimiter = sep.group(1) if sep else max(DELIMITERS, key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
+    sep, header_line = _first_lines(_lines(text, max_rows))
+    delimiter = sep or max(DELIMITERS, key=header_line.count)
+    reader = csv.reader(_lines(text, max_rows, header_lines=2 if sep else 1), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str], int]] = []
+    columns: tuple[str, ...] = ()
+    sep_line_to_skip = sep is not None
     line = 1
     try:
         for cells in reader:
-            if header is None:
-                if any(cell.strip() for cell in cells) and not (sep and reader.line_num == first + 1):
-                    header = cells
-            elif any(cell.strip() for cell in cells):
-                rows.append((line, cells))
-                if max_rows is not None and len(rows) > max_rows:
-                    raise FileError(
-                        f"More than {max_rows:,} clients in one file: split it and import the parts one by one."
-                    )
+            if not any(cell.strip() for cell in cells):
+                pass  # a blank line: counted by `_lines`, nothing to keep
+            elif sep_line_to_skip:
+                sep_line_to_skip = False
+            elif not columns:
+                columns = _check_header(cells)
+            else:
+                width = len(columns)
+                extra = any(cell.strip() for cell in cells[width:])
+                rows.append((line, cells[:width], len(cells) - width if extra else 0))
             line = reader.line_num + 1
     except csv.Error as exc:
         raise FileError(
             f"Line {line}: the CSV cannot be read from there ({exc}); a quote opened on that line may never close."
         ) from None
-    return Table(columns=_check_header(header or []), rows=rows)
+    return Table(columns=columns or _check_header([]), rows=rows)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # as the csv module splits lines (no copy of the text)
+
+
+def _lines(text: str, max_rows: int | None, *, header_lines: int = 2) -> Iterator[str]:
+    """The file's lines with their endings, each refused past MAX_LINE_CHARS, and the file refused
+    at the first line past `max_rows` plus the header's."""
+    most = float("inf") if max_rows is None else max_rows + header_lines
+    for number, match in enumerate(_LINE.finditer(text), start=1):
+        line = match.group()
+        if number > most:
+            raise FileError(
+                f"More than {max_rows:,} lines besides the header in one file (blank lines count too): "
+                "split it and import the parts one by one."
+            )
+        if len(line) > MAX_LINE_CHARS and (length := len(line.rstrip("\r\n"))) > MAX_LINE_CHARS:
+            raise FileError(
+                f"Line {number} is {length:,} characters long: a line of clients is far shorter. "
+                "Is this the CSV file of clients?"
+            )
+        yield line
+
+
+def _first_lines(lines: Iterator[str]) -> tuple[str | None, str]:
+    """The separator an Excel `sep=` line names (or None), and the header's line."""
+    for line in lines:
+        if line.strip():
+            sep = _SEP_LINE.match(line)
+            if sep:
+                return sep.group(1), next(lines, "")
+            return None, line
+    return None, ""
 
 
 def _check_header(header: list[str]) -> tuple[str, ...]:
@@ -141,13 +178,6 @@ def _clean_repeated(column: str, value: str) -> str:
 _PHONE_FIELD = Client._meta.get_field("phone_number")
 
 
-def _unescape_formula(value: str) -> str:
-    """Undo the `'` our export puts before a formula-looking (or quote-led) cell, so a file round-trips."""
-    if value.startswith("'") and value[1:2] and value[1] in (*FORMULA_STARTS, "'"):
-        return value[1:]
-    return value
-
-
 def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
     """Every row turned into a client, or into errors naming line, column and reason."""
     _clean_repeated.cache_clear()
@@ -155,9 +185,9 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
     errors: list[RowError] = []
     first_line_of: dict[str, int] = {}
     width = len(table.columns)
-    for line, cells in table.rows:
+    for line, cells, extra in table.rows:
         named = dict(zip(table.columns, (cell.strip() for cell in cells), strict=False))
-        row_errors = _check_shape(line, cells, width, named)
+        row_errors = _check_shape(line, extra, width, named)
         cleaned: dict[str, str] = {}
         for column in COLUMNS:
             raw = named.get(column, "")
@@ -170,7 +200,7 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
                 elif column == "operator_code" and not raw:
                     cleaned[column] = ""
                 else:
-                    cleaned[column] = _clean_repeated(column, _unescape_formula(raw))
+                    cleaned[column] = _clean_repeated(column, unescape_formulas(raw))
             except ValidationError as exc:
                 row_errors.extend(RowError(line, column, message, named) for message in exc.messages)
         phone = cleaned.get("phone_number")
@@ -188,10 +218,9 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
     return records, errors
 
 
-def _check_shape(line: int, cells: list[str], width: int, named: dict[str, str]) -> list[RowError]:
-    extra = [cell for cell in cells[width:] if cell.strip()]
+def _check_shape(line: int, extra: int, width: int, named: dict[str, str]) -> list[RowError]:
     if extra:
-        return [RowError(line, "", f"{len(cells)} values, but the first line names {width} columns.", named)]
+        return [RowError(line, "", f"{width + extra} values, but the first line names {width} columns.", named)]
     return []
 
 
@@ -202,7 +231,11 @@ def export_columns(selected: Iterable[str] | None) -> list[str]:
 
 
 def csv_chunks(columns: list[str], rows: Iterable[tuple[str, ...]], *, per_chunk: int = 2000) -> Iterator[str]:
-    """A CSV file in pieces, with the BOM spreadsheets need to read it as UTF-8."""
+    """A CSV file in pieces, with the BOM spreadsheets need to read it as UTF-8.
+
+    `,` between values, quoted only where the csv module must (a `,`, `"`, CR or LF inside):
+    quoting more would not keep a reader with `;` or tab as its separator from splitting a
+    value (see `mailings.formulas`), so `export_rows` makes every piece of a value inert instead."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
@@ -216,13 +249,7 @@ def csv_chunks(columns: list[str], rows: Iterable[tuple[str, ...]], *, per_chunk
     yield buffer.getvalue()
 
 
-def export_rows(clients: Iterable[tuple[str, str, str, str]]) -> Iterator[tuple[str, ...]]:
-    """Rows to write, with formula-looking cells made inert for spreadsheets."""
+def export_rows(clients: Iterable[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
+    """Rows to write, with every place a spreadsheet may start a cell made inert (`mailings.formulas`)."""
     for row in clients:
-        yield tuple(escape_formula(value) for value in row)
-
-
-def escape_formula(value: str) -> str:
-    """`=cmd|...` becomes `'=cmd|...`: shown as text, not run, by spreadsheet programs. A value that
-    starts with `'` gets one more, so that the import, which takes one off, gives it back unchanged."""
-    return f"'{value}" if value.startswith((*FORMULA_STARTS, "'")) else value
+        yield tuple(escape_formulas(value) for value in row)

@@ -17,7 +17,6 @@ from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import Result, RowResult
-from import_export.tmp_storages import CacheStorage
 
 from mailings import client_csv, services
 from mailings.client_csv import COLUMNS, ClientRow, FileError, Table
@@ -41,15 +40,6 @@ class ClientTable(tablib.Dataset):
         return len(self.table.rows)
 
 
-class UploadCache(CacheStorage):
-    """An upload waiting for its confirmation, in the cache every web process shares, for
-    CLIENT_IMPORT_KEEP_SECONDS (import-export's own keeps every upload a day)."""
-
-    def save(self, data) -> None:
-        self.CACHE_LIFETIME = settings.CLIENT_IMPORT_KEEP_SECONDS
-        super().save(data)
-
-
 class ClientCSV(CSV):
     """CSV as spreadsheets save it: UTF-8 with or without BOM, `,`, `;` or tab separated."""
 
@@ -62,6 +52,12 @@ class ClientCSV(CSV):
             )
         text = client_csv.decode(in_stream)
         return ClientTable(client_csv.read_table(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS))
+
+    def export_data(self, dataset, **kwargs) -> str:
+        """django-import-export's own export (tablib's CSV) written as the admin's streamed one:
+        whatever page uses it, no cell runs as a formula (`mailings.formulas`)."""
+        rows = (tuple("" if value is None else str(value) for value in row) for row in dataset)
+        return "".join(client_csv.csv_chunks(list(dataset.headers), client_csv.export_rows(rows)))
 
 
 class ClientResource(resources.ModelResource):

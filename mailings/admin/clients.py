@@ -89,22 +89,29 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
         return storage
 
     def import_action(self, request, **kwargs):
-        """The upload page and its preview; an upload whose preview found errors is not kept."""
-        response = super().import_action(request, **kwargs)
-        context = getattr(response, "context_data", None) or {}
-        form = context.get("form")
-        upload = getattr(form, "cleaned_data", {}).get("import_file")
-        name = getattr(upload, "tmp_storage_name", None)
-        if name and "confirm_form" not in context:
-            self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs()).remove()
+        """The upload page and its preview. Only an upload the preview offers to confirm is kept:
+        one refused (its rows, or the file as a whole) is removed at once. The uploaded file
+        object carries the name it was saved under; the form is no help, as a refusal takes
+        `import_file` out of its cleaned data."""
+        response = None
+        try:
+            response = super().import_action(request, **kwargs)
+        finally:
+            name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+            if name and "confirm_form" not in (getattr(response, "context_data", None) or {}):
+                self._upload(name).remove()
         return response
 
     def process_import(self, request, **kwargs):
         try:
             return super().process_import(request, **kwargs)
-        except FileError as exc:  # the upload waiting for confirmation is gone
+        except FileError as exc:  # the upload waiting for confirmation is gone, or now refused
+            self._upload(request.POST.get("import_file_name", "")).remove()
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:mailings_client_import"))
+
+    def _upload(self, name: str):
+        return self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs())
 
     def has_import_permission(self, request) -> bool:
         # An import creates clients and updates existing ones.

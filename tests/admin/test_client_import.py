@@ -2,15 +2,21 @@
 
 import csv
 import io
-import time
+import os
+from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+import redis
+from django.conf import settings as django_settings
+from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mailings import services
-from mailings.client_csv import ClientRow
+from mailings.admin.clients import ClientAdmin
+from mailings.client_csv import COLUMNS, ClientRow
 from mailings.models import Client
+from mailings.resources import ClientCSV
 from mailings.services import clients as client_services
 from tests.factories import ClientFactory
 
@@ -19,6 +25,24 @@ IMPORT = "/admin/mailings/client/import/"
 CONFIRM = "/admin/mailings/client/process_import/"
 EXPORT = "/admin/mailings/client/export/"
 CLIENTS = "/admin/mailings/client/"
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(settings, tmp_path) -> Path:
+    """Each test's uploads in a folder of its own: what is left there is what the test left."""
+    settings.CLIENT_IMPORT_UPLOAD_DIR = str(tmp_path / "uploads")
+    return tmp_path / "uploads"
+
+
+def uploads_kept() -> list[str]:
+    """Every upload still kept: files in the upload folder, and any key django-import-export's
+    cache storage would use in the real Redis behind the cache (this run's prefix)."""
+    folder = Path(django_settings.CLIENT_IMPORT_UPLOAD_DIR)
+    files = sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+    cache_redis = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    keys = sorted(key.decode() for key in cache_redis.scan_iter(match=f"{prefix}:*django-import-export-*"))
+    return files + keys
 
 
 def upload(client, content: str | bytes, name: str = "clients.csv"):
@@ -103,9 +127,9 @@ class TestPreviewAndConfirm:
         assert Client.objects.get(phone_number="79001234567").tag == "file"
         assert Client.objects.count() == 1
 
-    def test_an_upload_no_longer_kept_is_an_error_not_a_crash(self, admin_client):
+    def test_an_upload_no_longer_kept_is_an_error_not_a_crash(self, admin_client, upload_dir):
         preview = upload(admin_client, table("79001234567;;x;UTC"))
-        cache.delete(f"django-import-export-{preview.context['confirm_form'].initial['import_file_name']}")
+        (upload_dir / preview.context["confirm_form"].initial["import_file_name"]).unlink()
         response = confirm(admin_client, preview, follow=True)
         assert response.status_code == 200
         assert "no longer kept" in response.content.decode()
@@ -122,6 +146,7 @@ class TestWhatSpreadsheetsWrite:
             " Phone_Number ; TAG ; timezone \n79001234567;a;UTC\n\n79001234568;b, c;UTC;\n",
             "\n\nphone_number;tag;timezone;;\n79001234567;a;UTC;;\n79001234568;b, c;UTC;;\n",
             'sep=,\nphone_number,tag,timezone\n79001234567,a,UTC\n79001234568,"b, c",UTC\n',
+            "phone_number;tag;timezone\r79001234567;a;UTC\r79001234568;b, c;UTC\r",
         ],
         ids=[
             "comma-crlf-quoted",
@@ -130,6 +155,7 @@ class TestWhatSpreadsheetsWrite:
             "spaced-header-blank-line-trailing-separator",
             "leading-blank-lines-trailing-empty-columns",
             "excel-sep-line",
+            "old-mac-cr",
         ],
     )
     def test_separators_bom_and_line_endings(self, admin_client, content):
@@ -205,6 +231,7 @@ class TestBadFiles:
         assert message in response.content.decode()
         assert "confirm_form" not in response.context
         assert Client.objects.count() == 0
+        assert uploads_kept() == []
 
     def test_a_wrong_column_lists_a_hundred_lines_and_counts_the_rest(self, admin_client):
         rows = [f"7900{n:07d};x;MSK+1" for n in range(150)] + ["7000;x;UTC"]
@@ -222,12 +249,38 @@ class TestBadFiles:
         rows.insert(1, '79001234599;"vip;UTC')  # line 3
         response = upload(admin_client, table(*rows, header="phone_number;tag;timezone"))
         assert "Line 3: the CSV cannot be read from there" in response.content.decode()
+        assert uploads_kept() == []
 
     def test_a_file_too_big_for_one_request_is_refused(self, admin_client, settings):
         settings.CLIENT_IMPORT_MAX_ROWS = 2
         response = upload(admin_client, table("79001234567;;;UTC", "79001234568;;;UTC", "79001234569;;;UTC"))
-        assert "More than 2 clients in one file" in response.content.decode()
+        assert "More than 2 lines besides the header" in response.content.decode()
         assert Client.objects.count() == 0
+        assert uploads_kept() == []
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            "phone_number;tag;timezone\n79001234567;;UTC\n" + "\n" * 5,
+            "\n" * 5 + "phone_number;tag;timezone\n79001234567;;UTC\n",
+            "phone_number;tag;timezone\n79001234567;;UTC\n" + " ; ;\r\n" * 5,
+        ],
+        ids=["blank-lines-after", "blank-lines-before", "blank-cells"],
+    )
+    def test_blank_lines_count_toward_the_limit(self, admin_client, settings, content):
+        """A file of blank lines is no smaller for the web process than one of clients."""
+        settings.CLIENT_IMPORT_MAX_ROWS = 5
+        response = upload(admin_client, content)
+        assert "More than 5 lines besides the header" in response.content.decode()
+        assert uploads_kept() == []
+        settings.CLIENT_IMPORT_MAX_ROWS = 6
+        assert "confirm_form" in upload(admin_client, content).context
+
+    def test_a_line_far_longer_than_any_client_is_refused(self, admin_client):
+        """Sixty megabytes of separators on one line would be sixty million cells in memory."""
+        response = upload(admin_client, table("79001234567;;x;UTC", "79001234568" + ";" * 200_000))
+        assert "Line 3 is 200,011 characters long" in response.content.decode()
+        assert uploads_kept() == []
 
     def test_a_file_over_the_size_limit_is_refused_before_it_is_read(self, admin_client, settings):
         settings.CLIENT_IMPORT_MAX_MB = 0.001  # 1,048 bytes
@@ -246,24 +299,72 @@ class TestBadFiles:
         assert Client.objects.count() == 0
 
     def test_only_an_upload_that_can_be_confirmed_is_kept(self, admin_client):
-        def kept(response) -> bool:
-            name = response.context["form"].cleaned_data["import_file"].tmp_storage_name
-            return cache.get(f"django-import-export-{name}") is not None
-
         good = upload(admin_client, table("79001234567;;;UTC"))
         assert "confirm_form" in good.context
-        assert kept(good)
+        assert uploads_kept() == [good.context["confirm_form"].initial["import_file_name"]]
         bad = upload(admin_client, table("79001234567;;;UTC", "7900;;;UTC"))
         assert "confirm_form" not in bad.context
-        assert not kept(bad)
+        assert uploads_kept() == [good.context["confirm_form"].initial["import_file_name"]]
+        confirm(admin_client, good)
+        assert uploads_kept() == []
 
-    def test_an_upload_waits_its_keep_time_for_the_confirmation(self, admin_client, settings):
-        settings.CLIENT_IMPORT_KEEP_SECONDS = 1
+    def test_an_upload_refused_at_its_confirmation_is_removed(self, admin_client, settings):
+        preview = upload(admin_client, table("79001234567;;;UTC", "79001234568;;;UTC"))
+        settings.CLIENT_IMPORT_MAX_ROWS = 1  # the file is read again, under the settings of then
+        response = confirm(admin_client, preview, follow=True)
+        assert "More than 1 lines besides the header" in response.content.decode()
+        assert uploads_kept() == []
+        assert Client.objects.count() == 0
+
+    def test_an_upload_whose_preview_breaks_is_not_kept(self, admin_client, monkeypatch):
+        def broken(**kwargs):
+            raise RuntimeError("database gone")
+
+        monkeypatch.setattr(services, "client_import_plan", broken)
+        with pytest.raises(RuntimeError):
+            upload(admin_client, table("79001234567;;;UTC"))
+        assert uploads_kept() == []
+
+    def test_an_upload_waits_in_a_private_file_not_in_redis(self, admin_client, upload_dir):
+        """Not in the cache's Redis, which is the broker's server too: sixty megabytes there
+        would crowd out the queues."""
         preview = upload(admin_client, table("79001234567;;;UTC"))
-        time.sleep(1.5)
+        name = preview.context["confirm_form"].initial["import_file_name"]
+        assert (upload_dir / name).read_bytes() == table("79001234567;;;UTC").encode()
+        assert (upload_dir / name).stat().st_mode & 0o777 == 0o600
+        assert upload_dir.stat().st_mode & 0o777 == 0o700
+        for url in {django_settings.CACHES["default"]["LOCATION"], django_settings.REDIS_URL}:
+            assert not list(redis.Redis.from_url(url).scan_iter(match=f"*{name}*"))
+
+    def test_an_upload_folder_others_may_write_to_is_refused(self, admin_client, upload_dir):
+        """In a shared /tmp another user could make the folder first and swap an upload."""
+        upload_dir.mkdir(mode=0o777)
+        upload_dir.chmod(0o777)
+        with pytest.raises(ImproperlyConfigured, match="no one else may write to"):
+            upload(admin_client, table("79001234567;;;UTC"))
+        assert uploads_kept() == []
+
+    def test_an_upload_waits_its_keep_time_for_the_confirmation(self, admin_client, settings, upload_dir):
+        settings.CLIENT_IMPORT_KEEP_SECONDS = 60
+        preview = upload(admin_client, table("79001234567;;;UTC"))
+        kept = upload_dir / preview.context["confirm_form"].initial["import_file_name"]
+        saved = kept.stat().st_mtime
+        os.utime(kept, (saved - 61, saved - 61))  # saved 61 s ago, as far as the folder says
+        other = upload(admin_client, table("79001234568;;;UTC"))  # a later upload sweeps it away
+        assert uploads_kept() == [other.context["confirm_form"].initial["import_file_name"]]
         response = confirm(admin_client, preview, follow=True)
         assert "no longer kept (it waits 1 minute for its confirmation)" in response.content.decode()
         assert Client.objects.count() == 0
+
+    def test_an_upload_past_its_keep_time_is_not_read(self, admin_client, settings, upload_dir):
+        settings.CLIENT_IMPORT_KEEP_SECONDS = 60
+        preview = upload(admin_client, table("79001234567;;;UTC"))
+        kept = upload_dir / preview.context["confirm_form"].initial["import_file_name"]
+        os.utime(kept, (kept.stat().st_mtime - 61,) * 2)
+        response = confirm(admin_client, preview, follow=True)
+        assert "no longer kept" in response.content.decode()
+        assert Client.objects.count() == 0
+        assert uploads_kept() == []
 
     def test_a_failed_write_leaves_nothing(self, monkeypatch):
         from mailings import upserts
@@ -315,6 +416,35 @@ class TestExport:
         assert "3 already as in the file" in preview.content.decode()
         confirm(admin_client, preview)
         assert clients() == before
+
+    @pytest.mark.parametrize(
+        "tag",
+        ["x;=1+1;", 'ok;=HYPERLINK("http://evil.example";"click");', "a\t=1+1", "a,=1+1", 'a;"=1+1"', "v;'=2"],
+    )
+    def test_no_reader_of_the_export_finds_a_formula_and_it_imports_back(self, admin_client, tag):
+        """Whichever of `,`, `;` or tab a spreadsheet splits the lines on (Excel takes the locale's
+        list separator: `;` in most of Europe), no cell it makes starts a formula."""
+        ClientFactory(phone_number="79001234567", operator_code="900", tag=tag, timezone="UTC")
+        response = admin_client.post(
+            EXPORT, {"format": 0, "resource": 0, **{f"clientresource_{c}": "on" for c in COLUMNS}}
+        )
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        for separator in (",", ";", "\t"):
+            cells = [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for cell in row]
+            assert not [cell for cell in cells if cell.lstrip().startswith(("=", "+", "-", "@"))], separator
+        before = clients()
+        confirm(admin_client, upload(admin_client, text))
+        assert clients() == before
+
+    def test_the_library_export_path_is_as_safe(self, rf, admin_user):
+        """django-import-export's own export (tablib's CSV through our format), if a page ever uses it."""
+        ClientFactory(phone_number="79001234567", operator_code="900", tag="x;=1+1;", timezone="UTC")
+        request = rf.post(EXPORT)
+        request.user = admin_user
+        data = ClientAdmin(Client, admin.site).get_export_data(ClientCSV(), request, Client.objects.all())
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.removeprefix("\ufeff")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+        assert not [cell for row in rows for cell in row if cell.lstrip().startswith("=")]
 
     def test_the_file_goes_out_in_pieces(self):
         from mailings.client_csv import csv_chunks
