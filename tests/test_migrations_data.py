@@ -17,7 +17,7 @@ CASES = "tests/support/migrations_data_cases.py"
 def run_cases(tmp_path, django_db_blocker):
     """`run_cases(*options_and_tests)`: a pytest of the cases. On PostgreSQL its database is its own
     (and kept between runs, as `--reuse-db` keeps it); on SQLite it is in memory."""
-    env = {**os.environ, "MIGRATIONS_DATA_RECORD": str(tmp_path / "migrations-data.json")}
+    env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)
     url = os.environ.get("DATABASE_URL", "")
     own_database = f"{url.rsplit('/', 1)[1]}_cases" if url.startswith("postgres") else None
@@ -26,7 +26,7 @@ def run_cases(tmp_path, django_db_blocker):
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--basetemp={tmp_path / 'run'}", *args],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
 

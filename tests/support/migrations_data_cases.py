@@ -7,7 +7,6 @@ as recorded, with the same ids.
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,12 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django_celery_beat.models import PeriodicTask
 
-RECORD = Path(os.environ.get("MIGRATIONS_DATA_RECORD", "migrations-data.json"))
+
+@pytest.fixture
+def record(tmp_path_factory) -> Path:
+    """A file beside the `--basetemp` that tests/test_migrations_data.py gives each run (each run clears
+    its basetemp, not what is beside it)."""
+    return tmp_path_factory.getbasetemp().parent / "migrations-data.json"
 
 
 def migrations_data() -> dict:
@@ -32,11 +36,11 @@ def as_recorded(data: dict) -> dict:
 
 
 @pytest.mark.django_db
-def test_record_the_migrations_data():
+def test_record_the_migrations_data(record):
     data = migrations_data()
     assert data["groups"]
     assert data["periodic tasks"]
-    RECORD.write_text(json.dumps(data))
+    record.write_text(json.dumps(data))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,10 +52,10 @@ def test_a_transactional_test_changes_all_of_it():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_transactional_test_after_it_finds_it():
-    assert as_recorded(migrations_data()) == json.loads(RECORD.read_text())
+def test_a_transactional_test_after_it_finds_it(record):
+    assert as_recorded(migrations_data()) == json.loads(record.read_text())
 
 
 @pytest.mark.django_db
-def test_a_test_in_the_next_run_finds_it():
-    assert as_recorded(migrations_data()) == json.loads(RECORD.read_text())
+def test_a_test_in_the_next_run_finds_it(record):
+    assert as_recorded(migrations_data()) == json.loads(record.read_text())
