@@ -8,6 +8,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mailings.sending import dispatch
+from tests.support.migrations_data import (  # noqa: F401  (hooks and a fixture, for every test)
+    django_db_setup,
+    pytest_collection_modifyitems,
+    pytest_fixture_post_finalizer,
+    pytest_fixture_setup,
+)
 
 
 def _user_with(django_user_model, username: str, codenames: list[str]):
@@ -125,13 +131,6 @@ def _clean_shared_state():
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    """The browser tests last: their transactional flush must not come before a test that
-    restores the migrations' data (serialized rollback)."""
-    items.sort(key=lambda item: "/tests/browser/" in str(item.path))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ live server. Screenshots of each step are kept under `artifacts/screenshots/` fo
 Without /usr/bin/chromium these tests are skipped, unless REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
 """
 
-import importlib
 import os
 import re
 from pathlib import Path
@@ -68,29 +67,10 @@ def shot(page, request):
     return take
 
 
-def _data_migrations() -> None:
-    """What the data migrations create (the periodic task, the groups): transactional tests that ran
-    before have flushed it. (Not serialized_rollback: Playwright's greenlets leave Django's test case
-    without its serialized copy, and the flush after the test would break the next serialized test.)"""
-    from django.apps import apps
-
-    for module, functions in [
-        ("mailings.migrations.0002_periodic_processing", ["create_task"]),
-        ("mailings.migrations.0003_operator_groups", ["create_groups"]),
-        ("mailings.migrations.0008_statistics_permission", ["grant"]),
-    ]:
-        migration = importlib.import_module(module)
-        for name in functions:
-            getattr(migration, name)(apps, None)
-
-
 @pytest.fixture
 def operator_login(live_server, django_user_model, page):
     """Log in through the login form as an operator (a staff user in the Operators group)."""
     from django.contrib.auth.models import Group
-
-    if not Group.objects.filter(name="Operators").exists():
-        _data_migrations()
 
     user = django_user_model.objects.create_user(username="olga", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name="Operators"))

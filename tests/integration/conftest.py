@@ -26,10 +26,8 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-# serialized_rollback: the flush after the test would otherwise drop what the data
-# migrations created (groups, the periodic task) for every test run after it.
 @pytest.fixture
-def cluster(django_db_serialized_rollback, transactional_db, tmp_path_factory, request):
+def cluster(transactional_db, tmp_path_factory, request):
     if connection.vendor != "postgresql":
         pytest.skip("integration tests need PostgreSQL: set DATABASE_URL (CI does)")
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
@@ -70,7 +68,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def processing_every(seconds: int) -> None:
-    """The periodic task as the migration creates it, on a short interval (flushes drop it between tests)."""
+    """The periodic task the migration creates, on a short interval."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
     schedule, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
