@@ -47,6 +47,12 @@ def open_batches(log_path: Path) -> set[int]:
     return claimed - done
 
 
+def rows_held_by(worker) -> set[int]:
+    """The rows still `sending` under the batches the worker's log shows claimed and not done."""
+    tokens = open_batches(worker.log_path)
+    return set(Message.objects.filter(status=S.SENDING, token__in=tokens).values_list("id", flat=True))
+
+
 @pytest.mark.integration
 def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held(cluster, capsys):
     url = cluster.sandbox_url
@@ -62,15 +68,19 @@ def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held
     mailing = mailing_for(600)
     kills = []
     for number, threshold in enumerate(KILL_AT_ACCEPTED, start=1):
-        wait_for(lambda threshold=threshold: accepted_count(url) >= threshold, 120, f"{threshold} messages accepted")
+        # The kill waits for the victim to hold a batch with work left (a restarted worker takes
+        # seconds to boot on a busy machine, and the survivor alone may pass the threshold meanwhile).
+        wait_for(
+            lambda threshold=threshold, victim=victim: (
+                accepted_count(url) >= threshold and len(rows_held_by(victim)) >= 2 * CONCURRENCY
+            ),
+            120,
+            f"{threshold} messages accepted, the victim holding a batch",
+        )
         victim.kill()
         killed_at = timezone.now()
         # What the dead worker had claimed and not recorded: its open batches' rows, still `sending`.
-        victims = set(
-            Message.objects.filter(status=S.SENDING, token__in=open_batches(victim.log_path)).values_list(
-                "id", flat=True
-            )
-        )
+        victims = rows_held_by(victim)
         assert victims, f"kill {number}: the victim held no claimed rows, the kill tested nothing"
         # Everything the dead worker held is still `sending` (nobody touches it until the lease runs
         # out) and was claimed before the kill; rows the survivor claimed before it are included too,
