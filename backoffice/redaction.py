@@ -25,6 +25,8 @@ def mask_url_passwords(text: str) -> str:
 
 def redact(text: str, *, secrets: Iterable[str] = (), limit: int = 300) -> str:
     """The text with credentials masked, then cut to `limit` characters (so no cut leaves part of one)."""
+    if not text:  # every sent message's result: nothing to look at
+        return text
     for secret in secrets:
         if secret:
             escaped = json.dumps(secret)[1:-1]

@@ -44,7 +44,7 @@ from backoffice.processes import ManagedProcess  # noqa: E402
 from mailings.models import Mailing  # noqa: E402
 from mailings.sending.fanout import fan_out  # noqa: E402
 from mailings.sending.processor import mailings_process  # noqa: E402
-from tests.support.processes import Cluster  # noqa: E402
+from tests.support.processes import WORKER_READY, Cluster  # noqa: E402
 
 ROOT = harness.ROOT
 
@@ -207,7 +207,7 @@ def fanout_comparison(n: int) -> tuple[float, float]:
 def started_worker(cluster: BenchCluster, workers: int):
     worker = cluster.worker("worker", concurrency=workers)
     cluster.beat()
-    worker.wait_for_line(r" ready\.$", timeout=120)  # its pool started and listening: the clock may start
+    worker.wait_for_line(WORKER_READY, timeout=120)  # its pool started and listening: the clock may start
     return worker
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from backoffice.processes import ManagedProcess
 from mailings import services
 from mailings.models import Client, Mailing, Message
+from tests.support.processes import WORKER_READY
 
 S = Message.Status
 TERMINAL = (S.SENT, S.FAILED, S.EXPIRED, S.CANCELLED)
@@ -54,7 +55,7 @@ def wait_until_ready(*workers, timeout: float = 60) -> None:
     """Until every Celery worker says it is ready: a busy machine takes seconds to boot them, and a
     scenario's clock (an outage, a mailing's end) must not start before they listen."""
     for worker in workers:
-        wait_for(lambda w=worker: b" ready." in w.log_path.read_bytes(), timeout, f"{worker.name} to be ready")
+        worker.wait_for_line(WORKER_READY, timeout)
 
 
 def process_ids(*processes: ManagedProcess) -> dict[str, set[int]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from backoffice.processes import ManagedProcess, bound_socket
 
 SANDBOX_LISTENS = r"Sandbox provider listening on (http://\S+)"
+WORKER_READY = r" ready\.$"  # a Celery worker's "celery@host ready.", once its pool listens
 
 
 class Cluster:
