@@ -266,6 +266,8 @@ class Message(models.Model):
                 name="message_queued_idx",
             ),
             models.Index(fields=["lease_expires_at"], condition=Q(status="sending"), name="message_lease_idx"),
+            # The delivery log searched by phone prefix (a range on it) and sorted by phone.
+            models.Index(fields=["phone_number", "id"], name="message_phone_id_idx"),
         ]
 
     def __str__(self) -> str:
