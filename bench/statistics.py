@@ -137,6 +137,8 @@ def main() -> None:
         slow = timed("GET /mailings/<id>/statistics/, counting its messages", counted_single)
         print(f"GET /mailings/{one.pk}/statistics/: {fast:.0f} ms; counting its messages: {slow:.0f} ms")
         admin_lists(browser, figures)
+        delivery_log(browser, figures)
+        deep_pages(api, figures)
 
     harness.repeat(args.repeat, measure)
 
@@ -171,6 +173,73 @@ def admin_lists(browser: Client, figures: harness.Figures) -> None:
         finally:
             del model_admin.get_paginator
         print(f"  {label}: {fast:.0f} ms; counting every row: {exact:.0f} ms")
+
+
+def delivery_log(browser: Client, figures: harness.Figures) -> None:
+    """The message list searched by phone and sorted by every column it offers (target: 50 ms each)."""
+    from django.contrib.admin.views.main import ORDER_VAR
+
+    from mailings.admin.messages import MessageAdmin
+
+    column = MessageAdmin.list_display.index
+    pages = [
+        ("search, a full phone as people write it", "?q=%2B7 900 012-34-56"),
+        ("search, a prefix of 1,000 phones (8 900 0123)", "?q=8 900 0123"),
+        ("search, a prefix of 10,000 phones", "?q=7900012"),
+        ("search, a prefix of 100,000 phones", "?q=790001"),
+        ("search, a prefix of every phone", "?q=79"),
+        ("search, no phone starts so", "?q=79999"),
+        ("search, not a phone (nomatch, %)", "?q=nomatch"),
+        ("search, by phone descending", f"?q=790001&{ORDER_VAR}=-{column('phone_number')}"),
+        ("oldest first", f"?{ORDER_VAR}={column('id')}"),
+        ("by phone", f"?{ORDER_VAR}={column('phone_number')}"),
+        ("by phone descending", f"?{ORDER_VAR}=-{column('phone_number')}"),
+        ("a status no message has (cancelled)", "?status__exact=cancelled"),
+        ("a mailing and a status, oldest first", f"?status__exact=failed&mailing__id__exact=3&{ORDER_VAR}=0"),
+        ("a sort not offered (sent at): newest first", f"?{ORDER_VAR}={column('sent_at')}"),
+        ("the last page", "?p=99999"),
+    ]
+    print("delivery log (admin messages), best of 5; target 50 ms:")
+    for label, query in pages:
+
+        def get(query=query):
+            response = browser.get("/admin/mailings/message/" + query)
+            assert response.status_code == 200, response.status_code
+
+        print(f"  {label}: {figures.add(f'delivery log, {label}', best_ms(get), 'ms'):.0f} ms")
+
+
+def deep_pages(api: APIClient, figures: harness.Figures) -> None:
+    """/messages/ at any depth (target: 100 ms), against the same page read with OFFSET (the baseline)."""
+    from django.core.paginator import Paginator
+
+    from mailings.api.pagination import Cursor
+
+    middle = Message.objects.order_by("id").values_list("id", flat=True)[MAILINGS * PER_MAILING // 2]
+    pages = [
+        ("the last page", "/messages/?page=last&page_size=1000", MAILINGS * PER_MAILING - 1000),
+        ("the middle, by cursor", f"/messages/?cursor={Cursor('a', middle).encode()}&page_size=1000", None),
+        ("the last failed ones", "/messages/?status=failed&page=last&page_size=1000", None),
+    ]
+    print("GET /messages/ deep pages of 1,000, best of 5; target 100 ms:")
+    for label, url, offset in pages:
+
+        def get(url=url):
+            response = api.get(url)
+            assert response.status_code == 200, response.json()
+            assert len(response.json()) == 1000
+
+        fast = figures.add(f"GET /messages/, {label}", best_ms(get), "ms")
+        if offset is None:
+            print(f"  {label}: {fast:.0f} ms")
+            continue
+        rows = Message.objects.order_by("id")
+
+        def with_offset(rows=rows, offset=offset):
+            assert len(Paginator(rows, 1000).page(offset // 1000 + 1).object_list) == 1000
+
+        slow = figures.add(f"GET /messages/, {label}, read with OFFSET", best_ms(with_offset), "ms")
+        print(f"  {label}: {fast:.0f} ms; its rows read with OFFSET: {slow:.0f} ms ({slow / fast:.0f}x)")
 
 
 if __name__ == "__main__":

@@ -236,7 +236,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # A mailing with messages cannot be deleted (its history is its statistics).
-    mailing = models.ForeignKey(Mailing, on_delete=models.PROTECT, related_name="messages")
+    # Indexed by (mailing, id) and (mailing, client) below: an index of its own would be a third.
+    mailing = models.ForeignKey(Mailing, on_delete=models.PROTECT, related_name="messages", db_index=False)
     # A deleted client leaves its messages behind, with the phone they went to.
     client = models.ForeignKey(Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
     phone_number = PhoneNumberField(help_text="The phone the message was addressed to, kept if the client is deleted.")
@@ -268,6 +269,8 @@ class Message(models.Model):
             models.Index(fields=["lease_expires_at"], condition=Q(status="sending"), name="message_lease_idx"),
             # The delivery log searched by phone prefix (a range on it) and sorted by phone.
             models.Index(fields=["phone_number", "id"], name="message_phone_id_idx"),
+            # The delivery log and /messages/ filtered by a status, however rare, in id order.
+            models.Index(fields=["status", "id"], name="message_status_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -32,6 +32,20 @@ def normalize_phone(value: object) -> str:
     return text
 
 
+def phone_prefix(term: str) -> str | None:
+    """What a search for a phone means: the digits our phones start with, or None for a term that
+    is not the start of a phone. Written as people write them: `+7 900 500-00-44`, with the trunk
+    prefix `8 900 500` or without the country code `900 500` all mean `7900500`."""
+    digits = _PHONE_DECORATION.sub("", term).removeprefix("+")
+    if not re.fullmatch(r"[0-9]{1,11}", digits):
+        return None
+    if digits[0] == "8":  # the trunk prefix of numbers written for calling within the country
+        digits = "7" + digits[1:]
+    elif digits[0] != "7":
+        digits = "7" + digits
+    return digits if len(digits) <= 11 else None
+
+
 # A whole number of hours, signed or not: "3", "-5", "+14" (integrations that keep offsets as
 # integers send 3, 0 or -5). Three digits are read, so that -100 is refused as an offset, not
 # taken for -01:00.

@@ -183,3 +183,16 @@ def provider_status() -> dict:
         "retry_at": state["until"],
         "retry_at_display": datetime.fromtimestamp(state["until"], UTC).strftime("%H:%M:%S"),
     }
+
+
+def phones_starting_with(queryset: QuerySet, prefix: str) -> QuerySet:
+    """The rows whose phone starts with `prefix` (see normalizers.phone_prefix), as a range of the
+    column: an ordinary index on the phone serves it and its order in any collation, where
+    `LIKE 'prefix%'` needs a pattern index (and then cannot serve the order)."""
+    if len(prefix) == 11:
+        return queryset.filter(phone_number=prefix)
+    rows = queryset.filter(phone_number__gte=prefix)
+    upper = prefix.rstrip("9")  # the first string past every phone that starts with the prefix
+    if not upper:
+        return rows
+    return rows.filter(phone_number__lt=upper[:-1] + str(int(upper[-1]) + 1))

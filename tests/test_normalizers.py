@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from mailings.normalizers import normalize_phone, normalize_timezone, zone_for
+from mailings.normalizers import normalize_phone, normalize_timezone, phone_prefix, zone_for
 
 
 class TestNormalizePhone:
@@ -106,3 +106,24 @@ class TestNormalizeTimezone:
     def test_every_normalised_name_has_a_zone(self):
         for raw in ["Europe/Berlin", "GMT+3", "UTC-5:30", "UTC", "+14"]:
             zone_for(normalize_timezone(raw))
+
+
+class TestPhonePrefix:
+    @pytest.mark.parametrize(
+        ("term", "prefix"),
+        [
+            ("+7 900 500-00-44", "79005000044"),
+            ("8 (900) 500-00-44", "79005000044"),
+            ("900 500-00-44", "79005000044"),
+            ("7.900", "7900"),
+            ("8", "7"),
+            ("913", "7913"),
+            ("+7", "7"),
+        ],
+    )
+    def test_a_phone_or_its_start_as_people_write_it(self, term, prefix):
+        assert phone_prefix(term) == prefix
+
+    @pytest.mark.parametrize("term", ["", "+", "abc", "7900%", "790050000441", "9005000044 1 2", "٧٩٠٠", "7_9"])
+    def test_anything_else_is_not_a_phone(self, term):
+        assert phone_prefix(term) is None

@@ -1,21 +1,19 @@
 """The client directory: a big table, its CSV import and a streamed export."""
 
-import re
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.signals import post_export
 
-from mailings import services
+from mailings import selectors, services
 from mailings.admin.filters import IndexedValuesFilter
 from mailings.client_csv import FileError, csv_chunks, export_columns, export_rows
 from mailings.forms import ClientImportForm
 from mailings.models import Client
+from mailings.normalizers import phone_prefix
 from mailings.paginators import EstimatedCountPaginator
 from mailings.resources import ClientCSV, ClientResource
 
@@ -40,15 +38,15 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # "Show counts": a count per value over every client, on every page after
 
     def get_search_results(self, request, queryset, search_term):
-        """Digits: a phone prefix (an index range, even on a million clients); anything else: a tag."""
+        """The start of a phone (an index range, even on a million clients), or an exact tag."""
         term = search_term.strip()
         if not term:
             return queryset, False
-        digits = re.sub(r"[\s\-().+]", "", term)
-        if re.fullmatch(r"[0-9]+", digits):
-            # A phone prefix (PostgreSQL's varchar_pattern_ops index on the unique phone), or a tag of digits.
-            return queryset.filter(Q(phone_number__startswith=digits) | Q(tag=term)), False
-        return queryset.filter(tag=term), False
+        prefix = phone_prefix(term)
+        if prefix is None:
+            return queryset.filter(tag=term), False
+        # Or a tag of digits: both an index each.
+        return selectors.phones_starting_with(queryset, prefix) | queryset.filter(tag=term), False
 
     def export_action(self, request):
         """The export page (django-import-export's form and template), and the file it asks for

@@ -351,6 +351,7 @@ class TestClientSearchAndFilters:
         ClientFactory(phone_number="79131234567", tag="vip")
         ClientFactory(phone_number="79001234567", tag="vip2")
         ClientFactory(phone_number="79139999999", tag="913")
+        ClientFactory(phone_number="79200000000", tag="555")
 
         def found(term):
             cl = admin_client.get("/admin/mailings/client/", {"q": term}).context["cl"]
@@ -359,7 +360,9 @@ class TestClientSearchAndFilters:
         assert found("+7 (913)") == ["79131234567", "79139999999"]
         assert found("7900") == ["79001234567"]
         assert found("vip") == ["79131234567"]
-        assert found("913") == ["79139999999"]  # no phone starts 913: the tag of digits
+        assert found("913") == ["79131234567", "79139999999"]  # 913 after the country code
+        assert found("8 913") == ["79131234567", "79139999999"]  # with the trunk prefix
+        assert found("555") == ["79200000000"]  # no phone starts 7555: the tag of digits
         assert found("nobody") == []
 
     def test_the_filters_list_each_value_once(self, admin_client):

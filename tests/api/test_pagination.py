@@ -166,3 +166,153 @@ class TestMessageTotalsFromCounts:
         MessageFactory()
         response = api.get(f"/messages/?client={message.client_id}")
         assert response["X-Total-Count"] == "1"
+
+
+@pytest.fixture
+def shallow(monkeypatch):
+    """Pages read by number within 2 rows of either end (10,000 in production)."""
+    from mailings import paginators
+
+    monkeypatch.setattr(paginators.ShallowPages, "deepest_offset", 2)
+
+
+def _walk(api, url: str, rel: str) -> tuple[list[int], list[str]]:
+    """The ids of every page met following `rel` links from `url`, and the links followed."""
+    ids, followed = [], []
+    while url and len(followed) < 100:  # a link back to a page already read would loop
+        response = api.get(url)
+        assert response.status_code == 200, response.json()
+        ids += [item["id"] for item in response.json()]
+        url = _links(response).get(rel)
+        followed.append(url)
+    return ids, followed[:-1]
+
+
+class TestDeepPages:
+    def test_following_next_reads_every_row_once_in_order_past_the_cheap_pages(self, api, shallow):
+        clients = ClientFactory.create_batch(9)
+
+        ids, followed = _walk(api, "/clients/?page_size=1", "next")
+
+        assert ids == [c.pk for c in clients]
+        # Page numbers while they are cheap (rows 0-2 skipped at most), cursors after.
+        assert ["page=" in link for link in followed] == [True, True, False, False, False, False, False, False]
+        assert all("cursor=" in link for link in followed[2:])
+
+    def test_following_prev_from_the_last_page_reads_every_row_backwards(self, api, shallow):
+        clients = ClientFactory.create_batch(9)
+
+        ids, followed = [], []
+        url = "/clients/?page_size=2&page=last"
+        while url and len(followed) < 100:
+            response = api.get(url)
+            ids = [item["id"] for item in response.json()] + ids  # each page in order, pages backwards
+            url = _links(response).get("prev")
+            followed.append(url)
+
+        assert ids == [c.pk for c in clients]
+        assert any("cursor=" in link for link in followed)
+
+    @pytest.mark.parametrize("page", ["last", "5", "4"])
+    def test_the_last_pages_are_read_from_the_end(self, api, shallow, page):
+        clients = ClientFactory.create_batch(10)
+
+        response = api.get("/clients/", {"page_size": 2, "page": page})
+
+        assert response.status_code == 200
+        number = 5 if page == "last" else int(page)
+        assert [item["id"] for item in response.json()] == [c.pk for c in clients[(number - 1) * 2 : number * 2]]
+        assert response["X-Total-Count"] == "10"
+
+    def test_a_page_of_the_last_rows_is_short_like_the_last_page_by_number(self, api, shallow):
+        clients = ClientFactory.create_batch(11)
+
+        response = api.get("/clients/", {"page_size": 2, "page": "last"})
+
+        assert [item["id"] for item in response.json()] == [clients[10].pk]
+
+    def test_a_page_deep_in_the_middle_is_refused_naming_the_cursor(self, api, shallow):
+        ClientFactory.create_batch(9)
+
+        response = api.get("/clients/", {"page_size": 1, "page": 5})
+
+        assert response.status_code == 400
+        assert "cursor" in response.json()["page"][0]
+        assert "Page 5 starts 4 rows into a list of 9" in response.json()["page"][0]
+
+    def test_a_cursor_does_not_skip_a_row_when_an_earlier_one_is_deleted(self, api):
+        clients = ClientFactory.create_batch(4)
+        first = api.get("/clients/", {"page_size": 2, "cursor": _cursor_after(api, clients)})
+        assert [item["id"] for item in first.json()] == [clients[1].pk, clients[2].pk]
+
+        clients[0].delete()  # a page number would now start one row later
+        following = api.get(_links(first)["next"])
+
+        assert [item["id"] for item in following.json()] == [clients[3].pk]
+        assert "next" not in _links(following)
+
+    def test_a_cursor_keeps_the_filters_and_the_known_total(self, admin_api):
+        mailing = MailingFactory()
+        failed = [MessageFactory(mailing=mailing, status="failed") for _ in range(3)]
+        MessageFactory(mailing=mailing, status="sent")
+
+        first = admin_api.get("/messages/", {"status": "failed", "page_size": 1})
+        ids, _ = _walk(admin_api, _links(first)["next"], "next")
+
+        assert ids == [m.pk for m in failed[1:]]
+        response = admin_api.get(_links(first)["next"])
+        assert response["X-Total-Count"] == "3"
+        assert "status=failed" in _links(response)["next"]
+
+    def test_the_statistics_of_a_mailing_page_its_messages_by_cursor_too(self, admin_api):
+        mailing = MailingFactory()
+        messages = [MessageFactory(mailing=mailing) for _ in range(3)]
+
+        response = admin_api.get(
+            f"/mailings/{mailing.pk}/statistics/", {"page_size": 2, "cursor": _cursor_after_id(messages[0].pk)}
+        )
+
+        assert response.status_code == 200
+        assert [m["id"] for m in response.json()["messages"]] == [messages[1].pk, messages[2].pk]
+        assert "next" not in _links(response)
+        assert "cursor=" in _links(response)["prev"]
+
+    @pytest.mark.parametrize("cursor", ["", "abc", "!!", "eDU", "YS0x", "YQ", "YTE1YQ"])
+    def test_a_bad_cursor_is_refused_naming_it(self, api, cursor):
+        ClientFactory()
+
+        response = api.get("/clients/", {"cursor": cursor})
+
+        assert response.status_code == 400
+        assert "cursor" in response.json()
+
+    def test_a_cursor_and_a_page_together_are_refused(self, api):
+        client = ClientFactory()
+
+        response = api.get("/clients/", {"cursor": _cursor_after_id(client.pk), "page": 1})
+
+        assert response.status_code == 400
+        assert "cursor" in response.json()
+
+    def test_a_cursor_past_the_end_is_an_empty_page(self, api):
+        client = ClientFactory()
+
+        response = api.get("/clients/", {"cursor": _cursor_after_id(client.pk)})
+
+        assert response.status_code == 200
+        assert response.json() == []
+        assert set(_links(response)) == {"first", "last"}
+
+
+def _cursor_after_id(pk: int) -> str:
+    from mailings.api.pagination import Cursor
+
+    return Cursor("a", pk).encode()
+
+
+def _cursor_after(api, clients) -> str:
+    """The cursor of the rows after the first client, as a client would get it: from a next link."""
+    response = api.get("/clients/", {"page_size": 1, "cursor": _cursor_after_id(0)})
+    assert [item["id"] for item in response.json()] == [clients[0].pk]
+    next_link = _links(response)["next"]
+    return re.search(r"cursor=([^&]+)", next_link).group(1)
