@@ -12,23 +12,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from backoffice.processes import ROOT
 from mailings.selectors import periodic_task_processing
+from tests.support.compose import compose_value, load_compose
+from tests.support.nginx import CERTIFICATES, SITE
 from tests.support.processes import Cluster
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return load_compose()
 
 
 class TestCompose:
     def test_it_has_the_services(self, compose):
-        assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat", "sandbox"}
+        assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "proxy", "worker", "beat", "sandbox"}
 
     def test_every_long_running_service_has_a_health_check(self, compose):
         for name, service in compose["services"].items():
@@ -72,6 +73,45 @@ class TestCompose:
             assert env[name].startswith(f"${{{name}:?"), name  # required: compose refuses to start without it
         assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
         assert env["DEBUG"] == "0"
+
+
+class TestTheProxyInFront:
+    """The web is reachable only through the proxy, and told how many proxies stand in front of it:
+    published, it would take requests with an X-Forwarded-For of the client's making; told none, it
+    would count every login as the proxy's (tests/deploy/test_proxy.py runs both for real)."""
+
+    def test_only_the_proxy_publishes_ports(self, compose):
+        published = {name for name, service in compose["services"].items() if service.get("ports")}
+        assert published == {"proxy"}
+        assert compose["services"]["proxy"]["ports"] == ["${HTTP_PORT:-80}:80", "${HTTPS_PORT:-443}:443"]
+        web = compose["services"]["web"]
+        assert "network_mode" not in web
+        assert web["expose"] == ["8000"]
+
+    def test_the_web_trusts_the_one_proxy_in_front_of_it(self, compose):
+        raw = compose["services"]["web"]["environment"]["TRUSTED_PROXY_COUNT"]
+        assert compose_value(raw, {}) == "1"
+        assert compose_value(raw, {"TRUSTED_PROXY_COUNT": "2"}) == "2"  # a load balancer of yours in front
+
+    def test_the_proxy_serves_the_repositorys_site_in_front_of_the_web(self, compose):
+        proxy = compose["services"]["proxy"]
+        assert proxy["image"].startswith("nginx:")
+        assert "./deploy/nginx/backoffice.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+        assert any(v.startswith("${TLS_CERT_DIR:?") and v.endswith(f":{CERTIFICATES}:ro") for v in proxy["volumes"])
+        assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+        # The site's upstream is the web service on the port gunicorn binds.
+        site = SITE.read_text()
+        bind = compose["services"]["web"]["command"][compose["services"]["web"]["command"].index("--bind") + 1]
+        assert bind == "0.0.0.0:8000"
+        assert re.findall(r"^\s*server\s+(\S+);", site, re.M) == ["web:8000"]
+        assert re.findall(r"^\s*listen\s+([^;]+);", site, re.M) == ["80", "443 ssl"]
+
+    def test_the_proxy_takes_bodies_a_little_over_the_import_limit(self):
+        from django.conf import settings
+
+        limit = re.search(r"^\s*client_max_body_size\s+(\d+)m;", SITE.read_text(), re.M)
+        assert limit, "no client_max_body_size: nginx would refuse any import over 1 MB"
+        assert settings.CLIENT_IMPORT_MAX_MB < int(limit[1]) <= settings.CLIENT_IMPORT_MAX_MB * 1.25
 
 
 class TestWorkerHealthCheck:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 import redis
-import yaml
 
 from backoffice.processes import ROOT, ManagedProcess, stop_together
 from tests.newcomer import assert_runtime_only, fresh_clone, outside_env
+from tests.support.compose import load_compose, service_environment
 
 pytestmark = pytest.mark.image
 
@@ -32,19 +32,6 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     """[(INSTRUCTION, arguments)], continuation lines joined, comments dropped."""
     joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in joined.splitlines() if line.strip()]
-
-
-def compose_value(raw: str, given: dict[str, str]) -> str:
-    """docker compose's `${NAME:?error}` and `${NAME:-default}` substitution."""
-
-    def substitute(match: re.Match) -> str:
-        name, kind, rest = match["name"], match["kind"], match["rest"]
-        if name in given:
-            return given[name]
-        assert kind != ":?", f"compose requires {name}: {rest}"
-        return rest if kind == ":-" else ""
-
-    return re.sub(r"\$\{(?P<name>\w+)(?:(?P<kind>:[?-])(?P<rest>[^}]*))?\}", substitute, raw)
 
 
 def replay_dockerfile(app: Path, venv: Path) -> list[str]:
@@ -90,7 +77,7 @@ def test_the_images_install_runs_a_worker_and_beat_that_tick(tmp_path):
     assert_runtime_only(venv)
     assert (app / "static" / "staticfiles.json").exists()  # collectstatic ran with the image's packages
 
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose = load_compose()
     run = f"image-{uuid.uuid4().hex[:8]}"
     given = {
         "SECRET_KEY": secrets.token_urlsafe(40),
@@ -100,7 +87,7 @@ def test_the_images_install_runs_a_worker_and_beat_that_tick(tmp_path):
         "SENDING_API_TOKEN": "unused",
     }
     env = outside_env(PATH=f"{venv / 'bin'}:{outside_env()['PATH']}")
-    env.update({name: compose_value(str(value), given) for name, value in compose["x-app"]["environment"].items()})
+    env.update(service_environment(compose["x-app"], given))
     # This machine's services in place of the compose network's, and a queue of this test's own.
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",

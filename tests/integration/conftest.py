@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.integration.worker_logs import unexpected_errors
-from tests.support.processes import Cluster
+from tests.support.processes import Cluster, database_url
 
 
 def pytest_configure(config):
@@ -17,13 +17,6 @@ def pytest_configure(config):
         "expected_log_errors(*patterns): error records a fault test provokes on purpose in its workers' or "
         "beat's logs (see tests/integration/worker_logs.py)",
     )
-
-
-def database_url() -> str:
-    """The URL of the test database pytest-django created (workers must use the same one)."""
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

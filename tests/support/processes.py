@@ -11,6 +11,15 @@ SANDBOX_LISTENS = r"Sandbox provider listening on (http://\S+)"
 WORKER_READY = r" ready\.$"  # a Celery worker's "celery@host ready.", once its pool listens
 
 
+def database_url() -> str:
+    """The URL of the test database pytest-django created: the processes a test starts use it too."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 class Cluster:
     """Starts and stops the processes of one test; every process it started is stopped."""
 
