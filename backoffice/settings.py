@@ -204,7 +204,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["mailings.api.permissions.CanReadTheApi"],  # the schema and /docs/: readers only
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -280,7 +280,9 @@ SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the period
 # "change client" permissions (see ClientAdmin.has_import_permission), so viewers see no import
 # button. The uploaded file waits for its confirmation in a folder every web process of the
 # machine shares, not in Redis (mailings/uploads.py). Each import is logged, not each of its rows.
-IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Exporting needs "export client" (the code "export" names `mailings.export_client`) and "view
+# client" (ClientAdmin.has_export_permission): Operators have them, Viewers do not.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "mailings.uploads.UploadFolder"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 # Where uploads wait: the system's temporary folder (writable in the image too) unless set.

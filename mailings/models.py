@@ -93,6 +93,9 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # The whole directory in one file is more than reading it page by page: its own permission
+        # (django-import-export's IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export").
+        permissions = [("export_client", "Can export clients")]
         indexes = [
             models.Index(fields=["operator_code", "tag"], name="client_operator_tag_idx"),
             # The admin's time zone filter reads the distinct zones from this index.

@@ -1,6 +1,7 @@
 """Shared fixtures: API clients authenticated by token, with and without permissions."""
 
 import contextlib
+import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -62,6 +63,16 @@ def readonly_api(django_user_model) -> APIClient:
 def noperm_api(django_user_model) -> APIClient:
     """An authenticated token without any permission."""
     return _token_client(_user_with(django_user_model, "nobody", []))
+
+
+@pytest.fixture
+def token_with(django_user_model):
+    """`token_with("view_client", ...)`: an API client with a token of a user holding only those permissions."""
+
+    def make(*codenames: str) -> APIClient:
+        return _token_client(_user_with(django_user_model, f"holder-{uuid.uuid4().hex[:12]}", list(codenames)))
+
+    return make
 
 
 class RunningSandbox:

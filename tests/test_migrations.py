@@ -1,9 +1,11 @@
-"""The message count triggers migrate back and forth: at each step every message write is counted.
+"""Migrations back and forth: the message count triggers count every message write at each step,
+and the export permission is granted to Operators only.
 
 Run in a process of its own on a database of its own (a new SQLite file, and a new PostgreSQL
 database when the suite runs on PostgreSQL), so that migrating back touches no other test's tables.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -61,10 +63,43 @@ print(json.dumps(seen))
 """
 
 
-def _run(database_url: str) -> dict:
+# Which groups hold `export_client`: on a fresh database, after going back before it, after coming
+# forward again, and on a database where an administrator had granted it to Operators already.
+EXPORT_SCRIPT = """
+import json
+import django
+django.setup()
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+
+def holders():
+    return sorted(Group.objects.filter(permissions__codename="export_client").values_list("name", flat=True))
+
+seen = {}
+call_command("migrate", verbosity=0)
+seen["fresh"] = holders()
+call_command("migrate", "mailings", "0015", verbosity=0)
+seen["0015"] = holders()
+call_command("migrate", verbosity=0)
+seen["forward again"] = holders()
+call_command("migrate", "mailings", "0015", verbosity=0)
+Group.objects.get(name="Operators").permissions.add(Permission.objects.get(codename="export_client"))
+call_command("migrate", verbosity=0)
+seen["granted by hand before"] = holders()
+print(json.dumps(seen))
+"""
+EXPORT_EXPECTED = {
+    "fresh": ["Operators"],
+    "0015": [],
+    "forward again": ["Operators"],
+    "granted by hand before": ["Operators"],
+}
+
+
+def _run(database_url: str, script: str = SCRIPT) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "backoffice.settings_test"}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -73,6 +108,21 @@ def _run(database_url: str) -> dict:
 def _postgres_url() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
     return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+@contextlib.contextmanager
+def _new_postgres_database():
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    base = urlsplit(_postgres_url())
+    name = f"migrations_{uuid.uuid4().hex[:8]}"
+    admin = urlunsplit(base._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(base._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 EXPECTED = {
@@ -89,13 +139,15 @@ class TestMessageCountTriggers:
 
     @pytest.mark.skipif(_postgres_url() is None, reason="the suite runs on SQLite")
     def test_they_count_every_write_back_and_forth_on_postgresql(self):
-        base = urlsplit(_postgres_url())
-        name = f"migrations_{uuid.uuid4().hex[:8]}"
-        admin = urlunsplit(base._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            assert _run(urlunsplit(base._replace(path=f"/{name}"))) == EXPECTED
-        finally:
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with _new_postgres_database() as url:
+            assert _run(url) == EXPECTED
+
+
+class TestExportPermission:
+    def test_operators_get_it_and_viewers_do_not_back_and_forth_on_sqlite(self, tmp_path):
+        assert _run(f"sqlite:///{tmp_path / 'db.sqlite3'}", EXPORT_SCRIPT) == EXPORT_EXPECTED
+
+    @pytest.mark.skipif(_postgres_url() is None, reason="the suite runs on SQLite")
+    def test_operators_get_it_and_viewers_do_not_back_and_forth_on_postgresql(self):
+        with _new_postgres_database() as url:
+            assert _run(url, EXPORT_SCRIPT) == EXPORT_EXPECTED

@@ -383,16 +383,21 @@ class TestBadFiles:
         assert Client.objects.count() == 0
 
 
+def export_request(client, query: str = ""):
+    """The export page's form, sent: every column, CSV."""
+    return client.post(
+        f"{EXPORT}{query}",
+        {
+            "format": 0,
+            "resource": 0,
+            **{f"clientresource_{c}": "on" for c in ("phone_number", "operator_code", "tag", "timezone")},
+        },
+    )
+
+
 class TestExport:
     def export(self, client, query: str = "") -> list[list[str]]:
-        response = client.post(
-            f"{EXPORT}{query}",
-            {
-                "format": 0,
-                "resource": 0,
-                **{f"clientresource_{c}": "on" for c in ("phone_number", "operator_code", "tag", "timezone")},
-            },
-        )
+        response = export_request(client, query)
         assert response.status_code == 200, response.content[:500]
         assert response["Content-Type"].startswith("text/csv")
         assert response.streaming
@@ -464,12 +469,72 @@ class TestExport:
         assert [row[0] for row in rows[1:]] == ["79001234567"]
 
 
+def staff_with(django_user_model, client, *codenames: str):
+    """`client` logged in as a staff user holding only these permissions of `mailings`."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username="holder", password="pw-123456-x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="mailings", codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+def exported_phones(response) -> list[str]:
+    assert response.status_code == 200, response.content[:500]
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    return [row[0] for row in rows[1:]]
+
+
+class TestExportPermission:
+    """Exporting the directory needs `export_client` (and `view_client`): Operators, not Viewers."""
+
+    def test_a_viewer_sees_no_export_and_is_refused_it(self, viewer):
+        ClientFactory(phone_number="79001234567", tag="x", timezone="UTC")
+        page = viewer.get(CLIENTS)
+        assert page.status_code == 200
+        assert EXPORT not in page.content.decode()
+        assert viewer.get(EXPORT).status_code == 403
+        refused = export_request(viewer)
+        assert refused.status_code == 403
+        assert not refused.streaming
+        assert "79001234567" not in refused.content.decode()
+
+    def test_the_librarys_own_export_refuses_a_viewer_too(self, viewer, rf):
+        from django.core.exceptions import PermissionDenied
+
+        request = rf.post(EXPORT)
+        request.user = viewer.get(CLIENTS).wsgi_request.user
+        with pytest.raises(PermissionDenied):
+            ClientAdmin(Client, admin.site).get_export_data(ClientCSV(), request, Client.objects.all())
+
+    def test_an_operator_exports(self, operator):
+        ClientFactory(phone_number="79001234567", tag="x", timezone="UTC")
+        assert EXPORT in operator.get(CLIENTS).content.decode()
+        assert operator.get(EXPORT).status_code == 200
+        assert exported_phones(export_request(operator)) == ["79001234567"]
+
+    def test_view_and_export_are_enough(self, django_user_model, client):
+        ClientFactory(phone_number="79001234567", tag="x", timezone="UTC")
+        holder = staff_with(django_user_model, client, "view_client", "export_client")
+        page = holder.get(CLIENTS).content.decode()
+        assert EXPORT in page
+        assert IMPORT not in page
+        assert exported_phones(export_request(holder)) == ["79001234567"]
+
+    def test_export_without_view_opens_nothing(self, django_user_model, client):
+        ClientFactory(phone_number="79001234567", tag="x", timezone="UTC")
+        holder = staff_with(django_user_model, client, "export_client")
+        assert holder.get(CLIENTS).status_code == 403
+        assert holder.get(EXPORT).status_code == 403
+        assert export_request(holder).status_code == 403
+
+
 class TestAccess:
-    def test_a_viewer_has_no_import_but_may_export(self, viewer):
+    def test_a_viewer_has_no_import(self, viewer):
         ClientFactory(phone_number="79001234567", tag="x", timezone="UTC")
         page = viewer.get(CLIENTS).content.decode()
         assert IMPORT not in page
-        assert EXPORT in page
         assert viewer.get(IMPORT).status_code == 403
         assert upload(viewer, table("79001234568;;x;UTC")).status_code == 403
         assert (
@@ -478,11 +543,7 @@ class TestAccess:
         assert Client.objects.count() == 1
 
     def test_adding_without_changing_is_not_enough_to_import(self, django_user_model, client, caplog):
-        from django.contrib.auth.models import Permission
-
-        user = django_user_model.objects.create_user(username="adder", password="pw-123456-x", is_staff=True)
-        user.user_permissions.set(Permission.objects.filter(codename__in=["add_client", "view_client"]))
-        client.force_login(user)
+        staff_with(django_user_model, client, "add_client", "view_client")
         ClientFactory(phone_number="79001234567", tag="old", timezone="UTC")
         assert IMPORT not in client.get(CLIENTS).content.decode()
         assert upload(client, table("79001234567;;new;UTC")).status_code == 403

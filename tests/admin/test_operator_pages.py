@@ -22,7 +22,7 @@ class TestGroups:
     def test_the_migration_creates_both_roles(self):
         operators = set(Group.objects.get(name="Operators").permissions.values_list("codename", flat=True))
         viewers = set(Group.objects.get(name="Viewers").permissions.values_list("codename", flat=True))
-        assert {"change_mailing", "add_client", "view_message", "change_periodictask"} <= operators
+        assert {"change_mailing", "add_client", "view_message", "change_periodictask", "export_client"} <= operators
         assert "change_message" not in operators
         assert viewers == {
             "view_client", "view_mailing", "view_message", "view_periodictask", "view_intervalschedule",

@@ -23,7 +23,7 @@ CUSTOM = {
     ("auth.User", "<id>/password/"): ("GET", 403),
     ("mailings.Client", "process_import/"): ("POST", 403),
     ("mailings.Client", "import/"): ("GET", 403),
-    ("mailings.Client", "export/"): ("GET", 200),  # viewers may read the clients, so they may export them
+    ("mailings.Client", "export/"): ("GET", 403),  # exporting the directory needs export_client
     ("mailings.Mailing", "audience-preview/"): ("GET", 200),
     ("mailings.Mailing", "live-counts/"): ("GET", 200),
     ("mailings.Mailing", "<path:object_id>/test-message/"): ("POST", 403),

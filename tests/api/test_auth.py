@@ -4,9 +4,12 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client as DjangoClient
 from rest_framework.test import APIClient
 
+from mailings.api.permissions import API_MODELS
+from mailings.api.urls import router
 from mailings.models import Client, Mailing, Message
 from tests.factories import ClientFactory, MessageFactory
 
@@ -198,12 +201,78 @@ class TestSessionAuth:
         assert response.status_code == 403
 
 
+SCHEMA_REFUSAL = "Reading the API and its schema needs the view permission of clients, mailings or messages."
+
+
+def _logged_in(django_user_model, *codenames: str) -> DjangoClient:
+    """A browser with an admin session of a staff user holding only these permissions."""
+    user = django_user_model.objects.create_user(username="staff", password="pass-123x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="mailings", codename__in=codenames))
+    browser = DjangoClient()
+    browser.force_login(user)
+    return browser
+
+
+class TestWhoMayReadTheApi:
+    """`may_read_the_api`: authenticated, and the view permission of at least one of the API's models."""
+
+    def test_its_models_are_the_ones_the_api_serves(self):
+        served = {viewset.queryset.model._meta.label_lower for _, viewset, _ in router.registry}
+        assert served == {f"mailings.{model}" for model in API_MODELS}
+
+    @pytest.mark.parametrize("codename", ["view_client", "view_mailing", "view_message"])
+    def test_one_view_permission_is_enough_to_read_the_schema(self, token_with, codename):
+        response = token_with(codename).get("/docs/schema/")
+
+        assert response.status_code == 200
+        assert response.content.decode().startswith("openapi:")
+
+    @pytest.mark.parametrize(
+        "codenames",
+        [(), ("add_client", "change_mailing", "delete_message"), ("view_mailingstatistics",)],
+        ids=["none", "writes-without-view", "admin-statistics-only"],
+    )
+    def test_without_a_view_permission_of_the_api_the_schema_is_refused(self, token_with, codenames):
+        for query in ("", "?format=json"):
+            response = token_with(*codenames).get(f"/docs/schema/{query}")
+
+            assert response.status_code == 403
+            assert response["Content-Type"] == "application/json"
+            assert response.json() == {"detail": SCHEMA_REFUSAL}
+
+
 class TestDocs:
     def test_the_docs_page_sends_anonymous_people_to_the_admin_login(self, client):
         response = client.get("/docs/")
 
         assert response.status_code == 302
         assert response["Location"] == "/admin/login/?next=/docs/"
+
+    def test_the_docs_page_is_for_a_session_not_a_token(self, readonly_api):
+        """Scripts read /docs/schema/; a token on the page meets the login page like any browser without a session."""
+        response = readonly_api.get("/docs/")
+
+        assert response.status_code == 302
+        assert response["Location"] == "/admin/login/?next=/docs/"
+
+    def test_the_docs_page_says_why_it_refuses_a_user_who_may_not_read_the_api(self, django_user_model):
+        browser = _logged_in(django_user_model, "view_mailingstatistics")
+
+        response = browser.get("/docs/")
+
+        assert response.status_code == 403
+        html = response.content.decode()
+        assert SCHEMA_REFUSAL in html
+        assert "swagger-ui" not in html
+        assert browser.get("/docs/schema/").status_code == 403
+
+    def test_the_docs_page_and_schema_open_to_a_session_that_may_read_one_model(self, django_user_model):
+        browser = _logged_in(django_user_model, "view_message")
+
+        assert browser.get("/docs/").status_code == 200
+        schema = browser.get("/docs/schema/")
+        assert schema.status_code == 200
+        assert schema.content.decode().startswith("openapi:")
 
     def test_the_docs_page_serves_swagger_ui_from_local_static_files(self, client, django_user_model):
         client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
@@ -221,10 +290,28 @@ class TestDocs:
         assert all(src.startswith("/static/") for src in scripts), scripts
         assert "/docs/schema/" in html
 
-    def test_the_schema_needs_credentials(self, anon_api):
-        response = anon_api.get("/docs/schema/")
+    @pytest.mark.parametrize("query", ["", "?format=json"])
+    def test_the_schema_answers_the_json_401_without_credentials(self, anon_api, query):
+        response = anon_api.get(f"/docs/schema/{query}")
 
         assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+    def test_the_schema_answers_401_to_a_wrong_token(self):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+        response = api.get("/docs/schema/")
+
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Invalid token."}
+
+    def test_the_schema_is_refused_to_a_token_without_permissions(self, noperm_api):
+        response = noperm_api.get("/docs/schema/")
+
+        assert response.status_code == 403
+        assert response.json() == {"detail": SCHEMA_REFUSAL}
 
     def test_the_schema_is_served_to_a_token(self, api):
         response = api.get("/docs/schema/")
@@ -240,6 +327,10 @@ def _schema_operations() -> list[tuple[str, str]]:
 
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     return sorted((method, path) for path, item in paths.items() for method in item if method != "parameters")
+
+
+def _schema_paths() -> list[str]:
+    return sorted({path for _, path in _schema_operations()})
 
 
 class TestEveryOperationOfTheSchema:
@@ -260,6 +351,26 @@ class TestEveryOperationOfTheSchema:
         assert getattr(noperm_api, method)(url, {}, format="json").status_code == 403
         if method != "get":
             assert getattr(readonly_api, method)(url, {}, format="json").status_code == 403
+        assert _snapshot() == before
+
+    @pytest.mark.parametrize("path", _schema_paths())
+    def test_options_asks_what_get_asks(self, anon_api, noperm_api, readonly_api, admin_api, token_with, objects, path):
+        """OPTIONS describes an endpoint (its fields, what the user may send): 401 without credentials, 403
+        without permissions, and for any other user the answer GET gets; on an endpoint without GET (the
+        mailing controls) what its POST asks (`change_mailing`)."""
+        url = self._url(path, objects)
+        before = _snapshot()
+        has_get = ("get", path) in _schema_operations()
+        assert anon_api.options(url).status_code == 401
+        assert noperm_api.options(url).status_code == 403
+        assert admin_api.options(url).status_code == 200
+        users = {
+            "reader": readonly_api,
+            **{codename: token_with(codename) for codename in ("view_client", "view_mailing", "change_mailing")},
+        }
+        for name, user in users.items():
+            expected = user.get(url).status_code if has_get else (200 if name == "change_mailing" else 403)
+            assert user.options(url).status_code == expected, name
         assert _snapshot() == before
 
     @pytest.mark.parametrize(("method", "path"), _schema_operations())
