@@ -176,7 +176,9 @@ STORAGES = {
 LOGIN_URL = "admin:login"
 
 
-# Rate limits, counted in the shared cache (mailings/rate_limits.py): the API's, in REST_FRAMEWORK below.
+# Rate limits, counted in the shared cache (mailings/rate_limits.py): the API's, in REST_FRAMEWORK
+# below, and the test messages each admin user may send an hour, superusers included (each one
+# is on the provider's bill).
 def env_rate(name: str, *, default: str) -> str:
     """A rate such as `1200/minute` (backoffice/rates.py): anything else stops start-up."""
     raw = env.str(name, default=default)
@@ -186,6 +188,10 @@ def env_rate(name: str, *, default: str) -> str:
         raise ImproperlyConfigured(str(exc)) from None
     return raw
 
+
+TEST_MESSAGES_PER_HOUR = env.int("TEST_MESSAGES_PER_HOUR", default=20)
+if TEST_MESSAGES_PER_HOUR < 1:
+    raise ImproperlyConfigured(f"TEST_MESSAGES_PER_HOUR={TEST_MESSAGES_PER_HOUR}: expected 1 or more")
 
 REST_FRAMEWORK = {
     # Token first: its "Token" challenge makes a request without credentials a 401.

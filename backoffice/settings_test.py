@@ -19,6 +19,7 @@ os.environ.setdefault("CELERY_QUEUE", f"test-{_run}")
 # one address); the tests of the limits set their own.
 os.environ.setdefault("API_RATE_PER_USER", "100000/minute")
 os.environ.setdefault("API_RATE_PER_ADDRESS", "100000/minute")
+os.environ.setdefault("TEST_MESSAGES_PER_HOUR", "10000")
 
 from backoffice.settings import *  # noqa: E402,F403
 

@@ -1,5 +1,6 @@
 """Rates as the settings read them, and the counting that every process shares in the real Redis."""
 
+import os
 import subprocess
 import sys
 import time
@@ -41,6 +42,15 @@ class TestParseRate:
         monkeypatch.setenv("API_RATE_PER_ADDRESS", "60/month")
         with pytest.raises(ImproperlyConfigured, match="API_RATE_PER_ADDRESS='60/month'"):
             env_rate("API_RATE_PER_ADDRESS", default="60/minute")
+
+    def test_no_test_messages_at_all_stops_start_up(self):
+        env = {**os.environ, "TEST_MESSAGES_PER_HOUR": "0", "DJANGO_SETTINGS_MODULE": "backoffice.settings"}
+        result = subprocess.run(
+            [sys.executable, "-c", "import backoffice.settings"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode != 0
+        assert "TEST_MESSAGES_PER_HOUR=0: expected 1 or more" in result.stderr
 
 
 _HITS_IN_ANOTHER_PROCESS = """
