@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from backoffice.flags import parse_flag
+from backoffice.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -174,6 +175,24 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+
+# Rate limits, counted in the shared cache (mailings/rate_limits.py): the API's, in REST_FRAMEWORK
+# below, and the test messages each admin user may send an hour, superusers included (each one
+# is on the provider's bill).
+def env_rate(name: str, *, default: str) -> str:
+    """A rate such as `1200/minute` (backoffice/rates.py): anything else stops start-up."""
+    raw = env.str(name, default=default)
+    try:
+        parse_rate(name, raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    return raw
+
+
+TEST_MESSAGES_PER_HOUR = env.int("TEST_MESSAGES_PER_HOUR", default=20)
+if TEST_MESSAGES_PER_HOUR < 1:
+    raise ImproperlyConfigured(f"TEST_MESSAGES_PER_HOUR={TEST_MESSAGES_PER_HOUR}: expected 1 or more")
+
 REST_FRAMEWORK = {
     # Token first: its "Token" challenge makes a request without credentials a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -181,6 +200,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["mailings.api.permissions.ModelPermissions"],
+    # Requests per user (its token and its admin session share one allowance) and, without valid
+    # credentials, per client address as TRUSTED_PROXY_COUNT reads it; past either, a 429.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "mailings.api.throttling.PerUserThrottle",
+        "mailings.api.throttling.PerAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_RATE_PER_USER", default="1200/minute"),
+        "anon": env_rate("API_RATE_PER_ADDRESS", default="60/minute"),
+    },
     # The page size is the class's, set beside its maximum: no PAGE_SIZE here.
     "DEFAULT_PAGINATION_CLASS": "mailings.api.pagination.LinkHeaderPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

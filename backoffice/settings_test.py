@@ -15,6 +15,11 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{_run}")
 os.environ.setdefault("CELERY_QUEUE", f"test-{_run}")
+# Rate limits on, at rates no test reaches by accident (all of a run's anonymous requests come from
+# one address); the tests of the limits set their own.
+os.environ.setdefault("API_RATE_PER_USER", "100000/minute")
+os.environ.setdefault("API_RATE_PER_ADDRESS", "100000/minute")
+os.environ.setdefault("TEST_MESSAGES_PER_HOUR", "10000")
 
 from backoffice.settings import *  # noqa: E402,F403
 

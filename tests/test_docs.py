@@ -172,7 +172,7 @@ class TestNoHistory:
 # Where the code reads the environment, per kind of file.
 _PYTHON_READS = [
     r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]+)\"",  # django-environ, devstack's env.get / env.setdefault
-    r"\benv_bool\(\s*\"([A-Z][A-Z0-9_]+)\"",
+    r"\benv_(?:bool|rate)\(\s*\"([A-Z][A-Z0-9_]+)\"",
     r"\b(?:self\.)?env\[\s*\"([A-Z][A-Z0-9_]+)\"\s*\]",
     r"\"([A-Z][A-Z0-9_]+)\"\s+(?:not\s+)?in\s+(?:self\.)?env\b",
     r"\b_(?:port|flag)\(\s*[\w.]+,\s*\"([A-Z][A-Z0-9_]+)\"",

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from mailings import selectors, services
 from mailings.admin.base import MessageCountsMixin
-from mailings.errors import ConflictError
+from mailings.errors import ConflictError, LimitReached
 from mailings.forms import TestMessageForm
 from mailings.models import Mailing
 from mailings.normalizers import OPERATOR_CODE_RE
@@ -77,25 +77,37 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         if mailing is None:
             raise Http404(f"No mailing with id {object_id!r}.")
         form = TestMessageForm(request.POST or None)
+        refused = None
         if request.method == "POST" and form.is_valid():
-            phone = form.cleaned_data["phone_number"]
-            result = services.mailing_test_send(mailing=mailing, phone=phone)
-            if result.sent:
-                report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
-                self.message_user(request, report, messages.SUCCESS)
-            else:
-                report = f"Test message to {phone} not sent: {result.error}."
-                self.message_user(request, report, messages.ERROR)
-            self.log_change(request, mailing, report)
-            return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
+            try:
+                return self._send_test_message(request, mailing, form.cleaned_data["phone_number"])
+            except LimitReached as exc:  # nothing sent: the form again, the reason above it
+                refused = exc
+                self.message_user(request, str(exc), messages.ERROR)
         context = {
             **self.admin_site.each_context(request),
             "title": "Send a test message",
             "opts": self.opts,
             "original": mailing,
             "form": form,
+            "test_messages_per_hour": settings.TEST_MESSAGES_PER_HOUR,
         }
-        return TemplateResponse(request, "admin/mailings/mailing/test_message.html", context)
+        response = TemplateResponse(request, "admin/mailings/mailing/test_message.html", context)
+        if refused is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(refused.retry_after)
+        return response
+
+    def _send_test_message(self, request, mailing: Mailing, phone: str) -> HttpResponseRedirect:
+        result = services.mailing_test_send(mailing=mailing, phone=phone, user=request.user)
+        if result.sent:
+            report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
+            self.message_user(request, report, messages.SUCCESS)
+        else:
+            report = f"Test message to {phone} not sent: {result.error}."
+            self.message_user(request, report, messages.ERROR)
+        self.log_change(request, mailing, report)
+        return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
 
     def audience_preview(self, request) -> JsonResponse:
         """How many clients a filter matches now: the change form asks as the operator types."""

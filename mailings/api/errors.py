@@ -1,7 +1,9 @@
 """Every error the API returns is JSON that names the field and the reason.
 
 Services raise Django's `ValidationError` (from `full_clean()`) and our
-`ConflictError`; this handler turns them into DRF's 400 and 409 answers.
+`ConflictError`; this handler turns them into DRF's 400 and 409 answers. A request
+refused for its credentials (401) is counted against its address's rate here, and past
+it answered 429 (mailings/api/throttling.py).
 What Django answers itself (a body over `DATA_UPLOAD_MAX_MEMORY_SIZE`, too many
 fields, no route, a server error) is JSON too on the API's paths: the URLconf's
 handlers below.
@@ -19,6 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
+from mailings.api.throttling import PerAddressThrottle, RateLimited
 from mailings.errors import ConflictError
 
 
@@ -43,8 +46,23 @@ def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
+def _counted_per_address(exc: exceptions.APIException, context) -> exceptions.APIException:
+    """DRF checks throttles only once the credentials and the permissions have passed, so a
+    request without valid credentials never reaches them: it is counted here instead."""
+    request = context.get("request")
+    if request is None:
+        return exc
+    try:
+        PerAddressThrottle().allow_request(request, context.get("view"))
+    except RateLimited as limited:
+        return limited
+    return exc
+
+
 def api_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        exc = _counted_per_address(exc, context)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_validation_detail(exc))
     elif isinstance(exc, ConflictError):
         exc = Conflict(str(exc))

@@ -2,7 +2,8 @@
 
 drf-spectacular documents the success answer; a client also needs to know that it may
 get a 400 naming the field, a 401 or 403, a 404, a 409 on a conflicting write, a 415 for a
-body it cannot read, or a 503 when the broker is away, and what such a body looks like.
+body it cannot read, a 429 past its rate, or a 503 when the broker is away, and what such a
+body looks like.
 """
 
 from drf_spectacular.openapi import AutoSchema
@@ -22,6 +23,17 @@ _ALWAYS = {
     "403": "The token's user lacks the permission this needs.",
     "404": "No such object, or no such page.",
 }
+_THROTTLED = {
+    "description": "Too many requests: `detail` names the rate (per user, or per address without valid "
+    "credentials); try again after `Retry-After` seconds.",
+    "content": _ERROR_BODY,
+    "headers": {
+        "Retry-After": {
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Whole seconds until the rate's window ends and requests are taken again.",
+        }
+    },
+}
 _WRITES = {
     "409": "The change conflicts with the object's state (e.g. a finished mailing).",
     "415": "The body is not JSON, a form or multipart form data, or it cannot be read as its type says.",
@@ -37,4 +49,5 @@ class ApiSchema(AutoSchema):
             extra |= _WRITES | _BROKER
         for code, description in extra.items():
             responses.setdefault(code, {"description": description, "content": _ERROR_BODY})
+        responses.setdefault("429", _THROTTLED)
         return responses

@@ -27,7 +27,7 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mailings", "0015_message_phone_index")]
+    dependencies = [("mailings", "0015_message_log_indexes")]
 
     operations = [
         migrations.AlterModelOptions(

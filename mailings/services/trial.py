@@ -1,10 +1,26 @@
-"""A mailing's text sent once to one phone, so an operator sees it arrive before launching."""
+"""A mailing's text sent once to one phone, so an operator sees it arrive before launching.
 
+Each user may send `TEST_MESSAGES_PER_HOUR` of them in each clock hour, superusers too: every
+one is on the provider's bill. They are counted in the shared cache before the request goes
+out (a refused or failed send counts too); when the cache does not answer, none is sent.
+"""
+
+import logging
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from django.conf import settings
+from django.utils import timezone
+
+from backoffice.rates import PERIODS, Rate
+from mailings.errors import LimitReached
 from mailings.gateway import Outcome
 from mailings.models import Mailing
+from mailings.rate_limits import rate_limit_hit
 from mailings.sending.trial_send import send_test_message
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -15,7 +31,31 @@ class TrialSend:
     error: str  # why it was not sent
 
 
-def mailing_test_send(*, mailing: Mailing, phone: str) -> TrialSend:
-    """Send now, within the provider's timeouts; never a Message row, never counted."""
+def _test_message_allowed(*, user) -> None:
+    """Count this test message against the user's hour; LimitReached past it or when it cannot be counted."""
+    rate = Rate(count=settings.TEST_MESSAGES_PER_HOUR, seconds=PERIODS["hour"])
+    try:
+        verdict = rate_limit_hit(bucket=f"test-messages:{user.pk}", rate=rate)
+    except Exception:
+        logger.warning("the cache did not answer; test message not sent", exc_info=True)
+        raise LimitReached(
+            "Not sent: test messages are counted in the cache (Redis), which does not answer right now. "
+            "Try again in a minute.",
+            retry_after=60,
+        ) from None
+    if not verdict.allowed:
+        again = timezone.localtime(datetime.fromtimestamp(verdict.window_ends, tz=UTC))
+        wait = f"{verdict.retry_after} s" if verdict.retry_after < 60 else f"{math.ceil(verdict.retry_after / 60)} min"
+        raise LimitReached(
+            f"Not sent: you have sent the {rate.count} test messages a user may send each hour "
+            f"(TEST_MESSAGES_PER_HOUR). You can send more from {again:%H:%M} {again:%Z} (in {wait}).",
+            retry_after=verdict.retry_after,
+        )
+
+
+def mailing_test_send(*, mailing: Mailing, phone: str, user) -> TrialSend:
+    """Send now, within the provider's timeouts; never a Message row, never counted in the
+    statistics. LimitReached, with nothing sent, past the user's test messages of the hour."""
+    _test_message_allowed(user=user)
     result = send_test_message(phone=phone, text=mailing.message_text, mailing_id=mailing.pk)
     return TrialSend(phone=phone, sent=result.outcome is Outcome.SENT, duration=result.duration, error=result.error)

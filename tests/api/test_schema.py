@@ -68,3 +68,11 @@ class TestSchema:
         answered = schemas["Client"]["properties"]["timezone"]
         assert answered["type"] == "string"
         assert "oneOf" not in answered
+
+    def test_every_operation_documents_its_429_and_retry_after(self, schema):
+        operations = [op for methods in schema["paths"].values() for op in methods.values() if "responses" in op]
+        assert len(operations) >= 20
+        for operation in operations:
+            throttled = operation["responses"]["429"]
+            assert "Retry-After" in throttled["headers"], operation["operationId"]
+            assert "application/json" in throttled["content"], operation["operationId"]
