@@ -94,6 +94,32 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Content-Security-Policy (django-csp) on every answer: scripts, styles and images only from our
+# own static files (no inline script, event handler, style attribute or eval), no plugin, no
+# framing, forms posted only here. A page that needs data reads it from data- attributes or
+# json_script; /docs/ adds data: images (backoffice/urls.py). See docs/operations.md.
+# After WhiteNoise (static files need no policy); before whatever may answer (a locked-out login).
+MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "csp.middleware.CSPMiddleware")
+INSTALLED_APPS.append("csp")  # its system checks of these settings
+_csp_report_uri = env.str("CSP_REPORT_URI", default="").strip()  # not a CSP_* setting: django-csp 4 refuses those
+if _csp_report_uri and not re.fullmatch(r"https?://[^/\s;,]+(?:/[^\s;,]*)?|/[^\s;,]*", _csp_report_uri):
+    raise ImproperlyConfigured(
+        f"CSP_REPORT_URI: {_csp_report_uri!r} is not a URL (expected https://reports.example.com/csp or /csp-reports/)"
+    )
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
+    }
+}
+
 # Login brute force: after AXES_FAILURE_LIMIT wrong passwords for one user name from one
 # address, that pair is locked out for AXES_COOLOFF_MINUTES (the API's tokens are not passwords
 # and are not affected). Behind reverse proxies set TRUSTED_PROXY_COUNT to how many of ours stand

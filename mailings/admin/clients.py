@@ -24,6 +24,7 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     import_formats = [ClientCSV]
     export_formats = [ClientCSV]
     import_template_name = "admin/mailings/client/import.html"
+    export_template_name = "admin/mailings/client/export.html"
     import_form_class = ClientImportForm
     paginator = EstimatedCountPaginator
     list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]

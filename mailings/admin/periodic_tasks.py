@@ -26,6 +26,8 @@ class OperatorPeriodicTaskForm(forms.ModelForm):
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
     """django-celery-beat's page, whose actions (enable, disable, run now) need the change permission."""
 
+    change_form_template = "admin/django_celery_beat/periodictask/change_form.html"  # no inline script
+
     def get_actions(self, request):
         return super().get_actions(request) if self.has_change_permission(request) else {}
 

@@ -5,8 +5,9 @@ drf-spectacular's SERVE_PERMISSIONS): the schema with the API's JSON 401 or 403,
 with the admin login for a browser without a session, then a 403 page.
 """
 
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 
 
@@ -23,4 +24,11 @@ class SchemaView(SpectacularAPIView):
 
 schema = SchemaView.as_view()
 # The page is for people: without a session they are sent to the admin login, not given a 401.
-docs_page = login_required(SpectacularSwaggerView.as_view(url_name="schema"))
+# Swagger UI with its start-up script served apart, at /docs/?script: the Content-Security-Policy
+# refuses inline scripts (and templates/docs/swagger_ui.html has no inline style). Its stylesheet
+# draws its icons from data: URLs, which this page alone allows.
+docs_page = login_required(
+    csp_update({"img-src": ["data:"]})(
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="docs/swagger_ui.html")
+    )
+)

@@ -1,5 +1,7 @@
 """A real browser on the admin: Debian's headless Chromium driven by Playwright, against pytest-django's
 live server. Screenshots of each step are kept under `artifacts/screenshots/` for people to look at.
+Every page a test opens must run without a JavaScript error and without breaking the
+Content-Security-Policy (an inline script, handler or style the browser refused).
 
 Without /usr/bin/chromium these tests are skipped, unless REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
 """
@@ -38,16 +40,40 @@ def browser():
         browser.close()
 
 
+# Each frame reports what its Content-Security-Policy refused, as it happens, to the test's process.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => window.reportCspViolation(
+  `${event.effectiveDirective} refused ${event.blockedURI || "?"} on ${event.documentURI}`
+  + ` (${event.sourceFile || "the page"}:${event.lineNumber}) ${event.sample}`));
+"""
+
+
+def _note_csp_message(text: str, violations: list[str]) -> None:
+    if "Content Security Policy" in text:
+        violations.append(text)
+
+
 @pytest.fixture
-def page(browser, request):
+def csp_violations() -> list[str]:
+    """What the Content-Security-Policy refused on the test's pages (the `page` fixture fills it):
+    the `securitypolicyviolation` events and the browser's console messages about the policy."""
+    return []
+
+
+@pytest.fixture
+def page(browser, request, csp_violations):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(10_000)
+    context.expose_function("reportCspViolation", lambda text: csp_violations.append(text))
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: _note_csp_message(message.text, csp_violations))
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the pages: {errors}"
+    assert not csp_violations, f"Content-Security-Policy violations on the pages: {csp_violations}"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from backoffice.processes import ROOT, bound_socket, wait_for_port
 
 
 def _production_env(tmp_path, **overrides) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "METRICS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "METRICS_", "CSP_"))}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "backoffice.settings",
@@ -75,6 +75,20 @@ class TestDeployCheck:
         result = _manage("check", env=env)
         assert result.returncode != 0
         assert "DAILY_REPORT_RECIPIENTS: 'not an address' is not an e-mail address" in result.stderr
+
+    def test_a_report_uri_is_added_to_the_content_security_policy(self, tmp_path):
+        show = "from csp.utils import build_policy; print(build_policy())"
+        result = _manage("shell", "-c", show, env=_production_env(tmp_path, CSP_REPORT_URI="https://csp.example.com/r"))
+        assert result.returncode == 0, result.stderr
+        assert "report-uri https://csp.example.com/r" in result.stdout
+        assert "script-src 'self'" in result.stdout
+        assert "report-uri" not in _manage("shell", "-c", show, env=_production_env(tmp_path)).stdout
+
+    def test_a_report_uri_that_would_add_directives_is_a_clear_error(self, tmp_path):
+        env = _production_env(tmp_path, CSP_REPORT_URI="https://csp.example.com/r; script-src *")
+        result = _manage("check", env=env)
+        assert result.returncode != 0
+        assert "CSP_REPORT_URI: 'https://csp.example.com/r; script-src *' is not a URL" in result.stderr
 
     def test_collectstatic_makes_the_hashed_and_compressed_files_whitenoise_serves(self, tmp_path):
         env = _production_env(tmp_path)
