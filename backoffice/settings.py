@@ -313,6 +313,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 
+# A mailing's text may cost at most this many SMS parts per message (mailings/segments.py): 10
+# parts are 1,530 GSM-7 characters or 670 UCS-2 ones. At most 65 (the text's 10,000 characters).
+MAILING_MAX_PARTS = env.int("MAILING_MAX_PARTS", default=10)
+if not 1 <= MAILING_MAX_PARTS <= 65:
+    raise ImproperlyConfigured(f"MAILING_MAX_PARTS is {MAILING_MAX_PARTS}: give a number of SMS parts from 1 to 65.")
+
 # The SMS provider (docs/provider-openapi.yaml). The default is the sandbox (`manage.py sandbox_gateway`).
 SENDING_API_URL = env.str("SENDING_API_URL", default="http://127.0.0.1:8025").rstrip("/")
 SENDING_API_TOKEN = env.str("SENDING_API_TOKEN", default="sandbox-token" if DEBUG else "")

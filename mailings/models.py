@@ -8,6 +8,7 @@ It is over 300 lines because Django keeps an app's models in one module (migrati
 them here): the fields that normalise input, then Client, Mailing, Message and their counts.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from django.db import models
@@ -16,10 +17,29 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
+from mailings import segments
 from mailings.normalizers import OPERATOR_CODE_RE, PHONE_RE, normalize_phone, normalize_timezone
 
 TAG_MAX_LENGTH = 64
-MESSAGE_TEXT_MAX_LENGTH = 1000
+# A ceiling for the database; the limit people meet is on SMS parts (validate_message_parts).
+MESSAGE_TEXT_MAX_LENGTH = 10_000
+
+
+def validate_message_parts(text: str) -> None:
+    """At most MAILING_MAX_PARTS SMS parts a message: refused saying why, never cut."""
+    counted, limit = segments.count(text), settings.MAILING_MAX_PARTS
+    if counted.parts <= limit:
+        return
+    why = ""
+    if counted.encoding == segments.UCS_2:
+        named = ", ".join(counted.ucs2_characters[:5]) + (", ..." if len(counted.ucs2_characters) > 5 else "")
+        why = f" ({named} are not in GSM-7)"
+    raise ValidationError(
+        f"The text is {counted.parts} SMS parts of {counted.per_part} characters in {counted.encoding}{why}; "
+        f"at most {limit} are allowed: shorten it.",
+        code="too_many_parts",
+    )
+
 
 operator_code_validator = RegexValidator(
     OPERATOR_CODE_RE, "Enter exactly 3 digits, such as 913.", code="invalid_operator_code"
@@ -143,8 +163,9 @@ class Mailing(models.Model):
     start_datetime = models.DateTimeField(help_text="When sending may begin.")
     end_datetime = models.DateTimeField(help_text="Nothing is sent after this moment.")
     message_text = models.TextField(
-        max_length=MESSAGE_TEXT_MAX_LENGTH,
-        validators=[MinLengthValidator(1), MaxLengthValidator(MESSAGE_TEXT_MAX_LENGTH)],
+        validators=[MinLengthValidator(1), MaxLengthValidator(MESSAGE_TEXT_MAX_LENGTH), validate_message_parts],
+        help_text="Sent as written, never cut: GSM-7 when every character is in it (160 characters a part, "
+        "153 in longer texts), else UCS-2 (70, 67); a text of too many parts is refused.",
     )
     filter_operator_code = models.CharField(
         max_length=3,

@@ -103,7 +103,8 @@ class TestMailingValidation:
         ("overrides", "bad_field"),
         [
             ({"message_text": ""}, "message_text"),
-            ({"message_text": "x" * 1001}, "message_text"),
+            ({"message_text": "x" * 1531}, "message_text"),  # 11 parts of GSM-7
+            ({"message_text": "ж" * 671}, "message_text"),  # 11 parts of UCS-2
             ({"filter_operator_code": "91"}, "filter_operator_code"),
             ({"filter_operator_code": "9a1"}, "filter_operator_code"),
             ({"filter_tag": "t" * 65}, "filter_tag"),

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms import Script
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from mailings import selectors, services
+from mailings import segments, selectors, services
 from mailings.admin.base import MessageCountsMixin
 from mailings.errors import ConflictError, LimitReached
 from mailings.forms import TestMessageForm
@@ -53,6 +53,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         js = [
             Script("mailings/admin/live_counts.js", defer=True),
             Script("mailings/admin/audience_preview.js", defer=True),
+            Script("mailings/admin/text_parts.js", defer=True),
         ]
 
     def get_urls(self):
@@ -67,7 +68,17 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             name="mailings_mailing_test_message",
         )
         live = path("live-counts/", self.admin_site.admin_view(self.live_counts), name="mailings_mailing_live_counts")
-        return [preview, test_message, live, *super().get_urls()]
+        parts = path("text-parts/", self.admin_site.admin_view(self.text_parts), name="mailings_mailing_text_parts")
+        return [preview, test_message, live, parts, *super().get_urls()]
+
+    def text_parts(self, request) -> JsonResponse:
+        """What a text costs in SMS parts: the change form asks as the operator types (POST: a
+        text of 10,000 characters does not fit in a URL)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return JsonResponse(text_parts_summary(request.POST.get("text", ""), limit=settings.MAILING_MAX_PARTS))
 
     def test_message_view(self, request, object_id: str):
         """Send the mailing's text to one phone now, and say what the provider answered."""
@@ -218,3 +229,28 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
 
     def delete_model(self, request, obj: Mailing) -> None:
         services.mailing_delete(mailing=obj)
+
+
+def text_parts_summary(text: str, *, limit: int) -> dict:
+    """The composer's line under the text, and what it offers: the look-alikes that would keep the
+    text GSM-7, with the text they give."""
+    counted = segments.count(text)
+    per_part = f"{counted.per_part} characters a part" if counted.parts > 1 else f"up to {counted.per_part} in one"
+    summary = (
+        f"{counted.characters:,} character{pluralize(counted.characters)} · {counted.encoding} · "
+        f"{counted.parts} SMS part{pluralize(counted.parts)} ({per_part}; at most {limit})"
+    )
+    if counted.encoding == segments.UCS_2:
+        more = len(counted.ucs2_characters) - 8
+        named = ", ".join(counted.ucs2_characters[:8]) + (f" and {more} more" if more > 0 else "")
+        summary += f". UCS-2 because of: {named}"
+    lookalikes = segments.gsm_7_lookalikes(text)
+    after = segments.count(segments.with_lookalikes_replaced(text)) if lookalikes else counted
+    # Offered when the look-alikes alone make the text UCS-2, or cost parts.
+    worth_it = after.encoding != counted.encoding or after.parts < counted.parts
+    return {
+        "summary": summary,
+        "over_limit": counted.parts > limit,
+        "lookalikes": "".join(lookalikes),
+        "replaced": segments.with_lookalikes_replaced(text) if worth_it else None,
+    }

@@ -3,9 +3,10 @@
 Serializers parse and format; the services validate fully and write.
 """
 
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from mailings import segments as sms
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
 from mailings.models import Client, Mailing, Message
 from mailings.sending.circuit import Mode
@@ -60,6 +61,13 @@ class ClientSerializer(serializers.ModelSerializer):
     ]
 )
 class MailingSerializer(serializers.ModelSerializer):
+    encoding = serializers.SerializerMethodField(
+        help_text="How the text is sent: GSM-7 when every character is in it, else UCS-2."
+    )
+    segments = serializers.SerializerMethodField(
+        help_text="SMS parts each message of the text costs (160 or 153 characters a part in GSM-7, 70 or 67 "
+        "in UCS-2); at most MAILING_MAX_PARTS (10 unless configured)."
+    )
     send_window_start = LocalTimeField(
         required=False, allow_null=True, help_text=Mailing._meta.get_field("send_window_start").help_text
     )
@@ -78,6 +86,8 @@ class MailingSerializer(serializers.ModelSerializer):
             "end_datetime",
             "send_window_start",
             "send_window_end",
+            "encoding",
+            "segments",
             "status",
             "created_at",
             "updated_at",
@@ -87,6 +97,13 @@ class MailingSerializer(serializers.ModelSerializer):
             "filter_operator_code": {"required": False},
             "filter_tag": {"required": False},
         }
+
+    @extend_schema_field(serializers.ChoiceField(choices=[sms.GSM_7, sms.UCS_2]))
+    def get_encoding(self, mailing: Mailing) -> str:
+        return sms.count(mailing.message_text).encoding
+
+    def get_segments(self, mailing: Mailing) -> int:
+        return sms.count(mailing.message_text).parts
 
 
 @extend_schema_serializer(

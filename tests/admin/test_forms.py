@@ -82,7 +82,12 @@ def mailing_form(**fields) -> dict:
         ({"start_datetime_0": "2030-02-30"}, "start_datetime", "valid date"),
         ({"start_datetime_1": "25:00"}, "start_datetime", "valid time"),
         ({"message_text": ""}, "message_text", "required"),
-        ({"message_text": "x" * 1001}, "message_text", "at most 1000"),
+        (
+            {"message_text": "x" * 1531},
+            "message_text",
+            "The text is 11 SMS parts of 153 characters in GSM-7; at most 10",
+        ),
+        ({"message_text": "Привет " * 96}, "message_text", "11 SMS parts of 67 characters in UCS-2 (П, р, и, в, е"),  # noqa: RUF001
         ({"send_window_start": "09:00"}, "send_window_end", ""),
         ({"send_window_start": "24:00", "send_window_end": "10:00"}, "send_window_start", "valid time"),
         ({"filter_operator_code": "9a3"}, "filter_operator_code", "3 digits"),

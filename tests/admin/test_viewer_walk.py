@@ -26,6 +26,7 @@ CUSTOM = {
     ("mailings.Client", "export/"): ("GET", 403),  # exporting the directory needs export_client
     ("mailings.Mailing", "audience-preview/"): ("GET", 200),
     ("mailings.Mailing", "live-counts/"): ("GET", 200),
+    ("mailings.Mailing", "text-parts/"): ("POST", 200),  # counts the text it is sent; changes nothing
     ("mailings.Mailing", "<path:object_id>/test-message/"): ("POST", 403),
 }
 

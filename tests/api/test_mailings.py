@@ -21,6 +21,8 @@ MAILING_KEYS = {
     "id",
     "start_datetime",
     "message_text",
+    "encoding",
+    "segments",
     "filter_operator_code",
     "filter_tag",
     "end_datetime",
@@ -135,7 +137,8 @@ class TestMailingCreate:
         ("overrides", "field"),
         [
             ({"message_text": ""}, "message_text"),
-            ({"message_text": "x" * 1001}, "message_text"),
+            ({"message_text": "x" * 1531}, "message_text"),  # 11 parts of GSM-7
+            ({"message_text": "ж" * 671}, "message_text"),  # 11 parts of UCS-2
             ({"filter_operator_code": "91"}, "filter_operator_code"),
             ({"filter_operator_code": "abc"}, "filter_operator_code"),
             ({"filter_tag": "x" * 65}, "filter_tag"),
@@ -311,3 +314,36 @@ class TestMailingDelete:
 
         assert response.status_code == 404
         assert "detail" in response.json()
+
+
+class TestSegments:
+    @pytest.mark.parametrize(
+        ("text", "encoding", "parts"),
+        [("Sale: 20% off", "GSM-7", 1), ("x" * 161, "GSM-7", 2), ("Скидка 20%", "UCS-2", 1), ("€" * 81, "GSM-7", 2)],
+    )
+    def test_a_mailing_says_its_encoding_and_parts(self, api, text, encoding, parts):
+        created = api.post("/mailings/", _payload(message_text=text), format="json")
+
+        assert created.status_code == 201, created.json()
+        assert (created.json()["encoding"], created.json()["segments"]) == (encoding, parts)
+        listed = api.get("/mailings/").json()[0]
+        assert (listed["encoding"], listed["segments"]) == (encoding, parts)
+
+    def test_they_are_read_only(self, api):
+        response = api.post("/mailings/", _payload(message_text="Hi", encoding="UCS-2", segments=9), format="json")
+
+        assert response.status_code == 201
+        assert (response.json()["encoding"], response.json()["segments"]) == ("GSM-7", 1)
+
+    def test_the_limit_on_parts_is_a_setting_refused_with_why_never_cut(self, api, settings):
+        settings.MAILING_MAX_PARTS = 2
+
+        refused = api.post("/mailings/", _payload(message_text="ж" * 135), format="json")
+        accepted = api.post("/mailings/", _payload(message_text="ж" * 134), format="json")
+
+        assert refused.status_code == 400
+        assert refused.json()["message_text"] == [
+            "The text is 3 SMS parts of 67 characters in UCS-2 (ж are not in GSM-7); at most 2 are allowed: shorten it."
+        ]
+        assert accepted.status_code == 201
+        assert accepted.json()["message_text"] == "ж" * 134
