@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 
 from mailings.formulas import escape_formulas, unescape_formulas
 from mailings.models import Client
+from mailings.normalizers import written_with_trunk_prefix
 
 COLUMNS = ("phone_number", "operator_code", "tag", "timezone")
 REQUIRED_COLUMNS = ("phone_number", "tag", "timezone")
@@ -216,6 +217,14 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
         operator_code = cleaned["operator_code"] or phone[1:4]
         records.append(ClientRow(phone, operator_code, cleaned["tag"], cleaned["timezone"]))
     return records, errors
+
+
+def trunk_prefixed_phones(table: Table) -> int:
+    """How many phones the file writes with the trunk prefix 8 (read as 7: the preview says so)."""
+    if "phone_number" not in table.columns:
+        return 0
+    at = table.columns.index("phone_number")
+    return sum(len(cells) > at and written_with_trunk_prefix(cells[at].strip()) for _, cells, _ in table.rows)
 
 
 def _check_shape(line: int, extra: int, width: int, named: dict[str, str]) -> list[RowError]:

@@ -15,17 +15,28 @@ PHONE_RE = re.compile(r"^7[0-9]{10}$")  # ASCII digits: Python's \d takes any sc
 # Spaces, dashes, dots and brackets people put in numbers; a leading "+".
 _PHONE_DECORATION = re.compile(r"[\s\-().]")
 
+_TRUNK_PHONE_RE = re.compile(r"^8[0-9]{10}$")
+
 OPERATOR_CODE_RE = re.compile(r"^[0-9]{3}$")
 
 
+def written_with_trunk_prefix(value: object) -> bool:
+    """`8 (900) 123-45-67`: a Russian number as it is dialled within the country, 8 and ten digits."""
+    return bool(_TRUNK_PHONE_RE.match(_PHONE_DECORATION.sub("", str(value if value is not None else ""))))
+
+
 def normalize_phone(value: object) -> str:
-    """`+7 (900) 123-45-67` -> `79001234567`; anything that is not 7 and ten digits is refused."""
+    """`+7 (900) 123-45-67` or `8 (900) 123-45-67` -> `79001234567`; anything that is not 7 (or the
+    trunk prefix 8, without a `+`) and ten digits is refused."""
     text = _PHONE_DECORATION.sub("", str(value if value is not None else ""))
-    if text.startswith("+"):
+    if _TRUNK_PHONE_RE.match(text):
+        text = "7" + text[1:]
+    elif text.startswith("+"):
         text = text[1:]
     if not PHONE_RE.match(text):
         raise ValidationError(
-            "%(value)s is not a valid phone number: expected 11 digits starting with 7, such as 79001234567.",
+            "%(value)s is not a valid phone number: expected 11 digits starting with 7 (or 8, read as 7), "
+            "such as 79001234567.",
             code="invalid_phone",
             params={"value": repr(value)},
         )

@@ -85,6 +85,7 @@ class ClientResource(resources.ModelResource):
         if errors:
             _report_errors(result, errors)
             return result
+        result.trunk_prefixed = client_csv.trunk_prefixed_phones(dataset.table)
         plan = (services.client_import_plan if dry_run else services.client_import)(records=records)
         result.totals[RowResult.IMPORT_TYPE_NEW] = len(plan.new)
         result.totals[RowResult.IMPORT_TYPE_UPDATE] = len(plan.changed)

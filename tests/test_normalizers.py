@@ -15,6 +15,8 @@ class TestNormalizePhone:
             ("+7 (900) 123-45-67", "79001234567"),
             ("7 900 123 45 67", "79001234567"),
             (79001234567, "79001234567"),
+            ("89001234567", "79001234567"),  # the trunk prefix, as numbers are dialled within Russia
+            ("8 (900) 123-45-67", "79001234567"),
         ],
     )
     def test_it_accepts_and_strips_formatting(self, raw, expected):
@@ -23,12 +25,13 @@ class TestNormalizePhone:
     @pytest.mark.parametrize(
         "raw",
         [
-            "90000000000", "89001234567", "7900123456", "790012345678", "7900123456a", "", None, "++79001234567",
+            "90000000000", "+89001234567", "8900123456", "890012345678",
+            "7900123456", "790012345678", "7900123456a", "", None, "++79001234567",
             "7\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u0663",  # Arabic-Indic digits
             "7\uff19\uff10\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # full-width digits
         ],
     )  # fmt: skip
-    def test_it_refuses_anything_but_7_and_ten_digits(self, raw):
+    def test_it_refuses_anything_but_7_or_8_and_ten_digits(self, raw):
         with pytest.raises(ValidationError) as info:
             normalize_phone(raw)
         assert "11 digits starting with 7" in info.value.messages[0]

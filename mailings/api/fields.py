@@ -27,10 +27,11 @@ class PhoneNumberField(_NormalizedCharField):
     normalize = staticmethod(normalize_phone)
 
 
-# What `normalize_phone` accepts: 7 and ten digits, maybe after a "+", with spaces, dashes, dots
-# and brackets anywhere; answered as the stored 7 and ten digits.
+# What `normalize_phone` accepts: 7 and ten digits, maybe after a "+", or 8 (the trunk prefix, read
+# as 7) and ten digits, with spaces, dashes, dots and brackets anywhere; answered as the stored 7
+# and ten digits.
 _SEPARATORS = r"[\s().-]*"
-PHONE_SENT_PATTERN = rf"^{_SEPARATORS}\+?{_SEPARATORS}7(?:{_SEPARATORS}[0-9]){{10}}{_SEPARATORS}$"
+PHONE_SENT_PATTERN = rf"^{_SEPARATORS}(?:\+?{_SEPARATORS}7|8)(?:{_SEPARATORS}[0-9]){{10}}{_SEPARATORS}$"
 PHONE_ANSWERED_PATTERN = r"^7[0-9]{10}$"
 
 

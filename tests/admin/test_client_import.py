@@ -82,6 +82,16 @@ class TestPreviewAndConfirm:
         }
         assert "3 new" in response.content.decode()
 
+    def test_phones_with_the_trunk_prefix_are_read_as_7_and_the_preview_says_so(self, admin_client):
+        preview = upload(admin_client, table("89001234567;;;UTC", "8 (913) 123-45-67;;;UTC", "79991112233;;;UTC"))
+
+        page = " ".join(preview.content.decode().split())
+        assert "3 new" in page
+        assert "2 phones were written with the trunk prefix 8 (such as 8 900 123-45-67) and read as 7" in page
+        confirm(admin_client, preview)
+        assert sorted(clients()) == ["79001234567", "79131234567", "79991112233"]
+        assert "trunk prefix" not in upload(admin_client, table("79001234567;;;UTC")).content.decode()
+
     def test_whole_numbers_are_hour_offsets(self, admin_client):
         preview = upload(admin_client, table("79001234567;;;3", "79131234567;;;0", "79991112233;;;-5"))
         assert "3 new" in preview.content.decode()

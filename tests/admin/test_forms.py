@@ -40,7 +40,7 @@ def test_a_client_is_saved_normalised(admin_client, phone, zone, stored):
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
-        ({"phone_number": "89131234567"}, "phone_number", "not a valid phone number"),
+        ({"phone_number": "+89131234567"}, "phone_number", "not a valid phone number"),
         ({"phone_number": "7913123456"}, "phone_number", "not a valid phone number"),
         ({"phone_number": "791312345678"}, "phone_number", "not a valid phone number"),
         ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus"),

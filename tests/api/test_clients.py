@@ -51,6 +51,12 @@ class TestClientCreate:
         assert response.json()["phone_number"] == "79131111111"
         assert Client.objects.get().phone_number == "79131111111"
 
+    def test_it_reads_the_trunk_prefix_8_as_7(self, api):
+        response = api.post("/clients/", _payload(phone_number="8 (913) 111-11-11"), format="json")
+
+        assert response.status_code == 201, response.content
+        assert (response.json()["phone_number"], response.json()["operator_code"]) == ("79131111111", "913")
+
     def test_it_derives_a_missing_operator_code_from_the_phone(self, api):
         response = api.post("/clients/", _payload(phone_number="79131234567"), format="json")
 
