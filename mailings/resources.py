@@ -20,6 +20,7 @@ from import_export.results import Result, RowResult
 
 from mailings import client_csv, services
 from mailings.client_csv import COLUMNS, ClientRow, FileError, Table
+from mailings.formatting import zone_label
 from mailings.models import Client
 
 PREVIEW_ROWS = 100
@@ -120,7 +121,8 @@ def _row_result(import_type: str, record: ClientRow, before: tuple[str, str, str
     row = RowResult()
     row.import_type = import_type
     row.object_repr = record.phone_number
-    after = record.values()
+    after = _shown(record.values())
+    before = None if before is None else _shown(before)
     row.diff = [format_html("{}", record.phone_number)]
     for index, value in enumerate(after):
         if before is None or before[index] == value:
@@ -128,3 +130,9 @@ def _row_result(import_type: str, record: ClientRow, before: tuple[str, str, str
         else:
             row.diff.append(format_html("<del>{}</del> <ins>{}</ins>", before[index], value))
     return row
+
+
+def _shown(values: tuple[str, str, str]) -> tuple[str, str, str]:
+    """A row's operator code, tag and time zone as the preview shows them (`UTC+03:00`, not `Etc/GMT-3`)."""
+    operator_code, tag, zone = values
+    return operator_code, tag, zone_label(zone)

@@ -130,3 +130,14 @@ class TestPhonePrefix:
     @pytest.mark.parametrize("term", ["", "+", "abc", "7900%", "790050000441", "9005000044 1 2", "٧٩٠٠", "7_9"])
     def test_anything_else_is_not_a_phone(self, term):
         assert phone_prefix(term) is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("Etc/GMT-3", "UTC+03:00"), ("Etc/GMT+5", "UTC-05:00"), ("Etc/GMT-14", "UTC+14:00"), ("UTC", "UTC"),
+     ("UTC+05:30", "UTC+05:30"), ("Europe/Moscow", "Europe/Moscow")],
+)  # fmt: skip
+def test_a_stored_zone_is_shown_as_people_read_it(stored, shown):
+    from mailings.formatting import zone_label
+
+    assert zone_label(stored) == shown

@@ -9,8 +9,9 @@ from import_export.admin import ImportExportMixin
 from import_export.signals import post_export
 
 from mailings import selectors, services
-from mailings.admin.filters import IndexedValuesFilter
+from mailings.admin.filters import IndexedValuesFilter, ZoneValuesFilter
 from mailings.client_csv import FileError, csv_chunks, export_columns, export_rows
+from mailings.formatting import zone_label
 from mailings.forms import ClientImportForm
 from mailings.models import Client
 from mailings.normalizers import phone_prefix
@@ -27,16 +28,20 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     export_template_name = "admin/mailings/client/export.html"
     import_form_class = ClientImportForm
     paginator = EstimatedCountPaginator
-    list_display = ["phone_number", "operator_code", "tag", "timezone", "created_at"]
+    list_display = ["phone_number", "operator_code", "tag", "zone", "created_at"]
     list_filter = [
         ("operator_code", IndexedValuesFilter),
         ("tag", IndexedValuesFilter),
-        ("timezone", IndexedValuesFilter),
+        ("timezone", ZoneValuesFilter),
     ]
     search_fields = ["phone_number"]  # see get_search_results
     search_help_text = "A phone number or its first digits (such as +7 913), or an exact tag."
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # "Show counts": a count per value over every client, on every page after
+
+    @admin.display(description="time zone", ordering="timezone")
+    def zone(self, obj: Client) -> str:
+        return zone_label(obj.timezone)
 
     def get_search_results(self, request, queryset, search_term):
         """The start of a phone (an index range, even on a million clients), or an exact tag."""

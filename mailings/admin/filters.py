@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.db import connections
 
+from mailings.formatting import zone_label
+
 MAX_CHOICES = 200
 
 _SKIP_SCAN = """
@@ -39,3 +41,13 @@ class IndexedValuesFilter(admin.AllValuesFieldListFilter):
             if chosen not in values:
                 values.append(chosen)
         self.lookup_choices = values
+
+
+class ZoneValuesFilter(IndexedValuesFilter):
+    """The clients' time zones, offsets shown as people read them (`UTC+03:00`, not `Etc/GMT-3`)."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] in self.lookup_choices:
+                choice = {**choice, "display": zone_label(choice["display"])}
+            yield choice

@@ -563,3 +563,24 @@ class TestAccess:
         assert IMPORT in operator.get(CLIENTS).content.decode()
         confirm(operator, upload(operator, table("79001234568;;x;UTC")))
         assert Client.objects.filter(phone_number="79001234568").exists()
+
+
+class TestZonesAsPeopleReadThem:
+    def test_the_preview_shows_offsets_as_utc_plus(self, admin_client):
+        page = upload(admin_client, table("79001234567;;;GMT+3", "79131234567;;;-5", "79991112233;;;UTC+05:30")).content
+
+        assert b"UTC+03:00" in page
+        assert b"UTC-05:00" in page
+        assert b"UTC+05:30" in page
+        assert b"Etc/GMT" not in page
+
+    def test_the_client_list_and_its_zone_filter_too(self, admin_client):
+        ClientFactory(timezone="Etc/GMT-3")
+        ClientFactory(timezone="Europe/Moscow")
+
+        page = admin_client.get(CLIENTS).content.decode()
+
+        assert page.count("UTC+03:00") == 2  # the row and the filter
+        assert "Europe/Moscow" in page
+        assert "Etc/GMT-3</" not in page
+        assert "?timezone=Etc%2FGMT-3" in page  # the filter still selects the stored name
