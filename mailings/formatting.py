@@ -17,4 +17,6 @@ def zone_label(name: str) -> str:
     match = _ETC_GMT.match(name)
     if not match:
         return name
+    if int(match["hours"]) == 0:
+        return "UTC"
     return f"UTC{'-' if match['sign'] == '+' else '+'}{int(match['hours']):02d}:00"

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from import_export.forms import ImportForm
 
+from mailings.models import Mailing
 from mailings.normalizers import normalize_phone
 
 
@@ -34,3 +35,15 @@ class ClientImportForm(ImportForm):
                 "(CLIENT_IMPORT_MAX_MB). Split it into smaller files."
             )
         return upload
+
+
+class MailingForm(forms.ModelForm):
+    """The admin's mailing form. A browser posts a textarea's line breaks as CR LF; they are kept
+    as LF, one character each, as the composer counts them and as the API would send them."""
+
+    class Meta:
+        model = Mailing
+        fields = ["message_text"]  # the admin's fieldsets add the rest
+
+    def clean_message_text(self) -> str:
+        return self.cleaned_data["message_text"].replace("\r\n", "\n")

@@ -163,7 +163,8 @@ class Mailing(models.Model):
     start_datetime = models.DateTimeField(help_text="When sending may begin.")
     end_datetime = models.DateTimeField(help_text="Nothing is sent after this moment.")
     message_text = models.TextField(
-        validators=[MinLengthValidator(1), MaxLengthValidator(MESSAGE_TEXT_MAX_LENGTH), validate_message_parts],
+        # At most MAILING_MAX_PARTS SMS parts too: checked in clean(), on a new or changed text only.
+        validators=[MinLengthValidator(1), MaxLengthValidator(MESSAGE_TEXT_MAX_LENGTH)],
         help_text="Sent as written, never cut: GSM-7 when every character is in it (160 characters a part, "
         "153 in longer texts), else UCS-2 (70, 67); a text of too many parts is refused.",
     )
@@ -225,6 +226,17 @@ class Mailing(models.Model):
             raise ValidationError(
                 {"send_window_end": "The window's end equals its start; leave both empty to send at any time of day."}
             )
+        if self._text_is_new():
+            try:
+                validate_message_parts(self.message_text)
+            except ValidationError as exc:
+                raise ValidationError({"message_text": exc.error_list}) from None
+
+    def _text_is_new(self) -> bool:
+        """A mailing saved before the limit on parts keeps its text: it may still be launched or edited."""
+        if self._state.adding or self.pk is None:
+            return True
+        return not type(self).objects.filter(pk=self.pk, message_text=self.message_text).exists()
 
     def validate_constraints(self, exclude=None) -> None:
         try:

@@ -46,11 +46,15 @@ def normalize_phone(value: object) -> str:
 def phone_prefix(term: str) -> str | None:
     """What a search for a phone means: the digits our phones start with, or None for a term that
     is not the start of a phone. Written as people write them: `+7 900 500-00-44`, with the trunk
-    prefix `8 900 500` or without the country code `900 500` all mean `7900500`."""
+    prefix `8 900 500` or without the country code `900 500` all mean `7900500`. Ten digits are a
+    number without its country code (`812 123-45-67`: St Petersburg); a shorter start with 8 is
+    read as the trunk prefix (`8 812` is `7 812`)."""
     digits = _PHONE_DECORATION.sub("", term).removeprefix("+")
     if not re.fullmatch(r"[0-9]{1,11}", digits):
         return None
-    if digits[0] == "8":  # the trunk prefix of numbers written for calling within the country
+    if len(digits) == 10 and digits[0] != "7":
+        digits = "7" + digits
+    elif digits[0] == "8":  # the trunk prefix of numbers written for calling within the country
         digits = "7" + digits[1:]
     elif digits[0] != "7":
         digits = "7" + digits

@@ -39,6 +39,9 @@ class ShallowPages(Paginator):
     """
 
     deepest_offset = DEEPEST_OFFSET
+    # Reading from the end needs the true count: from an estimate, "the last pages" would be
+    # rows from the middle, some shown twice.
+    count_is_exact = True
 
     def bounds(self, number: int) -> tuple[int, int]:
         """The page's rows as [bottom, top) from the start of the list."""
@@ -50,14 +53,28 @@ class ShallowPages(Paginator):
 
     def is_cheap(self, number: int) -> bool:
         bottom, top = self.bounds(number)
-        return bottom <= self.deepest_offset or self.count - top <= self.deepest_offset
+        return bottom <= self.deepest_offset or self._near_the_end(top)
+
+    def _near_the_end(self, top: int) -> bool:
+        remaining = self.count - top  # counts first: an estimate clears count_is_exact
+        return self.count_is_exact and remaining <= self.deepest_offset
+
+    def get_elided_page_range(self, number=1, *, on_each_side=3, on_ends=2):
+        """The admin's page links: only to pages that can be read (a deep one would be refused)."""
+        previous = None
+        for item in super().get_elided_page_range(number, on_each_side=on_each_side, on_ends=on_ends):
+            shown = item if item == self.ELLIPSIS or item == int(number) or self.is_cheap(item) else self.ELLIPSIS
+            if shown == self.ELLIPSIS and previous == self.ELLIPSIS:
+                continue
+            previous = shown
+            yield shown
 
     def page(self, number):
         number = self.validate_number(number)
         bottom, top = self.bounds(number)
         if bottom <= self.deepest_offset:
             return self._get_page(self.object_list[bottom:top], number, self)
-        if self.count - top <= self.deepest_offset:  # one of the last pages: read it from the end
+        if self._near_the_end(top):  # one of the last pages: read it from the end
             rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
             return self._get_page(rows[::-1], number, self)
         raise PageTooDeep(
@@ -89,10 +106,14 @@ class EstimatedCountPaginator(ShallowPages):
             return super().count
         if not query.where:
             estimate = _table_estimate(queryset.db, queryset.model._meta.db_table)
-            return estimate if estimate is not None and estimate >= self.exact_below else super().count
+            if estimate is not None and estimate >= self.exact_below:
+                self.count_is_exact = False
+                return estimate
+            return super().count
         counted = queryset.order_by()[: self.exact_below].count()
         if counted < self.exact_below:
             return counted
+        self.count_is_exact = False
         return max(counted, _query_estimate(queryset))
 
 

@@ -141,3 +141,20 @@ def test_a_stored_zone_is_shown_as_people_read_it(stored, shown):
     from mailings.formatting import zone_label
 
     assert zone_label(stored) == shown
+
+
+@pytest.mark.parametrize(
+    ("term", "prefix"),
+    [("812 123-45-67", "78121234567"), ("800 555 35 35", "78005553535"), ("8 812 123", "7812123"),
+     ("7900123456", "7900123456")],
+)  # fmt: skip
+def test_ten_digits_are_a_number_without_its_country_code(term, prefix):
+    from mailings.normalizers import phone_prefix
+
+    assert phone_prefix(term) == prefix
+
+
+def test_a_zone_at_offset_zero_is_utc():
+    from mailings.formatting import zone_label
+
+    assert zone_label("Etc/GMT+0") == zone_label("Etc/GMT-0") == "UTC"

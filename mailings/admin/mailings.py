@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from mailings import segments, selectors, services
 from mailings.admin.base import MessageCountsMixin
 from mailings.errors import ConflictError, LimitReached
-from mailings.forms import TestMessageForm
+from mailings.forms import MailingForm, TestMessageForm
 from mailings.models import Mailing
 from mailings.normalizers import OPERATOR_CODE_RE
 
@@ -39,6 +39,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     actions = ["launch_now", "pause", "resume", "cancel", "test_message"]
     list_per_page = 50
 
+    form = MailingForm
     change_form_template = "admin/mailings/mailing/change_form.html"
     change_list_template = "admin/mailings/mailing/change_list.html"
     fieldsets = [

@@ -147,10 +147,11 @@ class LinkHeaderPagination(PageNumberPagination):
                 links.append((self._cursor_link("a", self.rows[-1].pk), "next"))
         else:  # by number where that is cheap, else by cursor from this page's rows
             number, rows = self.page.number, list(self.page.object_list)
-            if self.page.has_previous():
+            # (No rows although the count said so: rows went between the count and the read.)
+            if self.page.has_previous() and (rows or paginator.is_cheap(number - 1)):
                 cheap = paginator.is_cheap(number - 1)
                 links.append((self._page_link(number - 1) if cheap else self._cursor_link("b", rows[0].pk), "prev"))
-            if self.page.has_next():
+            if self.page.has_next() and (rows or paginator.is_cheap(number + 1)):
                 cheap = paginator.is_cheap(number + 1)
                 links.append((self._page_link(number + 1) if cheap else self._cursor_link("a", rows[-1].pk), "next"))
         if paginator.num_pages > 1 or self.cursor is not None:

@@ -1,6 +1,7 @@
 """The mailing form's composer: what a text costs in SMS parts, said as the operator types."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +66,39 @@ def test_look_alikes_are_not_offered_when_the_text_stays_ucs_2_in_as_many_parts(
 
     assert body["lookalikes"] == "\u2014"
     assert body["replaced"] is None
+
+
+def test_line_breaks_are_kept_as_one_character_as_the_composer_counts_them(admin_client):
+    from mailings.models import Mailing
+
+    text = "a\r\n" * 80  # as a browser posts a textarea: 240 characters, 2 parts if kept as CR LF
+    response = admin_client.post(
+        "/admin/mailings/mailing/add/",
+        {
+            "message_text": text,
+            "start_datetime_0": "2030-01-01",
+            "start_datetime_1": "09:00:00",
+            "end_datetime_0": "2030-01-02",
+            "end_datetime_1": "09:00:00",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Mailing.objects.get().message_text == "a\n" * 79 + "a"  # the last break is trimmed, like any space
+    assert "1 SMS part" in _parts(admin_client, "a\n" * 80)["summary"]
+
+
+def test_a_text_saved_before_the_limit_is_kept_and_may_still_be_edited(admin_client, settings):
+    from mailings import services
+    from mailings.models import Mailing
+    from tests.factories import MailingFactory
+
+    mailing = MailingFactory(message_text="ж" * 300)
+    settings.MAILING_MAX_PARTS = 2  # the text is 5 parts: over the limit set after it was saved
+
+    services.mailing_update(mailing=mailing, filter_tag="later")
+
+    assert Mailing.objects.get().filter_tag == "later"
+    with pytest.raises(ValidationError) as refused:
+        services.mailing_update(mailing=mailing, message_text="ж" * 301)
+    assert "5 SMS parts" in refused.value.message_dict["message_text"][0]

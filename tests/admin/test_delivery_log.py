@@ -161,3 +161,41 @@ class TestEveryOfferedPageIsAnIndexWalk:
 
         assert "Seq Scan" not in plan, plan
         assert "Index Cond" in plan, plan
+
+
+class TestDeepPages:
+    @pytest.fixture
+    def shallow(self, monkeypatch):
+        from mailings import paginators
+
+        monkeypatch.setattr(paginators.ShallowPages, "deepest_offset", 2)
+        monkeypatch.setattr(MessageAdmin, "list_per_page", 1)
+
+    def test_the_last_pages_of_a_known_count_are_read_from_the_end(self, admin_client, log, shallow):
+        mailing_id = log[0].mailing_id
+
+        page = admin_client.get(MESSAGES, {"mailing__id__exact": mailing_id, "p": "6"})
+
+        assert _phones(page) == [log[0].phone_number]  # newest first: the oldest is the last page
+
+    def test_links_go_only_to_pages_that_can_be_read(self, admin_client, log, shallow):
+        page = admin_client.get(MESSAGES, {"mailing__id__exact": log[0].mailing_id}).content.decode()
+
+        linked = {int(n) for n in re.findall(r'href="\?[^"]*p=([0-9]+)"', page)}
+        assert linked == {2, 3, 4, 5, 6}  # 6 rows a page each; pages 1-3 from the start, 4-6 from the end
+        assert admin_client.get(MESSAGES, {"mailing__id__exact": log[0].mailing_id, "p": "3"}).status_code == 200
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")
+    def test_an_estimated_count_reads_no_page_from_the_end(self, log, shallow, monkeypatch):
+        from mailings import paginators
+        from mailings.models import Message
+
+        monkeypatch.setattr(paginators.EstimatedCountPaginator, "exact_below", 1)
+        monkeypatch.setattr(paginators, "_query_estimate", lambda queryset: 40)  # six messages are there
+        paginator = paginators.EstimatedCountPaginator(Message.objects.filter(status="pending").order_by("-id"), 1)
+
+        assert paginator.count == 40
+        assert [paginator.is_cheap(n) for n in (1, 3, 4, 39, 40)] == [True, True, False, False, False]
+        with pytest.raises(paginators.PageTooDeep):
+            paginator.page(40)
+        assert 40 not in list(paginator.get_elided_page_range(1))

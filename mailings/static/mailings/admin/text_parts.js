@@ -15,24 +15,44 @@
   replace.hidden = true;
   box.append(line, " ", replace);
   let timer = null;
+  let asked = 0;  // the latest request: an older answer arriving late is dropped
   let replaced = null;
   async function refresh() {
-    const response = await fetch(box.dataset.url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"X-CSRFToken": token.value},
-      body: new URLSearchParams({text: text.value}),
-    });
-    const body = await response.json();
+    const ask = ++asked;
+    // Counted as the form sends it: a line break is CR LF in a posted form, stored as LF.
+    const sent = text.value;
+    let body = null;
+    try {
+      const response = await fetch(box.dataset.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"X-CSRFToken": token.value},
+        body: new URLSearchParams({text: sent}),
+      });
+      body = response.ok ? await response.json() : null;
+    } catch (error) {
+      body = null;
+    }
+    if (ask !== asked) { return; }
+    if (body === null) {
+      line.textContent = "The count of SMS parts is not available now (reload the page to try again).";
+      replace.hidden = true;
+      return;
+    }
     line.textContent = body.summary + (body.over_limit ? ": too many, shorten the text." : ".");
     box.classList.toggle("text-parts-over", body.over_limit);
-    replaced = body.replaced;
+    replaced = text.value === sent ? body.replaced : null;
     replace.hidden = replaced === null;
     replace.textContent = "Replace " + body.lookalikes.split("").join(" ") + " with plain characters";
   }
-  function later() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+  function later() {
+    replace.hidden = true;  // offered again for the text as it is now
+    replaced = null;
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  }
   replace.addEventListener("click", function () {
-    if (replaced !== null) { text.value = replaced; refresh(); }
+    if (replaced !== null) { text.value = replaced; later(); }
   });
   text.addEventListener("input", later);
   refresh();
