@@ -12,6 +12,7 @@ parts (`MAILING_MAX_PARTS`) all read it.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 GSM_7 = "GSM-7"
 UCS_2 = "UCS-2"
@@ -80,6 +81,7 @@ def is_gsm_7(character: str) -> bool:
     return character in _GSM_BASIC or character in _GSM_EXTENSION
 
 
+@lru_cache(maxsize=256)  # a mailing's encoding and parts are asked for together, per row of a list
 def count(text: str) -> Segments:
     """The encoding, size and parts of `text` (an empty text is 0 parts)."""
     outside = tuple(dict.fromkeys(c for c in text if not is_gsm_7(c)))
