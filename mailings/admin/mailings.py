@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from mailings import segments, selectors, services
-from mailings.admin.base import MessageCountsMixin
+from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
 from mailings.errors import ConflictError, LimitReached
 from mailings.forms import MailingForm, TestMessageForm
 from mailings.models import Mailing
@@ -24,7 +24,7 @@ ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_a
 
 
 @admin.register(Mailing)
-class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
+class MailingAdmin(QuickCheckboxesMixin, MessageCountsMixin, admin.ModelAdmin):
     list_display = [
         "short_text",
         "status_label",
