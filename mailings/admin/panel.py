@@ -47,7 +47,7 @@ class MailingPanelMixin:
         return None
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and obj.pk is not None:
+        if obj is not None and obj.pk is not None and not context.get("is_popup"):
             context["panel"] = self.panel(request, obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mailings.models import Mailing, Message
@@ -46,6 +48,15 @@ class TestThePanel:
         assert f'href="{log}&amp;status__exact=failed">1 failed</a>' in panel
         assert "{% block mailing_timeline %}" not in panel  # the block is there, empty
         assert 'id="live-counts"' in panel
+
+    def test_it_counts_from_the_kept_counts_not_the_messages(self, operator):
+        mailing = running_with_messages()
+        operator.get(f"{MAILINGS}{mailing.pk}/change/")  # the session, the content types: cached
+        with CaptureQueriesContext(connection) as queries:
+            assert "2 / 7" in panel_of(operator, mailing)
+        on_messages = [q["sql"] for q in queries if '"mailings_message"' in q["sql"]]
+        # The only look at the messages: whether it has one (deleting is refused then), one row at most.
+        assert all("LIMIT 1" in sql for sql in on_messages), on_messages
 
     def test_the_links_lead_to_the_messages_of_that_status(self, operator):
         mailing = running_with_messages()
@@ -198,4 +209,12 @@ class TestClone:
 
     def test_clone_is_a_post(self, operator):
         assert operator.get(f"{MAILINGS}{MailingFactory().pk}/clone/").status_code == 405
+        assert Mailing.objects.count() == 1
+
+    def test_an_over_long_old_text_is_refused_with_its_count(self, operator):
+        original = MailingFactory()
+        Mailing.objects.filter(pk=original.pk).update(message_text="x" * 1600)  # saved before the limit
+        response = operator.post(f"{MAILINGS}{original.pk}/clone/", follow=True)
+        assert response.redirect_chain[-1][0] == f"{MAILINGS}{original.pk}/change/"
+        assert f"Mailing {original.pk} not cloned: The text is 11 SMS parts" in response.content.decode()
         assert Mailing.objects.count() == 1
