@@ -17,6 +17,7 @@ from mailings.api.permissions import CanChangeMailings, CanViewMessages, ModelPe
 from mailings.api.serializers import (
     ActivationSerializer,
     ClientSerializer,
+    MailingSavedSerializer,
     MailingSerializer,
     MailingStatisticsSerializer,
     MessageSerializer,
@@ -70,6 +71,12 @@ class MailingViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.mailing_create)
     update_service = staticmethod(services.mailing_update)
     delete_service = staticmethod(services.mailing_delete)
+
+    def get_serializer_class(self):
+        # Create and update answer with the guard rails' warnings (mailings/guard_rails.py).
+        if self.action in ("create", "update", "partial_update"):
+            return MailingSavedSerializer
+        return MailingSerializer
 
     @extend_schema(
         operation_id="mailings_statistics_retrieve",
