@@ -188,8 +188,12 @@ def client_timezones() -> list[str]:
 
 
 def client_audience_in_zones(*, operator_code: str = "", tag: str = "", zones: list[str]) -> bool:
-    """Whether a filter matches a client in one of `zones` now."""
-    return client_audience(operator_code=operator_code, tag=tag).filter(timezone__in=zones).exists()
+    """Whether a filter matches a client in one of `zones` now: a walk of the (timezone,
+    operator_code, tag) index. Ordered by it: with a bare LIMIT 1, PostgreSQL expects a match
+    early in a sequential scan and reads the whole table when there is none."""
+    clients = client_audience(operator_code=operator_code, tag=tag).filter(timezone__in=zones)
+    # Not .exists(): it drops the order. The index's own columns: an index-only scan.
+    return bool(clients.order_by("timezone", "operator_code", "tag").values_list("timezone", flat=True)[:1])
 
 
 def client_values_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, str]]:
