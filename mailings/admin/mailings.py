@@ -265,6 +265,8 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         else:
             saved = services.mailing_create(**fields)
         obj.pk, obj.status = saved.pk, saved.status
+        for warning in getattr(form, "guard_warnings", []):  # confirmed: said once more, above the list
+            self.message_user(request, f"Saved anyway: {warning.message}", messages.WARNING)
 
     def delete_model(self, request, obj: Mailing) -> None:
         services.mailing_delete(mailing=obj)

@@ -125,6 +125,8 @@ class TestAdminConfirmation:
         )
         assert saved.status_code == 302
         assert Mailing.objects.get().filter_tag == "nobody"
+        said = [str(message) for message in admin_client.get(saved.url).context["messages"]]
+        assert "Saved anyway: No client matches this filter (tag 'nobody') now: nothing would be sent." in said
 
     def test_a_tick_confirms_only_the_warnings_shown(self, admin_client):
         ClientFactory(tag="vip", timezone="Asia/Tokyo")
