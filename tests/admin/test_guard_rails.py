@@ -243,3 +243,24 @@ def test_timezone_now_is_what_the_checks_read_by_default():
     assert [
         w.code for w in guard_rails.mailing_warnings(start_datetime=past - timedelta(hours=1), end_datetime=past)
     ] == ["end_passed"]
+
+
+def test_the_zone_probe_walks_the_zone_index_in_its_order():
+    """With a bare LIMIT 1, PostgreSQL reads all clients when none matches (bench/guard_rails.py):
+    the probe asks in the (timezone, operator_code, tag) index's order, of its columns only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mailings import selectors
+
+    ClientFactory(timezone="Asia/Tokyo", tag="vip", operator_code="913")
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.client_audience_in_zones(tag="vip", zones=["Asia/Tokyo"]) is True
+        assert selectors.client_audience_in_zones(tag="vip", zones=["UTC"]) is False
+    sql = queries[0]["sql"].replace('"', "")
+    # ORDER BY 1 is the selected timezone column.
+    assert sql.startswith("SELECT mailings_client.timezone AS timezone FROM"), sql
+    assert "ORDER BY 1 ASC, mailings_client.operator_code ASC, mailings_client.tag ASC LIMIT 1" in sql, sql
+    assert any(
+        index.fields == ["timezone", "operator_code", "tag"] for index in ClientFactory._meta.model._meta.indexes
+    )
