@@ -1,11 +1,11 @@
-// The mailing form says, as the operator types the filter, how many clients it matches now, beside
-// the filter fields. The page names the URL to ask in the data-url attribute of #audience-preview.
+// The mailing form says, as the operator types the filter, how many clients it matches now, next
+// to the filter fields. The page names the URL to ask in the data-url attribute of #audience-preview.
 (function () {
   const box = document.getElementById("audience-preview");
   const code = document.getElementById("id_filter_operator_code");
   const tag = document.getElementById("id_filter_tag");
   if (!box || !code || !tag) { return; }
-  // Beside the fields: a third box in their row (it wraps under them on a narrow screen).
+  // Into the filter fields' row of the Who fieldset: the line under the two fields, at any width.
   const row = code.closest(".form-multiline") || code.closest(".form-row");
   if (row) { row.append(box); }
   let timer = null;
