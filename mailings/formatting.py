@@ -1,6 +1,8 @@
 """Figures as the pages and the daily e-mail show them."""
 
 import re
+import zoneinfo
+from datetime import datetime, timedelta
 
 # Whole-hour offsets are stored as IANA's Etc/GMT∓N zones, whose sign is POSIX's, the opposite of
 # what people mean: Etc/GMT-3 is three hours ahead of UTC.
@@ -20,3 +22,19 @@ def zone_label(name: str) -> str:
     if int(match["hours"]) == 0:
         return "UTC"
     return f"UTC{'-' if match['sign'] == '+' else '+'}{int(match['hours']):02d}:00"
+
+
+def zone_said(name: str, *, at: datetime) -> str:
+    """A zone as start and end fields say it: `Moscow time (Europe/Moscow, UTC+03:00)`, its offset
+    at `at` (summer and winter differ); `UTC time` for UTC."""
+    offset = at.astimezone(zoneinfo.ZoneInfo(name)).utcoffset() or timedelta(0)
+    if offset == timedelta(0) and name in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):
+        return "UTC time"
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    utc = f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    label = zone_label(name)
+    if label != name:  # an offset zone (Etc/GMT-3): its offset is its name
+        return f"{label} time"
+    place = name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{place} time ({name}, {utc})"

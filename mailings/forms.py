@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from import_export.forms import ImportForm
 
+from mailings import guard_rails
 from mailings.models import Mailing
 from mailings.normalizers import normalize_phone
 
@@ -39,7 +40,17 @@ class ClientImportForm(ImportForm):
 
 class MailingForm(forms.ModelForm):
     """The admin's mailing form. A browser posts a textarea's line breaks as CR LF; they are kept
-    as LF, one character each, as the composer counts them and as the API would send them."""
+    as LF, one character each, as the composer counts them and as the API would send them.
+
+    A mailing that would send nothing (mailings/guard_rails.py) comes back with its warnings and
+    a "Save anyway" box; ticked, it saves. The codes of the warnings shown ride along in a hidden
+    field, so a tick confirms those only: a new warning after a change comes back to be confirmed.
+    The page draws both inputs (mailing/guard_warnings.html), always unticked."""
+
+    confirm_warnings = forms.BooleanField(required=False, label="Save anyway")
+    warnings_shown = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    guard_warnings: list[guard_rails.GuardWarning] = []
 
     class Meta:
         model = Mailing
@@ -47,3 +58,17 @@ class MailingForm(forms.ModelForm):
 
     def clean_message_text(self) -> str:
         return self.cleaned_data["message_text"].replace("\r\n", "\n")
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds every value, the read-only ones too
+        if self.errors:
+            return
+        self.guard_warnings = guard_rails.mailing_warnings_of(mailing=self.instance)
+        codes = [warning.code for warning in self.guard_warnings]
+        confirmed = set(self.cleaned_data.get("warnings_shown", "").split(",")) >= set(codes)
+        if codes and not (self.cleaned_data.get("confirm_warnings") and confirmed):
+            self.add_error("confirm_warnings", "This mailing would send nothing as it is: fix it, or tick Save anyway.")
+
+    @property
+    def guard_codes(self) -> str:
+        return ",".join(warning.code for warning in self.guard_warnings)

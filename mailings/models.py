@@ -118,8 +118,9 @@ class Client(models.Model):
         permissions = [("export_client", "Can export clients")]
         indexes = [
             models.Index(fields=["operator_code", "tag"], name="client_operator_tag_idx"),
-            # The admin's time zone filter reads the distinct zones from this index.
-            models.Index(fields=["timezone"], name="client_timezone_idx"),
+            # The admin's time zone filter and the guard rails read the distinct zones from this
+            # index; the guard rails ask it whether an audience has a client in some zones.
+            models.Index(fields=["timezone", "operator_code", "tag"], name="client_zone_audience_idx"),
         ]
         constraints = [
             models.CheckConstraint(

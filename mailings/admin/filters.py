@@ -1,21 +1,11 @@
 """List filters that stay fast on a million rows."""
 
 from django.contrib import admin
-from django.db import connections
 
 from mailings.formatting import zone_label
+from mailings.selectors import indexed_distinct_values
 
 MAX_CHOICES = 200
-
-_SKIP_SCAN = """
-WITH RECURSIVE skip(value) AS (
-    (SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1)
-    UNION ALL
-    SELECT (SELECT {column} FROM {table} WHERE {column} > skip.value ORDER BY {column} LIMIT 1)
-    FROM skip WHERE skip.value IS NOT NULL
-)
-SELECT value FROM skip WHERE value IS NOT NULL LIMIT %s
-"""
 
 
 class IndexedValuesFilter(admin.AllValuesFieldListFilter):
@@ -25,15 +15,8 @@ class IndexedValuesFilter(admin.AllValuesFieldListFilter):
 
     def __init__(self, field, request, params, model, model_admin, field_path):
         super().__init__(field, request, params, model, model_admin, field_path)
-        connection = connections[model_admin.get_queryset(request).db]
-        if connection.vendor == "postgresql":
-            quote = connection.ops.quote_name
-            sql = _SKIP_SCAN.format(column=quote(field.column), table=quote(model._meta.db_table))
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [MAX_CHOICES + 1])
-                values = [value for (value,) in cursor.fetchall()]
-        else:
-            values = list(self.lookup_choices[: MAX_CHOICES + 1])
+        using = model_admin.get_queryset(request).db
+        values = indexed_distinct_values(model=model, field_name=field.name, limit=MAX_CHOICES + 1, using=using)
         if len(values) > MAX_CHOICES:
             values = values[:MAX_CHOICES]
             self.title = f"{self.title} (the first {MAX_CHOICES})"

@@ -3,6 +3,7 @@ control them, and a test message to one phone."""
 
 from collections.abc import Callable
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -11,16 +12,24 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, J
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from mailings import segments, selectors, services
 from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
 from mailings.admin.panel import MailingPanelMixin
 from mailings.errors import ConflictError, LimitReached
+from mailings.formatting import zone_said
 from mailings.forms import MailingForm, TestMessageForm
 from mailings.models import Mailing
 from mailings.normalizers import OPERATOR_CODE_RE
 
+WINDOW_HELP = {
+    "send_window_start": "Client's local time: messages go out from this time of day on each client's clock "
+    "(optional).",
+    "send_window_end": "Client's local time: after this time of day messages wait for the next day; may be before "
+    "the start (overnight).",
+}
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
 
@@ -35,7 +44,11 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
     ]
     list_display_links = ["short_text"]
     list_filter = ["status", "start_datetime", "end_datetime"]
-    search_fields = ["message_text"]
+    # Text and tag by their words, the operator code whole; an all-digit term finds that id too
+    # (get_search_results). A few thousand mailings: no index needed for the words.
+    search_fields = ["message_text", "filter_tag", "=filter_operator_code"]
+    search_help_text = "Text, tag, operator code or id."
+    ordering = ["-id"]  # newest first
     exclude = ["audience_outdated"]
     actions = ["launch_now", "pause", "resume", "cancel", "test_message", "clone"]
     list_per_page = 50
@@ -57,6 +70,28 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
             Script("mailings/admin/audience_preview.js", defer=True),
             Script("mailings/admin/text_parts.js", defer=True),
         ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """Start and end say their zone; the window fields are read on each client's clock, so they
+        are plain time boxes: the admin's clock widget would add "You are N hours ahead of server
+        time", which is about the server's zone, not the client's."""
+        if db_field.name in ("send_window_start", "send_window_end"):
+            kwargs["widget"] = forms.TimeInput(attrs={"type": "time", "class": "client-local-time"}, format="%H:%M")
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("start_datetime", "end_datetime"):
+            zone = zone_said(timezone.get_current_timezone_name(), at=timezone.now())
+            field.help_text = f"{db_field.help_text} {zone}."
+        elif db_field.name in WINDOW_HELP:
+            field.help_text = WINDOW_HELP[db_field.name]
+        return field
+
+    def get_search_results(self, request, queryset, search_term: str):
+        """An all-digit term (or #12) is also the mailing with that id: one primary key lookup."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().removeprefix("#")
+        if term.isdigit() and int(term) < 2**63:
+            found |= queryset.filter(pk=int(term))
+        return found, may_have_duplicates
 
     def get_urls(self):
         preview = path(
@@ -212,13 +247,19 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
         return not (obj is not None and obj.messages.exists()) and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj: Mailing, form, change: bool) -> None:
-        editable = [name for name in form.changed_data if name in form.cleaned_data]
+        # The mailing's own fields: not the form's "Save anyway" box.
+        fields = {name: value for name, value in form.cleaned_data.items() if name in form._meta.fields}
         if change:
-            fields = {name: form.cleaned_data[name] for name in editable}
-            saved = services.mailing_update(mailing=obj, actor=request.user, **fields)
+            saved = services.mailing_update(
+                mailing=obj,
+                actor=request.user,
+                **{name: value for name, value in fields.items() if name in form.changed_data},
+            )
         else:
-            saved = services.mailing_create(actor=request.user, **form.cleaned_data)
+            saved = services.mailing_create(actor=request.user, **fields)
         obj.pk, obj.status = saved.pk, saved.status
+        for warning in getattr(form, "guard_warnings", []):  # confirmed: said once more, above the list
+            self.message_user(request, f"Saved anyway: {warning.message}", messages.WARNING)
 
     def delete_model(self, request, obj: Mailing) -> None:
         services.mailing_delete(mailing=obj)

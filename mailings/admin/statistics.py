@@ -17,6 +17,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
+    ordering = ["-id"]  # newest first
     list_per_page = 50
     show_full_result_count = False
     change_list_template = "admin/mailings/mailingstatistics/change_list.html"

@@ -6,6 +6,7 @@ Serializers parse and format; the services validate fully and write.
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from mailings import guard_rails
 from mailings import segments as sms
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
 from mailings.models import Client, Mailing, Message
@@ -104,6 +105,31 @@ class MailingSerializer(serializers.ModelSerializer):
 
     def get_segments(self, mailing: Mailing) -> int:
         return sms.count(mailing.message_text).parts
+
+
+class GuardWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=guard_rails.CODES,
+        help_text="end_passed: the end has passed; audience_empty: the filter matches no client now; "
+        "window_unreachable: the sending window opens for none of the audience's clients before the end.",
+    )
+    message = serializers.CharField(help_text="The same words the admin shows.")
+
+
+class MailingSavedSerializer(MailingSerializer):
+    """A mailing as create and update answer it: with the reasons it would send nothing."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text="Why this mailing, saved as it is, would send nothing (empty when it can send). "
+        "The mailing is saved all the same."
+    )
+
+    class Meta(MailingSerializer.Meta):
+        fields = [*MailingSerializer.Meta.fields, "warnings"]
+
+    @extend_schema_field(GuardWarningSerializer(many=True))
+    def get_warnings(self, mailing: Mailing) -> list[dict[str, str]]:
+        return [warning.as_dict() for warning in guard_rails.mailing_warnings_of(mailing=mailing)]
 
 
 @extend_schema_serializer(

@@ -17,6 +17,7 @@ from mailings.api.permissions import CanAddMailings, CanChangeMailings, CanViewM
 from mailings.api.serializers import (
     ActivationSerializer,
     ClientSerializer,
+    MailingSavedSerializer,
     MailingSerializer,
     MailingStatisticsSerializer,
     MessageSerializer,
@@ -78,6 +79,12 @@ class MailingViewSet(ServiceModelViewSet):
 
     def service_context(self) -> dict[str, Any]:
         return {"actor": self.request.user, "via": history.API}
+
+    def get_serializer_class(self):
+        # Create and update answer with the guard rails' warnings (mailings/guard_rails.py).
+        if self.action in ("create", "update", "partial_update"):
+            return MailingSavedSerializer
+        return MailingSerializer
 
     @extend_schema(
         operation_id="mailings_statistics_retrieve",

@@ -70,7 +70,9 @@ def test_look_alikes_are_not_offered_when_the_text_stays_ucs_2_in_as_many_parts(
 
 def test_line_breaks_are_kept_as_one_character_as_the_composer_counts_them(admin_client):
     from mailings.models import Mailing
+    from tests.factories import ClientFactory
 
+    ClientFactory()  # an audience: the form asks to confirm a mailing that would reach nobody
     text = "a\r\n" * 80  # as a browser posts a textarea: 240 characters, 2 parts if kept as CR LF
     response = admin_client.post(
         "/admin/mailings/mailing/add/",

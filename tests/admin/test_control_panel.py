@@ -145,6 +145,7 @@ class TestCancelAsksFirst:
 class TestHistory:
     def test_every_action_from_the_admin_is_noted_once_with_the_user(self, operator, sandbox_factory):
         sandbox_factory()
+        ClientFactory(tag="vip")  # an audience: nothing for the guard rails to ask about
         form = {
             "message_text": "Hello",
             "start_datetime_0": "2030-01-01", "start_datetime_1": "09:00:00",

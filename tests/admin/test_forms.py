@@ -101,6 +101,7 @@ def test_a_bad_mailing_is_refused_on_the_field_to_fix(admin_client, fields, fiel
 
 
 def test_a_window_across_midnight_is_a_good_mailing(admin_client):
+    ClientFactory()  # an audience: the form asks to confirm a mailing that would reach nobody
     response = admin_client.post(MAILING_ADD, mailing_form(send_window_start="22:00", send_window_end="06:30"))
     assert response.status_code == 302
     mailing = Mailing.objects.get()

@@ -49,7 +49,8 @@ class TestMailingCreate:
 
         assert response.status_code == 201, response.content
         body = response.json()
-        assert set(body) == MAILING_KEYS
+        assert set(body) == MAILING_KEYS | {"warnings"}  # its end has passed, nobody matches: saved, and said
+        assert [warning["code"] for warning in body["warnings"]] == ["end_passed", "audience_empty"]
         mailing = Mailing.objects.get()
         assert body["id"] == mailing.pk
         assert body["status"] == "scheduled"
