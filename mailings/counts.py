@@ -1,43 +1,61 @@
-"""Folding the message count rows the database triggers append (see models.MessageCount)."""
+"""Folding the count rows the database triggers append (see models.MessageCount, MessageMinute)."""
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Model, Sum
 
-from mailings.models import MessageCount
+from mailings.models import MessageCount, MessageMinute
 
 _FOLD_POSTGRES = """
 WITH crowded AS (
-    SELECT mailing_id, status, day FROM {table}
-    GROUP BY mailing_id, status, day HAVING count(*) > 1
+    SELECT {keys} FROM {table}
+    GROUP BY {keys} HAVING count(*) > 1
 ), folded AS (
     DELETE FROM {table} AS c USING crowded
-    WHERE c.mailing_id = crowded.mailing_id AND c.status = crowded.status AND c.day = crowded.day
-    RETURNING c.mailing_id, c.status, c.day, c.delta
+    WHERE {match}
+    RETURNING {c_keys}, c.delta
 )
-INSERT INTO {table} (mailing_id, status, day, delta)
-SELECT mailing_id, status, day, sum(delta) FROM folded GROUP BY mailing_id, status, day
+INSERT INTO {table} ({keys}, delta)
+SELECT {keys}, sum(delta) FROM folded GROUP BY {keys}
 """
+
+# Each table and the key its rows fold by.
+_FOLDS: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
+    (MessageCount, ("mailing_id", "status", "day")),
+    (MessageMinute, ("mailing_id", "status", "minute")),
+)
 
 
 def fold_message_counts() -> int:
-    """Replace the rows of each (mailing, status, day) by their sum; returns how many rows went.
+    """Replace the rows of each (mailing, status, day), and of each (mailing, status, minute) of
+    the per-minute counts, by their sum; returns how many rows went.
 
     On PostgreSQL one statement deletes exactly the rows it sums, so rows appended
     meanwhile by other transactions are never lost. SQLite writes one at a time.
     """
-    before = MessageCount.objects.count()
+    return sum(_fold(model, keys) for model, keys in _FOLDS)
+
+
+def _fold(model: type[Model], keys: tuple[str, ...]) -> int:
+    before = model.objects.count()
     if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        sql = _FOLD_POSTGRES.format(
+            table=quote(model._meta.db_table),
+            keys=", ".join(keys),
+            c_keys=", ".join(f"c.{key}" for key in keys),
+            match=" AND ".join(f"c.{key} = crowded.{key}" for key in keys),
+        )
         with connection.cursor() as cursor:
-            cursor.execute(_FOLD_POSTGRES.format(table=connection.ops.quote_name(MessageCount._meta.db_table)))
+            cursor.execute(sql)
     else:
         with transaction.atomic():
             crowded = (
-                MessageCount.objects.values("mailing_id", "status", "day")
+                model.objects.values(*keys)
                 .annotate(rows=Count("id"), total=Sum("delta"), last=Max("id"))
                 .filter(rows__gt=1)
             )
             for group in list(crowded):
-                key = {"mailing_id": group["mailing_id"], "status": group["status"], "day": group["day"]}
-                MessageCount.objects.filter(**key, id__lte=group["last"]).delete()
-                MessageCount.objects.create(**key, delta=group["total"])
-    return before - MessageCount.objects.count()
+                key = {name: group[name] for name in keys}
+                model.objects.filter(**key, id__lte=group["last"]).delete()
+                model.objects.create(**key, delta=group["total"])
+    return before - model.objects.count()

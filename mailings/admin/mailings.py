@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from mailings import segments, selectors, services
 from mailings.admin.base import MessageCountsMixin
+from mailings.admin.timeline import mailing_timeline_context
 from mailings.errors import ConflictError, LimitReached
 from mailings.forms import MailingForm, TestMessageForm
 from mailings.models import Mailing
@@ -131,6 +132,11 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
             return JsonResponse({"error": "The operator code is 3 digits, such as 913."}, status=400)
         count = selectors.client_audience_count(operator_code=operator_code, tag=tag)
         return JsonResponse({"count": count})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        mailing = self.get_object(request, object_id)
+        timeline = mailing_timeline_context(mailing=mailing) if mailing else None
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "timeline": timeline})
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
