@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mailings import timeline
-from mailings.admin.timeline import mailing_timeline_context, timeline_bars_svg
+from mailings.admin.timeline import mailing_timeline_context, timeline_axis, timeline_bars_svg
 from mailings.counts import fold_message_counts
 from mailings.models import Mailing, Message, MessageMinute
 from tests.factories import MailingFactory, MessageFactory
@@ -247,3 +247,9 @@ class TestPage:
         assert "2026-11-29 12:31 UTC, that minute: 2 failed" in svg
         assert "style" not in svg
         assert "<script" not in svg
+
+    def test_the_axis_is_the_left_edge_the_middle_and_the_right_edge(self):
+        start = NOW.replace(second=0)
+        series = [(start + 5 * M * n, 0, 0) for n in range(4)]
+        assert timeline_axis(series, bucket_minutes=5) == [start, start + 10 * M, start + 20 * M]
+        assert timeline_axis([], bucket_minutes=1) == []
