@@ -253,3 +253,17 @@ class TestPage:
         series = [(start + 5 * M * n, 0, 0) for n in range(4)]
         assert timeline_axis(series, bucket_minutes=5) == [start, start + 10 * M, start + 20 * M]
         assert timeline_axis([], bucket_minutes=1) == []
+
+
+class TestFoldWindow:
+    def test_minutes_older_than_a_day_are_left_as_they_are(self):
+        mailing = MailingFactory()
+        old = timezone.now().replace(second=0, microsecond=0) - timedelta(days=2)
+        _put(mailing, old, sent=2)
+        _put(mailing, old, sent=3)
+        recent = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+        _put(mailing, recent, sent=4)
+        _put(mailing, recent, sent=5)
+        assert fold_message_counts() == 1
+        assert MessageMinute.objects.filter(minute=old).count() == 2
+        assert MessageMinute.objects.get(minute=recent).delta == 9

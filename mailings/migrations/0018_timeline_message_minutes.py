@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
                 ('delta', models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['mailing_id', 'minute'], name='messageminute_mailing_idx')],
+                'indexes': [models.Index(fields=['mailing_id', 'minute'], name='messageminute_mailing_idx'), models.Index(fields=['minute'], name='messageminute_minute_idx')],
             },
         ),
         migrations.RunPython(install, uninstall),
