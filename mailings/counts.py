@@ -1,43 +1,71 @@
-"""Folding the message count rows the database triggers append (see models.MessageCount)."""
+"""Folding the count rows the database triggers append (see models.MessageCount, MessageMinute)."""
+
+from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Model, Sum
+from django.utils import timezone
 
-from mailings.models import MessageCount
+from mailings.models import MessageCount, MessageMinute
 
 _FOLD_POSTGRES = """
 WITH crowded AS (
-    SELECT mailing_id, status, day FROM {table}
-    GROUP BY mailing_id, status, day HAVING count(*) > 1
+    SELECT {keys} FROM {table} {where}
+    GROUP BY {keys} HAVING count(*) > 1
 ), folded AS (
     DELETE FROM {table} AS c USING crowded
-    WHERE c.mailing_id = crowded.mailing_id AND c.status = crowded.status AND c.day = crowded.day
-    RETURNING c.mailing_id, c.status, c.day, c.delta
+    WHERE {match}
+    RETURNING {c_keys}, c.delta
+), inserted AS (
+    INSERT INTO {table} ({keys}, delta)
+    SELECT {keys}, sum(delta) FROM folded GROUP BY {keys}
+    RETURNING 1
 )
-INSERT INTO {table} (mailing_id, status, day, delta)
-SELECT mailing_id, status, day, sum(delta) FROM folded GROUP BY mailing_id, status, day
+SELECT (SELECT count(*) FROM folded) - (SELECT count(*) FROM inserted)
 """
+
+# Per-minute rows are folded within this much of now: a trigger writes the minute it runs in, so
+# older minutes get no new rows, and the tick does not group the whole table each time.
+FOLD_MINUTES_WITHIN = timedelta(days=1)
+
+# Each table, the key its rows fold by, and the column that limits folding to recent rows.
+_FOLDS: tuple[tuple[type[Model], tuple[str, ...], str | None], ...] = (
+    (MessageCount, ("mailing_id", "status", "day"), None),
+    (MessageMinute, ("mailing_id", "status", "minute"), "minute"),
+)
 
 
 def fold_message_counts() -> int:
-    """Replace the rows of each (mailing, status, day) by their sum; returns how many rows went.
+    """Replace the rows of each (mailing, status, day), and of each (mailing, status, minute) of
+    the per-minute counts, by their sum; returns how many rows went.
 
     On PostgreSQL one statement deletes exactly the rows it sums, so rows appended
     meanwhile by other transactions are never lost. SQLite writes one at a time.
     """
-    before = MessageCount.objects.count()
+    return sum(_fold(model, keys, recent=recent) for model, keys, recent in _FOLDS)
+
+
+def _fold(model: type[Model], keys: tuple[str, ...], *, recent: str | None) -> int:
+    # PostgreSQL says how many rows went from the statement itself: no count of a table that
+    # grows by a row a minute per sending mailing on every tick.
     if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        sql = _FOLD_POSTGRES.format(
+            table=quote(model._meta.db_table),
+            keys=", ".join(keys),
+            c_keys=", ".join(f"c.{key}" for key in keys),
+            match=" AND ".join(f"c.{key} = crowded.{key}" for key in keys),
+            where=f"WHERE {recent} >= %s" if recent else "",
+        )
         with connection.cursor() as cursor:
-            cursor.execute(_FOLD_POSTGRES.format(table=connection.ops.quote_name(MessageCount._meta.db_table)))
-    else:
-        with transaction.atomic():
-            crowded = (
-                MessageCount.objects.values("mailing_id", "status", "day")
-                .annotate(rows=Count("id"), total=Sum("delta"), last=Max("id"))
-                .filter(rows__gt=1)
-            )
-            for group in list(crowded):
-                key = {"mailing_id": group["mailing_id"], "status": group["status"], "day": group["day"]}
-                MessageCount.objects.filter(**key, id__lte=group["last"]).delete()
-                MessageCount.objects.create(**key, delta=group["total"])
-    return before - MessageCount.objects.count()
+            cursor.execute(sql, [timezone.now() - FOLD_MINUTES_WITHIN] if recent else [])
+            return cursor.fetchone()[0]
+    before = model.objects.count()
+    rows = model.objects.filter(**{f"{recent}__gte": timezone.now() - FOLD_MINUTES_WITHIN}) if recent else model.objects
+    with transaction.atomic():
+        crowded = rows.values(*keys).annotate(rows=Count("id"), total=Sum("delta"), last=Max("id")).filter(rows__gt=1)
+        for group in list(crowded):
+            key = {name: group[name] for name in keys}
+            model.objects.filter(**key, id__lte=group["last"]).delete()
+            model.objects.create(**key, delta=group["total"])
+    return before - model.objects.count()

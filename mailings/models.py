@@ -348,3 +348,30 @@ class MessageCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailing_id} {self.status} {self.delta:+d}"
+
+
+class MessageMinute(models.Model):
+    """Messages that became sent or failed per mailing and UTC minute, kept by database triggers.
+
+    Apart from MessageCount so the statistics that sum a mailing's status totals stay a handful
+    of rows: these are read only for one mailing's send rate and its chart (a range of its
+    minutes). Statements that move messages into or out of sent/failed append their net change
+    with the minute the transaction began; the tick folds each (mailing, status, minute) into one
+    row (mailings/counts.py). Trigger SQL: migration 0019_message_minutes. The series
+    starts with that migration: earlier sends are in the day rows only.
+    """
+
+    mailing_id = models.BigIntegerField()
+    status = models.CharField(max_length=16)
+    minute = models.DateTimeField()
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["mailing_id", "minute"], name="messageminute_mailing_idx"),
+            # The tick folds the last day's minutes only (counts.FOLD_MINUTES_WITHIN).
+            models.Index(fields=["minute"], name="messageminute_minute_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailing_id} {self.status} {self.minute:%Y-%m-%d %H:%M} {self.delta:+d}"

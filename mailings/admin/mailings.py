@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from mailings import segments, selectors, services
 from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
 from mailings.admin.panel import MailingPanelMixin
+from mailings.admin.timeline import mailing_timeline_context
 from mailings.errors import ConflictError, LimitReached
 from mailings.formatting import zone_said
 from mailings.forms import MailingForm, TestMessageForm
@@ -161,6 +162,11 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
             return JsonResponse({"error": "The operator code is 3 digits, such as 913."}, status=400)
         count = selectors.client_audience_count(operator_code=operator_code, tag=tag)
         return JsonResponse({"count": count})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        mailing = self.get_object(request, object_id)
+        timeline = mailing_timeline_context(mailing=mailing) if mailing else None
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "timeline": timeline})
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
