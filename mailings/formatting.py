@@ -1,5 +1,6 @@
 """Figures as the pages and the daily e-mail show them."""
 
+import math
 import re
 
 # Whole-hour offsets are stored as IANA's Etc/GMT∓N zones, whose sign is POSIX's, the opposite of
@@ -20,3 +21,9 @@ def zone_label(name: str) -> str:
     if int(match["hours"]) == 0:
         return "UTC"
     return f"UTC{'-' if match['sign'] == '+' else '+'}{int(match['hours']):02d}:00"
+
+
+def rate_label(rate: float | None) -> str:
+    """A success rate as `97.5%`, rounded down (100.0% only when nothing failed or expired);
+    `—` when there is none yet (no message has ended)."""
+    return "—" if rate is None else f"{math.floor(1000 * rate) / 10:.1f}%"

@@ -51,3 +51,35 @@ class ZoneValuesFilter(IndexedValuesFilter):
             if choice["display"] in self.lookup_choices:
                 choice = {**choice, "display": zone_label(choice["display"])}
             yield choice
+
+
+class MessageOutcomeFilter(admin.ChoicesFieldListFilter):
+    """A message's status in the operators' words (`outcomes`): sent, failed, waiting (pending or
+    sending, one choice), expired, cancelled; waiting's two statuses are listed under it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "outcome"
+
+    def choices(self, changelist):
+        from mailings.outcomes import OUTCOME_STATUSES
+
+        chosen = set(self.lookup_val or ())
+        yield {
+            "selected": not chosen,
+            "query_string": changelist.get_query_string(remove=[self.lookup_kwarg, self.lookup_kwarg_isnull]),
+            "display": "All",
+        }
+        labels = {"pending": "waiting: to send", "sending": "waiting: sending now"}
+        for outcome, statuses in OUTCOME_STATUSES.items():
+            choices = [(outcome, statuses)]
+            if len(statuses) > 1:
+                choices += [(labels.get(status, status), (status,)) for status in statuses]
+            for display, values in choices:
+                yield {
+                    "selected": chosen == set(values),
+                    "query_string": changelist.get_query_string(
+                        {self.lookup_kwarg: list(values)}, [self.lookup_kwarg_isnull]
+                    ),
+                    "display": display,
+                }
