@@ -55,7 +55,11 @@ class ZoneValuesFilter(IndexedValuesFilter):
 
 class MessageOutcomeFilter(admin.ChoicesFieldListFilter):
     """A message's status in the operators' words (`outcomes`): sent, failed, waiting (pending or
-    sending, one choice), expired, cancelled; waiting's two statuses are listed under it."""
+    sending), expired, cancelled; waiting's two statuses are listed under it.
+
+    Waiting as one choice is offered within a mailing only: there the mailing's index leads and the
+    statuses filter its rows, as for any status. Over the whole log, pending and sending each walk
+    the status index in id order, but the two together would walk every message by id."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,9 +75,11 @@ class MessageOutcomeFilter(admin.ChoicesFieldListFilter):
             "display": "All",
         }
         labels = {"pending": "waiting: to send", "sending": "waiting: sending now"}
+        within_mailing = "mailing__id__exact" in changelist.filter_params
         for outcome, statuses in OUTCOME_STATUSES.items():
             choices = [(outcome, statuses)]
             if len(statuses) > 1:
+                choices = choices if within_mailing or chosen == set(statuses) else []
                 choices += [(labels.get(status, status), (status,)) for status in statuses]
             for display, values in choices:
                 yield {

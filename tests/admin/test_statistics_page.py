@@ -47,6 +47,19 @@ class TestStatisticsRows:
         chosen = [c["display"] for c in outcome.choices(page.context["cl"]) if c["selected"]]
         assert chosen == ["waiting"]
 
+    def test_the_outcome_filter_offers_waiting_as_one_choice_within_a_mailing_only(self, admin_client):
+        mailing = _mailing_with([S.PENDING])
+
+        def offered(query):
+            cl = admin_client.get(LOG, query).context["cl"]
+            outcome = next(f for f in cl.filter_specs if f.title == "outcome")
+            return [c["display"] for c in outcome.choices(cl)]
+
+        words = ["sent", "failed", "waiting: to send", "waiting: sending now", "expired", "cancelled"]
+        assert offered({"mailing__id__exact": mailing.pk}) == ["All", *words[:2], "waiting", *words[2:]]
+        # Over the whole log the two statuses together would walk every message: each on its own.
+        assert offered({}) == ["All", *words]
+
     @pytest.mark.parametrize(
         ("statuses", "rate"),
         [
