@@ -22,8 +22,11 @@ def test_statistics_lead_to_the_mailing_and_its_messages(live_server, page, shot
     for status in [S.SENT, S.SENT, S.SENT, S.PENDING, S.SENDING]:
         MessageFactory(mailing=running, status=status)
     ended = MailingFactory(status=Mailing.Status.FINISHED, message_text="Winter sale, ended")
-    for status in [S.SENT, S.FAILED, S.EXPIRED, S.CANCELLED]:
+    for status in [S.SENT, S.EXPIRED, S.CANCELLED]:
         MessageFactory(mailing=ended, status=status)
+    refused = MessageFactory(
+        mailing=ended, status=S.FAILED, attempts=2, last_error="HTTP 400: number not served", token=424242
+    )
     operator_login()
     page.goto(f"{live_server.url}/admin/mailings/mailingstatistics/")
 
@@ -51,3 +54,19 @@ def test_statistics_lead_to_the_mailing_and_its_messages(live_server, page, shot
     page.go_back()
     row.locator(".mailing-link").click()
     page.wait_for_url(f"**/admin/mailings/mailing/{running.pk}/change/")
+
+    # A failed message, from its mailing's failed count: its text, the provider's answer, no plumbing.
+    page.goto(f"{live_server.url}/admin/mailings/mailingstatistics/")
+    page.locator("#result_list tbody tr", has_text="Winter sale").locator(".field-failed a").click()
+    page.locator("#result_list tbody tr").first.locator("th a, td a").first.click()
+    page.wait_for_url(f"**/admin/mailings/message/{refused.pk}/change/**")
+    expect(page.locator(".message-text")).to_have_text("Winter sale, ended")
+    expect(page.locator(".field-provider_answer")).to_contain_text("HTTP 400: number not served")
+    expect(page.locator(".field-attempts")).to_contain_text("2")
+    expect(page.locator(".field-outcome")).to_contain_text("failed")
+    expect(page.locator("#content")).not_to_contain_text("424242")
+    expect(page.locator(".field-next_attempt_at")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[viewport]["width"]
+    shot("message")
+    page.locator(".field-mailing_link a").click()
+    page.wait_for_url(f"**/admin/mailings/mailing/{ended.pk}/change/")
