@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db import connections
 
 from mailings.formatting import zone_label
+from mailings.outcomes import OUTCOME_STATUSES
 
 MAX_CHOICES = 200
 
@@ -66,8 +67,6 @@ class MessageOutcomeFilter(admin.ChoicesFieldListFilter):
         self.title = "outcome"
 
     def choices(self, changelist):
-        from mailings.outcomes import OUTCOME_STATUSES
-
         chosen = set(self.lookup_val or ())
         yield {
             "selected": not chosen,
