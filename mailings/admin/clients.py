@@ -9,6 +9,7 @@ from import_export.admin import ImportExportMixin
 from import_export.signals import post_export
 
 from mailings import selectors, services
+from mailings.admin.base import QuickCheckboxesMixin
 from mailings.admin.filters import IndexedValuesFilter, ZoneValuesFilter
 from mailings.client_csv import FileError, csv_chunks, export_columns, export_rows
 from mailings.formatting import zone_label
@@ -20,7 +21,7 @@ from mailings.resources import ClientCSV, ClientResource
 
 
 @admin.register(Client)
-class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
+class ClientAdmin(QuickCheckboxesMixin, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [ClientResource]
     import_formats = [ClientCSV]
     export_formats = [ClientCSV]

@@ -14,7 +14,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from mailings import segments, selectors, services
-from mailings.admin.base import MessageCountsMixin
+from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
+from mailings.admin.panel import MailingPanelMixin
 from mailings.errors import ConflictError, LimitReached
 from mailings.forms import MailingForm, TestMessageForm
 from mailings.models import Mailing
@@ -24,7 +25,7 @@ ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_a
 
 
 @admin.register(Mailing)
-class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
+class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, admin.ModelAdmin):
     list_display = [
         "short_text",
         "status_label",
@@ -36,7 +37,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
     exclude = ["audience_outdated"]
-    actions = ["launch_now", "pause", "resume", "cancel", "test_message"]
+    actions = ["launch_now", "pause", "resume", "cancel", "test_message", "clone"]
     list_per_page = 50
 
     form = MailingForm
@@ -70,7 +71,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         )
         live = path("live-counts/", self.admin_site.admin_view(self.live_counts), name="mailings_mailing_live_counts")
         parts = path("text-parts/", self.admin_site.admin_view(self.text_parts), name="mailings_mailing_text_parts")
-        return [preview, test_message, live, parts, *super().get_urls()]
+        return [preview, test_message, live, parts, *self.panel_urls(), *super().get_urls()]
 
     def text_parts(self, request) -> JsonResponse:
         """What a text costs in SMS parts: the change form asks as the operator types (POST: a
@@ -111,14 +112,8 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         return response
 
     def _send_test_message(self, request, mailing: Mailing, phone: str) -> HttpResponseRedirect:
-        result = services.mailing_test_send(mailing=mailing, phone=phone, user=request.user)
-        if result.sent:
-            report = f"Test message sent to {phone}: the provider accepted it in {result.duration * 1000:.0f} ms."
-            self.message_user(request, report, messages.SUCCESS)
-        else:
-            report = f"Test message to {phone} not sent: {result.error}."
-            self.message_user(request, report, messages.ERROR)
-        self.log_change(request, mailing, report)
+        result = services.mailing_test_send(mailing=mailing, phone=phone, user=request.user)  # in its History
+        self.message_user(request, result.report, messages.SUCCESS if result.sent else messages.ERROR)
         return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
 
     def audience_preview(self, request) -> JsonResponse:
@@ -169,7 +164,7 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
         changed, refused = 0, []
         for mailing in queryset:
             try:
-                service(mailing=mailing)
+                service(mailing=mailing, actor=request.user)
                 changed += 1
             except ConflictError as exc:
                 refused.append(str(exc))
@@ -203,10 +198,6 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     def resume(self, request, queryset) -> None:
         self._control(request, queryset, services.mailing_resume, "Resumed")
 
-    @admin.action(description="Cancel (waiting messages are dropped)", permissions=["change"])
-    def cancel(self, request, queryset) -> None:
-        self._control(request, queryset, services.mailing_cancel, "Cancelled")
-
     def get_readonly_fields(self, request, obj: Mailing | None = None):
         if obj is not None and obj.started_at:
             return [*ENGINE_FIELDS, "start_datetime"]
@@ -223,9 +214,10 @@ class MailingAdmin(MessageCountsMixin, admin.ModelAdmin):
     def save_model(self, request, obj: Mailing, form, change: bool) -> None:
         editable = [name for name in form.changed_data if name in form.cleaned_data]
         if change:
-            saved = services.mailing_update(mailing=obj, **{name: form.cleaned_data[name] for name in editable})
+            fields = {name: form.cleaned_data[name] for name in editable}
+            saved = services.mailing_update(mailing=obj, actor=request.user, **fields)
         else:
-            saved = services.mailing_create(**{name: form.cleaned_data[name] for name in form.cleaned_data})
+            saved = services.mailing_create(actor=request.user, **form.cleaned_data)
         obj.pk, obj.status = saved.pk, saved.status
 
     def delete_model(self, request, obj: Mailing) -> None:

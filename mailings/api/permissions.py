@@ -54,3 +54,13 @@ class CanChangeMailings(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.has_perm("mailings.change_mailing"))
+
+
+class CanAddMailings(BasePermission):
+    """Cloning a mailing makes one: it needs `add_mailing` (and `view_mailing`, to see the original)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(
+            user and user.is_authenticated and user.has_perms(["mailings.add_mailing", "mailings.view_mailing"])
+        )

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from mailings import selectors, services
 from mailings.api.filters import ClientFilter, MailingFilter, MessageFilter
 from mailings.api.pagination import PAGE_PARAMETERS, PAGINATION_HEADERS
-from mailings.api.permissions import CanChangeMailings, CanViewMessages, ModelPermissions
+from mailings.api.permissions import CanAddMailings, CanChangeMailings, CanViewMessages, ModelPermissions
 from mailings.api.serializers import (
     ActivationSerializer,
     ClientSerializer,
@@ -24,6 +24,7 @@ from mailings.api.serializers import (
 )
 from mailings.models import Client, Mailing, Message
 from mailings.outcomes import success_rate
+from mailings.services import history
 
 
 class ServiceModelViewSet(viewsets.ModelViewSet):
@@ -35,12 +36,16 @@ class ServiceModelViewSet(viewsets.ModelViewSet):
     update_service: Callable[..., Any]
     delete_service: Callable[..., None]
 
+    def service_context(self) -> dict[str, Any]:
+        """What the services take besides the data: a mailing's History is told who, and from where."""
+        return {}
+
     def perform_create(self, serializer) -> None:
-        serializer.instance = type(self).create_service(**serializer.validated_data)
+        serializer.instance = type(self).create_service(**serializer.validated_data, **self.service_context())
 
     def perform_update(self, serializer) -> None:
         serializer.instance = type(self).update_service(
-            **{self.entity: serializer.instance}, **serializer.validated_data
+            **{self.entity: serializer.instance}, **serializer.validated_data, **self.service_context()
         )
 
     def perform_destroy(self, instance) -> None:
@@ -71,6 +76,9 @@ class MailingViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.mailing_create)
     update_service = staticmethod(services.mailing_update)
     delete_service = staticmethod(services.mailing_delete)
+
+    def service_context(self) -> dict[str, Any]:
+        return {"actor": self.request.user, "via": history.API}
 
     @extend_schema(
         operation_id="mailings_statistics_retrieve",
@@ -131,8 +139,24 @@ class MailingViewSet(ServiceModelViewSet):
         return Response(OverallStatisticsSerializer(data).data, headers=self.paginator.get_headers())
 
     def _control(self, service: Callable[..., Mailing]) -> Response:
-        mailing = service(mailing=self.get_object())
+        mailing = service(mailing=self.get_object(), **self.service_context())
         return Response(MailingSerializer(mailing).data)
+
+    @extend_schema(
+        summary="Clone: a paused copy",
+        description=(
+            "A new mailing with the same text, filter and sending window, as long as the original, starting at "
+            "the original's start if that is still ahead, else now. It is made `paused`: nothing is sent until "
+            "`POST /mailings/<id>/resume/`. Both mailings' History notes the clone. 201 with the copy; 400 when "
+            "the original's text is over the limit on parts (saved before it)."
+        ),
+        request=None,
+        responses={201: MailingSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[CanAddMailings])
+    def clone(self, request: Request, pk: str) -> Response:
+        copy = services.mailing_clone(mailing=self.get_object(), **self.service_context())
+        return Response(MailingSerializer(copy).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Pause sending", request=None, responses=MailingSerializer)
     @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[CanChangeMailings])

@@ -15,6 +15,7 @@ from mailings.services.clients import (
 )
 from mailings.services.mailings import (
     mailing_cancel,
+    mailing_clone,
     mailing_create,
     mailing_delete,
     mailing_launch,
@@ -43,6 +44,7 @@ __all__ = [
     "client_import_plan",
     "client_update",
     "mailing_cancel",
+    "mailing_clone",
     "mailing_create",
     "mailing_delete",
     "mailing_launch",

@@ -10,6 +10,7 @@ from django.utils.timezone import now
 
 from mailings.errors import ConflictError
 from mailings.models import Mailing, Message, MessageCount
+from mailings.services.history import ADDITION, ADMIN, mailing_changed_fields, mailing_history_record
 from mailings.services.validation import validated_save
 from mailings.tasks import process_active_mailings as process_active_mailings_task
 
@@ -26,6 +27,8 @@ def mailing_create(
     filter_tag: str = "",
     send_window_start: time | None = None,
     send_window_end: time | None = None,
+    actor=None,
+    via: str = ADMIN,
 ) -> Mailing:
     mailing = Mailing()
     validated_save(
@@ -41,6 +44,7 @@ def mailing_create(
         },
     )
     logger.info("mailing created", extra={"mailing_id": mailing.pk})
+    mailing_history_record(mailing=mailing, actor=actor, via=via, message="Added", flag=ADDITION)
     _process_soon_if_open(mailing)
     return mailing
 
@@ -71,7 +75,7 @@ def mailings_process_soon() -> None:
 
 
 @transaction.atomic
-def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
+def mailing_update(*, mailing: Mailing, actor=None, via: str = ADMIN, **fields: Any) -> Mailing:
     """Edit a mailing. A running one keeps its audience unless its filter changes: then the
     next tick takes the audience again (new matches added, waiting messages to clients that
     no longer match cancelled). A new end or text applies to the very next request. A
@@ -87,16 +91,20 @@ def mailing_update(*, mailing: Mailing, **fields: Any) -> Mailing:
     filter_changed = any(
         name in fields and fields[name] != getattr(mailing, name) for name in ("filter_operator_code", "filter_tag")
     )
+    changed = [name for name in fields if fields[name] != getattr(mailing, name)]
     if filter_changed and mailing.status in (Mailing.Status.RUNNING, Mailing.Status.PAUSED):
         fields["audience_outdated"] = True
     validated_save(mailing, fields)
+    if changed:
+        message = mailing_changed_fields(fields=changed)
+        mailing_history_record(mailing=mailing, actor=actor, via=via, message=message)
     logger.info("mailing changed", extra={"mailing_id": mailing.pk, "fields": ",".join(sorted(fields)) or None})
     _process_soon_if_open(mailing)
     return mailing
 
 
 @transaction.atomic
-def mailing_launch(*, mailing: Mailing) -> Mailing:
+def mailing_launch(*, mailing: Mailing, actor=None, via: str = ADMIN) -> Mailing:
     """Start a scheduled mailing now instead of at its start time."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
     if mailing.status != Mailing.Status.SCHEDULED:
@@ -106,12 +114,13 @@ def mailing_launch(*, mailing: Mailing) -> Mailing:
     if mailing.start_datetime > now():
         validated_save(mailing, {"start_datetime": now()})
     logger.info("mailing launched", extra={"mailing_id": mailing.pk})
+    mailing_history_record(mailing=mailing, actor=actor, via=via, message="Launched now")
     transaction.on_commit(mailings_process_soon)
     return mailing
 
 
 @transaction.atomic
-def mailing_pause(*, mailing: Mailing) -> Mailing:
+def mailing_pause(*, mailing: Mailing, actor=None, via: str = ADMIN) -> Mailing:
     """Stop sending (within a second for batches already out) until resumed."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
     if mailing.status not in (Mailing.Status.SCHEDULED, Mailing.Status.RUNNING):
@@ -119,11 +128,12 @@ def mailing_pause(*, mailing: Mailing) -> Mailing:
     mailing.status = Mailing.Status.PAUSED
     mailing.save(update_fields=["status", "updated_at"])
     logger.info("mailing paused", extra={"mailing_id": mailing.pk})
+    mailing_history_record(mailing=mailing, actor=actor, via=via, message="Paused")
     return mailing
 
 
 @transaction.atomic
-def mailing_resume(*, mailing: Mailing) -> Mailing:
+def mailing_resume(*, mailing: Mailing, actor=None, via: str = ADMIN) -> Mailing:
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
     if mailing.status != Mailing.Status.PAUSED:
         raise ConflictError(f"Mailing {mailing.pk} is {mailing.status}: only a paused mailing can be resumed.")
@@ -134,12 +144,13 @@ def mailing_resume(*, mailing: Mailing) -> Mailing:
         token=None, next_attempt_at=now()
     )
     logger.info("mailing resumed", extra={"mailing_id": mailing.pk})
+    mailing_history_record(mailing=mailing, actor=actor, via=via, message="Resumed")
     transaction.on_commit(mailings_process_soon)
     return mailing
 
 
 @transaction.atomic
-def mailing_cancel(*, mailing: Mailing) -> Mailing:
+def mailing_cancel(*, mailing: Mailing, actor=None, via: str = ADMIN) -> Mailing:
     """Stop for good: waiting messages are cancelled; requests already on the wire finish."""
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
     if mailing.status in Mailing.CLOSED_STATUSES:
@@ -151,7 +162,29 @@ def mailing_cancel(*, mailing: Mailing) -> Mailing:
         status=Message.Status.CANCELLED, token=None, last_error="the mailing was cancelled"
     )
     logger.info("mailing cancelled", extra={"mailing_id": mailing.pk, "count": cancelled})
+    message = f"Cancelled: {cancelled:,} waiting message{'' if cancelled == 1 else 's'} dropped"
+    mailing_history_record(mailing=mailing, actor=actor, via=via, message=message)
     return mailing
+
+
+@transaction.atomic
+def mailing_clone(*, mailing: Mailing, actor=None, via: str = ADMIN) -> Mailing:
+    """A copy to review before it sends: the same text (it is the SMS), filter and window, as long
+    as the original, from the original's start if that is still ahead, else from now. It is made
+    paused, so nothing goes out until someone resumes it (then it sends from its start)."""
+    original = Mailing.objects.get(pk=mailing.pk)
+    start = max(original.start_datetime, now())
+    copy = Mailing(status=Mailing.Status.PAUSED)
+    copied = ["message_text", "filter_operator_code", "filter_tag", "send_window_start", "send_window_end"]
+    fields = {name: getattr(original, name) for name in copied}
+    duration = original.end_datetime - original.start_datetime
+    validated_save(copy, {**fields, "start_datetime": start, "end_datetime": start + duration})
+    logger.info("mailing cloned", extra={"mailing_id": copy.pk, "original_id": original.pk})
+    mailing_history_record(
+        mailing=copy, actor=actor, via=via, message=f"Added as a copy of mailing #{original.pk}, paused", flag=ADDITION
+    )
+    mailing_history_record(mailing=original, actor=actor, via=via, message=f"Cloned as mailing #{copy.pk}")
+    return copy
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from mailings.gateway import Outcome
 from mailings.models import Mailing
 from mailings.rate_limits import rate_limit_hit
 from mailings.sending.trial_send import send_test_message
+from mailings.services.history import ADMIN, mailing_history_record
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ class TrialSend:
     sent: bool
     duration: float  # seconds, from the request to the provider's answer
     error: str  # why it was not sent
+
+    @property
+    def report(self) -> str:
+        if self.sent:
+            return f"Test message sent to {self.phone}: the provider accepted it in {self.duration * 1000:.0f} ms."
+        return f"Test message to {self.phone} not sent: {self.error}."
 
 
 def _test_message_allowed(*, user) -> None:
@@ -53,9 +60,12 @@ def _test_message_allowed(*, user) -> None:
         )
 
 
-def mailing_test_send(*, mailing: Mailing, phone: str, user) -> TrialSend:
+def mailing_test_send(*, mailing: Mailing, phone: str, user, via: str = ADMIN) -> TrialSend:
     """Send now, within the provider's timeouts; never a Message row, never counted in the
-    statistics. LimitReached, with nothing sent, past the user's test messages of the hour."""
+    statistics, but noted in the mailing's History. LimitReached, with nothing sent, past the
+    user's test messages of the hour."""
     _test_message_allowed(user=user)
     result = send_test_message(phone=phone, text=mailing.message_text, mailing_id=mailing.pk)
-    return TrialSend(phone=phone, sent=result.outcome is Outcome.SENT, duration=result.duration, error=result.error)
+    trial = TrialSend(phone=phone, sent=result.outcome is Outcome.SENT, duration=result.duration, error=result.error)
+    mailing_history_record(mailing=mailing, actor=user, via=via, message=trial.report)
+    return trial

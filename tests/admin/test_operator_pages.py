@@ -40,14 +40,15 @@ class TestMailingActions:
 
     def test_a_refused_action_says_why(self, operator):
         mailing = MailingFactory(status=Mailing.Status.FINISHED)
-        response = operator.post(MAILINGS, {"action": "cancel", "_selected_action": [mailing.pk]}, follow=True)
+        confirmed = {"action": "cancel", "_selected_action": [mailing.pk], "post": "yes"}
+        response = operator.post(MAILINGS, confirmed, follow=True)
         assert f"Mailing {mailing.pk} is finished already." in response.content.decode()
         assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.FINISHED
 
     def test_cancel_drops_what_waits(self, admin_client):
         mailing = _running()
         waiting = MessageFactory(mailing=mailing)
-        admin_client.post(MAILINGS, {"action": "cancel", "_selected_action": [mailing.pk]})
+        admin_client.post(MAILINGS, {"action": "cancel", "_selected_action": [mailing.pk], "post": "yes"})  # confirmed
         assert Message.objects.get(pk=waiting.pk).status == Message.Status.CANCELLED
 
     def test_the_list_links_each_mailing_to_its_messages(self, admin_client):

@@ -28,6 +28,9 @@ CUSTOM = {
     ("mailings.Mailing", "live-counts/"): ("GET", 200),
     ("mailings.Mailing", "text-parts/"): ("POST", 200),  # counts the text it is sent; changes nothing
     ("mailings.Mailing", "<path:object_id>/test-message/"): ("POST", 403),
+    ("mailings.Mailing", "<path:object_id>/control/<str:control>/"): ("POST", 403),
+    ("mailings.Mailing", "<path:object_id>/cancel/"): ("POST", 403),  # confirmed ("post": "yes")
+    ("mailings.Mailing", "<path:object_id>/clone/"): ("POST", 403),
 }
 
 

@@ -360,7 +360,7 @@ class TestEveryOperationOfTheSchema:
     def test_options_asks_what_get_asks(self, anon_api, noperm_api, readonly_api, admin_api, token_with, objects, path):
         """OPTIONS describes an endpoint (its fields, what the user may send): 401 without credentials, 403
         without permissions, and for any other user the answer GET gets; on an endpoint without GET (the
-        mailing controls) what its POST asks (`change_mailing`)."""
+        mailing controls) what its POST asks (`change_mailing`; a clone, `add_mailing` and `view_mailing`)."""
         url = self._url(path, objects)
         before = _snapshot()
         has_get = ("get", path) in _schema_operations()
@@ -370,9 +370,11 @@ class TestEveryOperationOfTheSchema:
         users = {
             "reader": readonly_api,
             **{codename: token_with(codename) for codename in ("view_client", "view_mailing", "change_mailing")},
+            "add_mailing": token_with("add_mailing", "view_mailing"),
         }
+        post_needs = "add_mailing" if path.endswith("/clone/") else "change_mailing"
         for name, user in users.items():
-            expected = user.get(url).status_code if has_get else (200 if name == "change_mailing" else 403)
+            expected = user.get(url).status_code if has_get else (200 if name == post_needs else 403)
             assert user.options(url).status_code == expected, name
         assert _snapshot() == before
 
