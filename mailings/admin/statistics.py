@@ -4,8 +4,6 @@ Every count links to those messages in the delivery log; the success rate is
 `outcomes.success_rate` (sent over sent, failed and expired), as in the API and the daily e-mail.
 """
 
-from urllib.parse import urlencode
-
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -13,20 +11,10 @@ from django.utils.html import format_html
 from mailings import selectors
 from mailings.admin.base import MessageCountsMixin, ReadOnlyAdmin
 from mailings.admin.charts import daily_bars_svg
+from mailings.admin.links import delivery_log_url
 from mailings.formatting import rate_label
 from mailings.models import Mailing, MailingStatistics
-from mailings.outcomes import OUTCOME_STATUSES, message_outcomes, success_rate
-
-
-def delivery_log_url(*, mailing_id: int | None = None, outcome: str | None = None) -> str:
-    """The delivery log filtered to a mailing's messages and/or an outcome (waiting: pending or sending)."""
-    params: list[tuple[str, str | int]] = []
-    if mailing_id is not None:
-        params.append(("mailing__id__exact", mailing_id))
-    if outcome is not None:
-        params += [("status__exact", status) for status in OUTCOME_STATUSES[outcome]]
-    url = reverse("admin:mailings_message_changelist")
-    return f"{url}?{urlencode(params)}" if params else url
+from mailings.outcomes import message_outcomes, success_rate
 
 
 def _row_outcomes(obj: Mailing) -> dict[str, int]:
