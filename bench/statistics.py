@@ -112,7 +112,7 @@ def main() -> None:
     def admin_page():
         response = browser.get("/admin/mailings/mailingstatistics/")
         assert response.status_code == 200
-        assert f"<td>{MAILINGS * PER_MAILING}</td>" in response.content.decode()
+        assert f"<dt>messages</dt><dd>{MAILINGS * PER_MAILING}</dd>" in response.content.decode()
 
     def message_list():
         response = api.get("/messages/?status=failed")
@@ -137,6 +137,12 @@ def main() -> None:
         fast = timed("GET /mailings/<id>/statistics/", single)
         slow = timed("GET /mailings/<id>/statistics/, counting its messages", counted_single)
         print(f"GET /mailings/{one.pk}/statistics/: {fast:.0f} ms; counting its messages: {slow:.0f} ms")
+        message = Message.objects.filter(mailing=one, status="failed").order_by("-id").first()
+
+        def message_page():
+            assert browser.get(f"/admin/mailings/message/{message.pk}/change/").status_code == 200
+
+        print(f"admin message page: {timed('admin message page', message_page):.0f} ms")
         admin_lists(browser, figures)
         delivery_log(browser, figures)
         deep_pages(api, figures)
@@ -198,6 +204,8 @@ def delivery_log(browser: Client, figures: harness.Figures) -> None:
         ("by phone descending", f"?{ORDER_VAR}=-{column('phone_number')}"),
         ("a status no message has (cancelled)", "?status__exact=cancelled"),
         ("a mailing and a status, oldest first", f"?status__exact=failed&mailing__id__exact=3&{ORDER_VAR}=0"),
+        ("a mailing's expired ones (a statistics link)", "?mailing__id__exact=3&status__exact=expired"),
+        ("a mailing's waiting ones (none)", "?mailing__id__exact=3&status__exact=pending&status__exact=sending"),
         ("a sort not offered (sent at): newest first", f"?{ORDER_VAR}={column('sent_at')}"),
         ("the last page of the failed ones", "?status__exact=failed&p=20000"),
     ]

@@ -1,5 +1,6 @@
 """Figures as the pages and the daily e-mail show them."""
 
+import math
 import re
 import zoneinfo
 from datetime import datetime, timedelta
@@ -7,11 +8,6 @@ from datetime import datetime, timedelta
 # Whole-hour offsets are stored as IANA's Etc/GMT∓N zones, whose sign is POSIX's, the opposite of
 # what people mean: Etc/GMT-3 is three hours ahead of UTC.
 _ETC_GMT = re.compile(r"^Etc/GMT(?P<sign>[+-])(?P<hours>[0-9]{1,2})$")
-
-
-def percent(part: int, whole: int) -> str:
-    """`part` of `whole` as `42.9%`; `-` when there is no whole (no messages, no rate)."""
-    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def zone_label(name: str) -> str:
@@ -38,3 +34,9 @@ def zone_said(name: str, *, at: datetime) -> str:
         return f"{label} time"
     place = name.rsplit("/", 1)[-1].replace("_", " ")
     return f"{place} time ({name}, {utc})"
+
+
+def rate_label(rate: float | None) -> str:
+    """A success rate as `97.5%`, rounded down (100.0% only when nothing failed or expired);
+    `—` when there is none yet (no message has ended)."""
+    return "—" if rate is None else f"{math.floor(1000 * rate) / 10:.1f}%"

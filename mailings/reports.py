@@ -2,8 +2,8 @@
 
 A mailing was processed in the period if it had started by its end and had not
 finished (or been cancelled) before its start. Counts come from the trigger-kept
-message counts, as everywhere else; the success rate is sent over all messages, as
-on the admin's statistics page.
+message counts, as everywhere else; the words and the success rate (sent over sent,
+failed and expired) are `outcomes`', as on the admin's statistics page and in the API.
 """
 
 import logging
@@ -17,13 +17,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from mailings import selectors
-from mailings.formatting import percent
-from mailings.models import Mailing, Message
+from mailings.formatting import rate_label
+from mailings.models import Mailing
+from mailings.outcomes import OUTCOMES, message_outcomes, success_rate
 
 logger = logging.getLogger(__name__)
 
 PERIOD = timedelta(hours=24)
-S = Message.Status
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,12 @@ class MailingLine:
     sent: int
     failed: int
     waiting: int
-    dropped: int  # expired or cancelled
+    expired: int
+    cancelled: int
 
     @property
     def success_rate(self) -> str:
-        return percent(self.sent, self.total)
+        return rate_label(success_rate(counts={"sent": self.sent, "failed": self.failed, "expired": self.expired}))
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,12 @@ class DailyReport:
 
     @property
     def totals(self) -> dict[str, int | str]:
-        total, sent = self._sum("total"), self._sum("sent")
+        outcomes = {outcome: self._sum(outcome) for outcome in OUTCOMES}
         return {
             "mailings": len(self.lines),
-            "total": total,
-            "sent": sent,
-            "failed": self._sum("failed"),
-            "waiting": self._sum("waiting"),
-            "dropped": self._sum("dropped"),
-            "success_rate": percent(sent, total),
+            "total": self._sum("total"),
+            **outcomes,
+            "success_rate": rate_label(success_rate(counts=outcomes)),
         }
 
 
@@ -79,16 +77,7 @@ def daily_report(*, now: datetime | None = None) -> DailyReport:
     lines = []
     for mailing in mailings:
         c = counts[mailing.pk]
-        lines.append(
-            MailingLine(
-                mailing=mailing,
-                total=sum(c.values()),
-                sent=c[S.SENT],
-                failed=c[S.FAILED],
-                waiting=sum(c[status] for status in Message.WAITING_STATUSES),
-                dropped=sum(c[status] for status in Message.DROPPED_STATUSES),
-            )
-        )
+        lines.append(MailingLine(mailing=mailing, total=sum(c.values()), **message_outcomes(counts=c)))
     return DailyReport(since=since, until=until, lines=lines)
 
 

@@ -37,7 +37,7 @@ class TestDailyReport:
     def day(self):
         now = timezone.now()
         running = _mailing_with(
-            "Spring sale <b>today</b>", {S.SENT: 6, S.FAILED: 2, S.PENDING: 1, S.EXPIRED: 1},
+            "Spring sale <b>today</b>", {S.SENT: 6, S.FAILED: 2, S.PENDING: 1, S.EXPIRED: 1, S.CANCELLED: 1},
             status=Mailing.Status.RUNNING, started_at=now - timedelta(hours=3),
         )  # fmt: skip
         finished = _mailing_with(
@@ -56,10 +56,11 @@ class TestDailyReport:
         report = daily_report(now=now)
         assert [line.mailing for line in report.lines] == sorted([running, finished], key=lambda m: m.start_datetime)
         line = next(line for line in report.lines if line.mailing == running)
-        assert (line.total, line.sent, line.failed, line.waiting, line.dropped) == (10, 6, 2, 1, 1)
-        assert line.success_rate == "60.0%"
+        assert (line.total, line.sent, line.failed, line.waiting, line.expired, line.cancelled) == (11, 6, 2, 1, 1, 1)
+        assert line.success_rate == "66.6%"  # 6 sent of 9 ended; waiting and cancelled left out, rounded down
         assert report.totals == {
-            "mailings": 2, "total": 14, "sent": 9, "failed": 3, "waiting": 1, "dropped": 1, "success_rate": "64.3%",
+            "mailings": 2, "total": 15, "sent": 9, "failed": 3, "waiting": 1, "expired": 1, "cancelled": 1,
+            "success_rate": "69.2%",
         }  # fmt: skip
 
     def test_it_emails_text_and_html_to_the_recipients(self, day, recipients):
@@ -71,11 +72,11 @@ class TestDailyReport:
         assert "2 mailings, 9 sent to date" in email.subject
         text = email.body
         assert f"Mailing #{running.pk} (running): Spring sale <b>today</b>" in text
-        assert "messages 10, sent 6, failed 2, waiting 1, expired or cancelled 1, success rate 60.0%" in text
+        assert "messages 11, sent 6, failed 2, waiting 1, expired 1, cancelled 1, success rate 66.6%" in text
         assert f"Mailing #{finished.pk} (finished): Night delivery notice" in text
-        assert "messages 4, sent 3, failed 1, waiting 0, expired or cancelled 0, success rate 75.0%" in text
-        assert "2 mailings processed in these 24 hours; their messages to date: 14, 9 sent, 3 failed" in text
-        assert "Success rate 64.3%" in text
+        assert "messages 4, sent 3, failed 1, waiting 0, expired 0, cancelled 0, success rate 75.0%" in text
+        assert "2 mailings processed in these 24 hours; their messages to date: 15, 9 sent, 3 failed" in text
+        assert "Success rate 69.2% (sent out of sent, failed and expired)" in text
         assert "Old news" not in text
         assert "Not yet" not in text
 
@@ -83,8 +84,8 @@ class TestDailyReport:
         assert mimetype == "text/html"
         assert "Spring sale &lt;b&gt;today&lt;/b&gt;" in html  # escaped in HTML
         assert f"<td>#{running.pk}</td>" in html
-        assert '<td style="text-align: right;">60.0%</td>' in html
-        assert "<strong>64.3%</strong>" in html
+        assert '<td style="text-align: right;">66.6%</td>' in html
+        assert "<strong>69.2%</strong>" in html
         assert "Old news" not in html
 
     def test_a_quiet_day_is_reported_too(self, recipients):

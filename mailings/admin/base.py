@@ -49,7 +49,8 @@ COUNTED = {
     "n_sent": [Message.Status.SENT],
     "n_failed": [Message.Status.FAILED],
     "n_waiting": list(Message.WAITING_STATUSES),
-    "n_dropped": list(Message.DROPPED_STATUSES),
+    "n_expired": [Message.Status.EXPIRED],
+    "n_cancelled": [Message.Status.CANCELLED],
 }
 
 
@@ -81,12 +82,12 @@ class MessageCountsMixin:
             f"{sent_pct:.1f}", f"{sent_pct:.1f}", f"{failed_pct:.1f}", obj.n_sent, total,
         )  # fmt: skip
 
-    @admin.display(description="failed · waiting · expired or cancelled")
+    @admin.display(description="failed · waiting · expired · cancelled")
     def counts(self, obj: Mailing) -> str:
         return format_html(
-            '<span class="mailing-counts" data-mailing="{}" title="dropped: expired or cancelled">'
-            "{} failed · {} waiting · {} dropped</span>",
-            obj.pk, obj.n_failed, obj.n_waiting, obj.n_dropped,
+            '<span class="mailing-counts" data-mailing="{}">'
+            "{} failed · {} waiting · {} expired · {} cancelled</span>",
+            obj.pk, obj.n_failed, obj.n_waiting, obj.n_expired, obj.n_cancelled,
         )  # fmt: skip
 
     @admin.display(description="text", ordering="message_text")

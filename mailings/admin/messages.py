@@ -7,13 +7,20 @@ sort any other way would sort millions of rows, so no other column is sortable, 
 `?o=` that asks for one is answered in the list's default order.
 """
 
+from datetime import UTC
+
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from mailings import selectors
 from mailings.admin.base import ReadOnlyAdmin, parse_id
+from mailings.admin.filters import MessageOutcomeFilter
 from mailings.models import Message
 from mailings.normalizers import phone_prefix
+from mailings.outcomes import OUTCOME_STATUSES
 from mailings.paginators import EstimatedCountPaginator, KnownCountPaginator
 
 # Query parameters of the list that do not filter it (the admin's own, and ours).
@@ -21,18 +28,22 @@ NOT_FILTERS = {SEARCH_VAR, ORDER_VAR, PAGE_VAR, "e", "_popup", "_to_field", "_fa
 
 
 def _known_message_total(params) -> int | None:
-    if any(len(values) > 1 for _, values in params.lists()):  # repeated filters are OR-ed: not what the counts know
-        return None
-    filters = {key: value for key, value in params.items() if key not in ("p", "o")}
+    """The list's size from the counts when it is filtered by a mailing and/or statuses only
+    (repeated statuses are OR-ed: waiting is pending or sending)."""
+    filters = {key: values for key, values in params.lists() if key not in ("p", "o")}
     if not filters or set(filters) - {"status__exact", "mailing__id__exact"}:
         return None
-    status, raw_mailing_id = filters.get("status__exact"), filters.get("mailing__id__exact")
-    mailing_id = None if raw_mailing_id is None else parse_id(raw_mailing_id)
-    if (status is not None and status not in Message.Status.values) or (
-        raw_mailing_id is not None and mailing_id is None
+    statuses, raw_mailing_ids = filters.get("status__exact"), filters.get("mailing__id__exact")
+    if raw_mailing_ids is not None and len(raw_mailing_ids) > 1:
+        return None
+    mailing_id = None if raw_mailing_ids is None else parse_id(raw_mailing_ids[0])
+    if (statuses is not None and set(statuses) - set(Message.Status.values)) or (
+        raw_mailing_ids is not None and mailing_id is None
     ):
         return None
-    return selectors.message_total(mailing_id=mailing_id, status=status)
+    if statuses is None:
+        return selectors.message_total(mailing_id=mailing_id)
+    return sum(selectors.message_total(mailing_id=mailing_id, status=status) for status in set(statuses))
 
 
 def _searching(request) -> bool:
@@ -52,14 +63,14 @@ class MessageAdmin(ReadOnlyAdmin):
     """The delivery log: read-only."""
 
     list_display = ["id", "mailing_id", "phone_number", "status", "attempts", "sent_at", "short_error", "created_at"]
-    list_filter = ["status", "mailing"]  # mailings listed from their own table, not by scanning messages
+    # Mailings are listed from their own table, not by scanning messages.
+    list_filter = [("status", MessageOutcomeFilter), "mailing"]
     paginator = EstimatedCountPaginator
     search_fields = ["phone_number"]  # see get_search_results
     search_help_text = "A phone number or its first digits, as you write it: +7 900 500-00-44, 8 900 500, 900 500."
     raw_id_fields = ["mailing", "client"]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # a count per status and per mailing over every message
-    readonly_fields = [field.name for field in Message._meta.fields]
 
     def get_changelist(self, request, **kwargs):
         return DeliveryLogChangeList
@@ -95,3 +106,59 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="last error")
     def short_error(self, obj: Message) -> str:
         return obj.last_error[:80] + ("…" if len(obj.last_error) > 80 else "")
+
+    # The message's own page: what was sent, what the provider answered, and when; not the engine's
+    # bookkeeping (the batch token, the lease, a next attempt once there will be none).
+    def get_fields(self, request, obj=None):
+        fields = ["mailing_link", "client_link", "phone_number", "outcome", "text_sent", "provider_answer"]
+        fields += ["attempts", "created_at", "sent_at"]
+        if obj is not None and obj.status == Message.Status.PENDING:
+            fields.append("next_attempt_at")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="mailing")
+    def mailing_link(self, obj: Message) -> str:
+        url = reverse("admin:mailings_mailing_change", args=[obj.mailing_id])
+        text = Truncator(obj.mailing.message_text).chars(48)
+        return format_html('<a href="{}">#{} {}</a>', url, obj.mailing_id, text)
+
+    @admin.display(description="client")
+    def client_link(self, obj: Message) -> str:
+        if obj.client_id is None:
+            return "deleted (the message keeps the phone it went to)"
+        url = reverse("admin:mailings_client_change", args=[obj.client_id])
+        return format_html('<a href="{}">#{} {}</a>', url, obj.client_id, obj.client.phone_number)
+
+    @admin.display(description="outcome")
+    def outcome(self, obj: Message) -> str:
+        outcome = next(name for name, statuses in OUTCOME_STATUSES.items() if obj.status in statuses)
+        return outcome if outcome == obj.status else f"{outcome} ({obj.status})"
+
+    @admin.display(description="text")
+    def text_sent(self, obj: Message) -> str:
+        since = obj.sent_at or obj.created_at
+        note = ""
+        if obj.mailing.updated_at > since:
+            # updated_at moves on any change (its text, its filter, a pause): it tells that the text
+            # may differ, not that it does.
+            note = format_html(
+                '<p class="message-text-note">The mailing was changed on {} UTC, after this message was {}: '
+                "this is its text now, which may have been edited since.</p>",
+                f"{obj.mailing.updated_at.astimezone(UTC):%d %b %Y %H:%M}",
+                "sent" if obj.sent_at else "created",
+            )
+        return format_html('<div class="message-text">{}</div>{}', obj.mailing.message_text, note)
+
+    @admin.display(description="provider's answer")
+    def provider_answer(self, obj: Message) -> str:
+        S = Message.Status
+        if obj.status == S.SENT:
+            return "Accepted: HTTP 200 with code 0 (all a sent message's answer says, so nothing more is kept)."
+        if obj.status in (S.EXPIRED, S.CANCELLED):
+            return f"Not sent: {obj.last_error or obj.get_status_display().lower()}."
+        if not obj.last_error:
+            return "None yet: no attempt has ended."
+        return obj.last_error if obj.status == S.FAILED else f"Last attempt: {obj.last_error}"

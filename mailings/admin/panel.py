@@ -15,7 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from mailings import selectors, services
+from mailings.admin.links import delivery_log_url
 from mailings.models import Mailing, Message
+from mailings.outcomes import message_outcomes
 
 CONTROLS: dict[str, tuple[Callable[..., Mailing], str]] = {
     "launch": (services.mailing_launch, "Launched"),
@@ -53,10 +55,10 @@ class MailingPanelMixin:
 
     def panel(self, request, obj: Mailing) -> dict:
         counts = selectors.mailing_message_counts(mailing=obj)  # trigger-kept rows: no scan of its messages
-        log = f"{reverse('admin:mailings_message_changelist')}?mailing__id__exact={obj.pk}"
-        by_status = [
-            {"status": value, "label": label, "count": counts.get(value, 0), "url": f"{log}&status__exact={value}"}
-            for value, label in Message.Status.choices
+        log = delivery_log_url(mailing_id=obj.pk)
+        by_status = [  # in the operators' words (outcomes): waiting is pending and sending
+            {"status": name, "label": name, "count": n, "url": delivery_log_url(mailing_id=obj.pk, outcome=name)}
+            for name, n in message_outcomes(counts=counts).items()
         ]
         return {
             "status": self.status_label(obj),

@@ -1,19 +1,48 @@
-"""Mailing statistics: one row per mailing, the totals of what the filters select, a daily chart."""
+"""Mailing statistics: one row per mailing, the totals of what the filters select, a daily chart.
+
+Every count links to those messages in the delivery log; the success rate is
+`outcomes.success_rate` (sent over sent, failed and expired), as in the API and the daily e-mail.
+"""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from mailings import selectors
 from mailings.admin.base import MessageCountsMixin, ReadOnlyAdmin
 from mailings.admin.charts import daily_bars_svg
-from mailings.formatting import percent
+from mailings.admin.links import delivery_log_url
+from mailings.formatting import rate_label
 from mailings.models import Mailing, MailingStatistics
+from mailings.outcomes import message_outcomes, success_rate
+
+
+def _row_outcomes(obj: Mailing) -> dict[str, int]:
+    return {
+        "sent": obj.n_sent,
+        "failed": obj.n_failed,
+        "waiting": obj.n_waiting,
+        "expired": obj.n_expired,
+        "cancelled": obj.n_cancelled,
+    }
+
+
+def _count_link(obj: Mailing, outcome: str) -> str:
+    n = _row_outcomes(obj)[outcome]
+    if not n:
+        return "0"
+    return format_html(
+        '<a class="outcome-{}" href="{}">{}</a>', outcome, delivery_log_url(mailing_id=obj.pk, outcome=outcome), n
+    )
 
 
 @admin.register(MailingStatistics)
 class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
-    list_display = ["short_text", "status", "progress", "success_rate", "sent", "failed", "waiting", "dropped"]
+    list_display = [
+        "mailing_link", "status", "progress", "success_rate", "sent", "failed", "waiting", "expired", "cancelled",
+    ]  # fmt: skip
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
     search_fields = ["message_text"]
@@ -22,37 +51,46 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     show_full_result_count = False
     change_list_template = "admin/mailings/mailingstatistics/change_list.html"
 
+    @admin.display(description="mailing", ordering="id")
+    def mailing_link(self, obj: Mailing) -> str:
+        url = reverse("admin:mailings_mailing_change", args=[obj.pk])
+        return format_html('<a class="mailing-link" href="{}">#{} {}</a>', url, obj.pk, self.short_text(obj))
+
     @admin.display(description="sent", ordering="n_sent")
-    def sent(self, obj: Mailing) -> int:
-        return obj.n_sent
+    def sent(self, obj: Mailing) -> str:
+        return _count_link(obj, "sent")
 
     @admin.display(description="failed", ordering="n_failed")
-    def failed(self, obj: Mailing) -> int:
-        return obj.n_failed
+    def failed(self, obj: Mailing) -> str:
+        return _count_link(obj, "failed")
 
     @admin.display(description="waiting", ordering="n_waiting")
-    def waiting(self, obj: Mailing) -> int:
-        return obj.n_waiting
+    def waiting(self, obj: Mailing) -> str:
+        return _count_link(obj, "waiting")
 
-    @admin.display(description="dropped", ordering="n_dropped")
-    def dropped(self, obj: Mailing) -> int:
-        return obj.n_dropped
+    @admin.display(description="expired", ordering="n_expired")
+    def expired(self, obj: Mailing) -> str:
+        return _count_link(obj, "expired")
+
+    @admin.display(description="cancelled", ordering="n_cancelled")
+    def cancelled(self, obj: Mailing) -> str:
+        return _count_link(obj, "cancelled")
 
     @admin.display(description="success rate")
     def success_rate(self, obj: Mailing) -> str:
-        return percent(obj.n_sent, obj.n_total)
+        return rate_label(success_rate(counts=_row_outcomes(obj)))
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:  # not a redirect: add the totals of what the filters select
-            totals = selectors.message_counts_by_status(mailings=changelist.queryset.values("pk"))
-            total = sum(totals.values())
+            by_status = selectors.message_counts_by_status(mailings=changelist.queryset.values("pk"))
             response.context_data["totals"] = {
                 "mailings": changelist.queryset.count(),
-                "messages": total,
-                "by_status": totals,
-                "success_rate": percent(totals["sent"], total),
+                "messages": sum(by_status.values()),
+                "by_status": by_status,
+                "outcomes": message_outcomes(counts=by_status),
+                "success_rate": rate_label(success_rate(counts=by_status)),
             }
             daily = selectors.message_daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)

@@ -179,10 +179,24 @@ class MailingCountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
+def _success_rate_field() -> serializers.FloatField:
+    return serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text=(
+            "sent / (sent + failed + expired), from 0 to 1: of the messages whose delivery has ended, the share "
+            "the provider accepted. Waiting (pending, sending) and cancelled messages are left out; null while "
+            "no message has ended."
+        ),
+    )
+
+
 class MailingStatisticsSerializer(serializers.Serializer):
     mailing = MailingSerializer()
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
+    success_rate = _success_rate_field()
     messages = MessageSerializer(many=True, help_text="One page of the mailing's messages (see the Link header).")
 
 
@@ -194,6 +208,7 @@ class MailingSummarySerializer(serializers.Serializer):
     message_text = serializers.CharField()
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
+    success_rate = _success_rate_field()
 
 
 class OverallStatisticsSerializer(serializers.Serializer):
@@ -201,6 +216,7 @@ class OverallStatisticsSerializer(serializers.Serializer):
     mailings_by_status = MailingCountsSerializer()
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
+    success_rate = _success_rate_field()
     mailings = MailingSummarySerializer(many=True, help_text="One page of mailings (see the Link header).")
 
 

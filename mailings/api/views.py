@@ -24,6 +24,7 @@ from mailings.api.serializers import (
     OverallStatisticsSerializer,
 )
 from mailings.models import Client, Mailing, Message
+from mailings.outcomes import success_rate
 from mailings.services import history
 
 
@@ -104,6 +105,7 @@ class MailingViewSet(ServiceModelViewSet):
             "mailing": mailing,
             "messages_total": sum(counts.values()),
             "messages_by_status": counts,
+            "success_rate": success_rate(counts=counts),
             "messages": messages,
         }
         return Response(MailingStatisticsSerializer(data).data, headers=self.paginator.get_headers())
@@ -123,8 +125,10 @@ class MailingViewSet(ServiceModelViewSet):
     def overall_statistics(self, request: Request) -> Response:
         mailings = self.paginate_queryset(self.get_queryset())
         counts = selectors.message_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
+        overall = selectors.mailing_statistics_overall()
         data = {
-            **selectors.mailing_statistics_overall(),
+            **overall,
+            "success_rate": success_rate(counts=overall["messages_by_status"]),
             "mailings": [
                 {
                     "id": mailing.pk,
@@ -134,6 +138,7 @@ class MailingViewSet(ServiceModelViewSet):
                     "message_text": mailing.message_text,
                     "messages_total": sum(counts[mailing.pk].values()),
                     "messages_by_status": counts[mailing.pk],
+                    "success_rate": success_rate(counts=counts[mailing.pk]),
                 }
                 for mailing in mailings
             ],

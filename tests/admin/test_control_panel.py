@@ -43,7 +43,8 @@ class TestThePanel:
         assert "2 / 7" in panel
         log = f"/admin/mailings/message/?mailing__id__exact={mailing.pk}"
         assert f'href="{log}">All 7 messages</a>' in panel
-        assert f'href="{log}&amp;status__exact=pending">3 pending</a>' in panel
+        # In the operators' words: waiting is pending or sending, one link for both.
+        assert f'href="{log}&amp;status__exact=pending&amp;status__exact=sending">4 waiting</a>' in panel
         assert f'href="{log}&amp;status__exact=sent">2 sent</a>' in panel
         assert f'href="{log}&amp;status__exact=failed">1 failed</a>' in panel
         assert "{% block mailing_timeline %}" not in panel  # the block is there, empty

@@ -150,8 +150,11 @@ class TestEveryOfferedPageIsAnIndexWalk:
         assert not re.search(r"^(\s*->)?\s*Sort\s+\(", plan, re.M), plan  # an Incremental Sort sorts one phone's rows
         assert "Filter:" not in plan, plan
 
-    def test_two_filters_walk_the_index_of_one(self, admin_client, log):
-        response = admin_client.get(MESSAGES, {"mailing__id__exact": "1", "status__exact": "sent"})
+    @pytest.mark.parametrize("statuses", ["sent", ["pending", "sending"]])  # waiting: a statistics link
+    def test_two_filters_walk_the_index_of_one(self, admin_client, log, statuses):
+        mailing_id = log[0].mailing_id
+        MailingFactory()  # with one mailing the admin leaves its filter out, all messages being its
+        response = admin_client.get(MESSAGES, {"mailing__id__exact": mailing_id, "status__exact": statuses})
         with connection.cursor() as cursor:
             cursor.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off")
             try:
@@ -161,6 +164,9 @@ class TestEveryOfferedPageIsAnIndexWalk:
 
         assert "Seq Scan" not in plan, plan
         assert "Index Cond" in plan, plan
+        assert f"mailing_id = {mailing_id}" in plan, plan
+        if isinstance(statuses, list):  # two statuses: the mailing's index leads, not the primary key's
+            assert f"Index Cond: (mailing_id = {mailing_id})" in plan, plan
 
 
 class TestDeepPages:

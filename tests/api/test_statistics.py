@@ -55,12 +55,13 @@ class TestMailingStatistics:
 
         assert response.status_code == 200, response.content
         body = response.json()
-        assert set(body) == {"mailing", "messages_total", "messages_by_status", "messages"}
+        assert set(body) == {"mailing", "messages_total", "messages_by_status", "success_rate", "messages"}
         assert body["mailing"]["id"] == a.pk
         assert body["mailing"]["message_text"] == "A"
         assert body["mailing"]["status"] == "running"
         assert body["messages_total"] == 6
         assert body["messages_by_status"] == {**ZEROS, "sent": 3, "failed": 2, "pending": 1}
+        assert body["success_rate"] == 0.6  # 3 sent of 5 ended: the pending one is not a failure
         assert [m["id"] for m in body["messages"]] == [m.pk for m in data["a_messages"]]
         assert all(m["mailing"] == a.pk for m in body["messages"])
         assert response["X-Total-Count"] == "6"
@@ -73,6 +74,7 @@ class TestMailingStatistics:
         assert body["messages_total"] == 0
         assert body["messages_by_status"] == ZEROS
         assert list(body["messages_by_status"]) == MESSAGE_STATUSES
+        assert body["success_rate"] is None  # nothing has ended
         assert body["messages"] == []
         assert response["X-Total-Count"] == "0"
 
@@ -127,7 +129,10 @@ class TestOverallStatistics:
 
         assert response.status_code == 200, response.content
         body = response.json()
-        assert set(body) == {"mailings_total", "mailings_by_status", "messages_total", "messages_by_status", "mailings"}
+        assert set(body) == {
+            "mailings_total", "mailings_by_status", "messages_total", "messages_by_status", "success_rate", "mailings",
+        }  # fmt: skip
+        assert body["success_rate"] == 0.5  # 3 sent of 6 ended (3 sent, 2 failed, 1 expired)
         assert body["mailings_total"] == 3
         assert body["mailings_by_status"] == {"scheduled": 1, "running": 1, "paused": 0, "finished": 1, "cancelled": 0}
         assert list(body["mailings_by_status"]) == MAILING_STATUSES
@@ -149,6 +154,8 @@ class TestOverallStatistics:
         )
         assert (by_id[b.pk]["messages_total"], by_id[b.pk]["messages_by_status"]) == (1, {**ZEROS, "expired": 1})
         assert (by_id[c.pk]["messages_total"], by_id[c.pk]["messages_by_status"]) == (0, ZEROS)
+        rates = (by_id[a.pk]["success_rate"], by_id[b.pk]["success_rate"], by_id[c.pk]["success_rate"])
+        assert rates == (0.6, 0.0, None)
         assert (by_id[a.pk]["status"], by_id[b.pk]["status"], by_id[c.pk]["status"]) == (
             "running",
             "finished",
@@ -178,6 +185,7 @@ class TestOverallStatistics:
             "mailings_by_status": dict.fromkeys(MAILING_STATUSES, 0),
             "messages_total": 0,
             "messages_by_status": ZEROS,
+            "success_rate": None,
             "mailings": [],
         }
 
@@ -198,3 +206,26 @@ class TestOverallStatistics:
         response = client.get("/mailings/statistics/")
 
         assert response.status_code == 403
+
+
+class TestSuccessRate:
+    @pytest.mark.parametrize(
+        ("statuses", "rate"),
+        [
+            (["sent", "sent", "pending", "sending"], 1.0),  # nothing failed so far: waiting is no failure
+            (["pending", "cancelled"], None),  # nothing has ended
+            (["sent", "failed", "expired", "cancelled", "pending"], 1 / 3),  # cancelled: withdrawn, not lost
+            (["failed", "expired"], 0.0),
+        ],
+    )
+    def test_it_is_sent_over_sent_failed_and_expired(self, api, statuses, rate):
+        mailing = MailingFactory(status=Mailing.Status.RUNNING)
+        for status in statuses:
+            MessageFactory(mailing=mailing, status=status)
+
+        one = api.get(f"/mailings/{mailing.pk}/statistics/").json()
+        overall = api.get("/mailings/statistics/").json()
+
+        assert one["success_rate"] == pytest.approx(rate) if rate is not None else one["success_rate"] is None
+        assert overall["success_rate"] == one["success_rate"]
+        assert overall["mailings"][0]["success_rate"] == one["success_rate"]

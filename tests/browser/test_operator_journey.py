@@ -96,7 +96,7 @@ def test_import_create_watch_and_read_statistics(
         )
         expect(row.locator(".mailing-progress .figure")).to_have_text(f"{sent} / 3")
         if sent == 2:
-            expect(row.locator(".mailing-counts")).to_have_text("0 failed · 1 waiting · 0 dropped")
+            expect(row.locator(".mailing-counts")).to_have_text("0 failed · 1 waiting · 0 expired · 0 cancelled")
             shot("mailing-sending")
     processor.mailings_process()
     expect(row.locator(".mailing-status")).to_have_text("Finished")

@@ -42,9 +42,10 @@ def test_the_panel_pauses_cancels_after_confirming_clones_and_notes_it_all(
     expect(panel.locator(".mailing-progress .figure")).to_have_text("3 / 7")
 
     # Its waiting messages, one click away.
-    panel.locator("a.panel-count-pending").click()
+    panel.locator("a.panel-count-waiting").click()
     expect(page).to_have_url(
-        f"{live_server.url}/admin/mailings/message/?mailing__id__exact={mailing.pk}&status__exact=pending"
+        f"{live_server.url}/admin/mailings/message/"
+        f"?mailing__id__exact={mailing.pk}&status__exact=pending&status__exact=sending"
     )
     expect(page.locator("#result_list tbody tr")).to_have_count(3)
     page.go_back()
