@@ -17,6 +17,7 @@ from mailings.services.mailings import (
     mailing_cancel,
     mailing_create,
     mailing_delete,
+    mailing_delete_check,
     mailing_launch,
     mailing_pause,
     mailing_resume,
@@ -29,6 +30,7 @@ from mailings.services.messages import (
     message_delete,
     message_update,
 )
+from mailings.services.schedule import sending_schedule_update
 from mailings.services.trial import (
     TrialSend,
     mailing_test_send,
@@ -45,6 +47,7 @@ __all__ = [
     "mailing_cancel",
     "mailing_create",
     "mailing_delete",
+    "mailing_delete_check",
     "mailing_launch",
     "mailing_pause",
     "mailing_resume",
@@ -55,4 +58,5 @@ __all__ = [
     "message_create",
     "message_delete",
     "message_update",
+    "sending_schedule_update",
 ]
