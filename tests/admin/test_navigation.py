@@ -66,7 +66,9 @@ class TestSendingSchedule:
         form = response.context["form"]
         assert (form["every_seconds"].value(), form["enabled"].value()) == (10, True)
         assert "Sending is on:" in response.content.decode()
-        assert "/admin/django_celery_beat/periodictask/" not in response.content.decode()  # the stock page: superusers
+        page = response.content.decode()
+        assert f"/admin/django_celery_beat/periodictask/{task.pk}/" not in page  # the task's own form: superusers
+        assert '<a href="/admin/django_celery_beat/periodictask/">Other periodic tasks</a>' in page
 
     def test_an_operator_changes_the_interval_and_switches_it_off(self, operator, task):
         response = operator.post(SCHEDULE, {"every_seconds": "30"}, follow=True)  # "enabled" unticked
