@@ -51,6 +51,14 @@ def _last_tick() -> dict | None:
     return {**tick, "did": did, "ago": (timezone.now() - tick["at"]).total_seconds()}
 
 
+def _late(task, last_tick: dict | None) -> bool:
+    """On, and no tick for three intervals (a minute at least): beat or the workers are not running."""
+    if task is None or not task.enabled:
+        return False
+    allowed = max(60, 3 * (_interval_seconds(task) or 0))
+    return last_tick is None or last_tick["ago"] > allowed
+
+
 def sending_schedule_view(request):
     user = request.user
     may_change = user.has_perm(CHANGE_PERM)
@@ -72,6 +80,7 @@ def sending_schedule_view(request):
     if not may_change:
         for field in form.fields.values():
             field.disabled = True
+    last_tick = _last_tick()
     context = {
         **admin.site.each_context(request),
         "title": "Sending schedule",
@@ -80,7 +89,8 @@ def sending_schedule_view(request):
         "other_schedule": task is not None and task.interval is None,
         "form": form,
         "may_change": may_change,
-        "last_tick": _last_tick(),
+        "last_tick": last_tick,
+        "late": _late(task, last_tick),
         "stock_page": user.is_superuser,
     }
     return TemplateResponse(request, "admin/sending_schedule.html", context)

@@ -136,6 +136,17 @@ class TestLastTick:
         assert abs((timezone.now() - tick["at"]).total_seconds()) < 30
         assert "1 mailing started; 3 messages queued to send" in page.content.decode()
 
+    def test_it_warns_when_no_tick_ran_for_three_intervals(self, operator, task):
+        cache.delete(LAST_TICK_KEY)
+        assert 'id="tick-late"' in operator.get(SCHEDULE).content.decode()
+        mailings_process(now=timezone.now() - timedelta(seconds=61))
+        assert 'id="tick-late"' in operator.get(SCHEDULE).content.decode()
+        mailings_process()
+        assert 'id="tick-late"' not in operator.get(SCHEDULE).content.decode()
+        PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
+        cache.delete(LAST_TICK_KEY)
+        assert 'id="tick-late"' not in operator.get(SCHEDULE).content.decode()  # off: no tick is expected
+
     def test_a_tick_that_did_nothing_says_so(self, operator, task):
         mailings_process()
         assert "nothing: no mailing was due and no message waited" in operator.get(SCHEDULE).content.decode()
@@ -151,6 +162,11 @@ class TestSendingOffBanner:
         page = operator.get(path).content.decode()
         assert "Sending is switched off: mailings do not send." in page
         assert f'Switch it on in <a href="{SCHEDULE}">Sending schedule</a>' in page
+
+    def test_a_viewer_is_told_who_switches_it_on(self, viewer, task):
+        PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
+        page = viewer.get(MAILINGS).content.decode()
+        assert f'An operator switches it on in <a href="{SCHEDULE}">Sending schedule</a>' in page
 
     def test_it_says_the_task_is_missing(self, operator, task):
         task.delete()
