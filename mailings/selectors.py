@@ -209,9 +209,18 @@ def client_values_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, st
     return found
 
 
+PROCESSING_TASK = "mailings.tasks.process_active_mailings"
+
+
 def periodic_task_processing():
     """The periodic task that drives sending (None if someone deleted it)."""
-    return PeriodicTask.objects.filter(task="mailings.tasks.process_active_mailings").select_related("interval").first()
+    return PeriodicTask.objects.filter(task=PROCESSING_TASK).select_related("interval").first()
+
+
+def sending_task_state() -> str:
+    """ "on", "off" (the task disabled) or "missing": one small query, for a banner on every page."""
+    enabled = PeriodicTask.objects.filter(task=PROCESSING_TASK).values_list("enabled", flat=True).first()
+    return "missing" if enabled is None else ("on" if enabled else "off")
 
 
 def provider_status() -> dict:

@@ -50,3 +50,30 @@ def test_the_disallowed_host_page(debug_with_credentials, client):
     page = response.content.decode()
     assert (response.status_code, "DisallowedHost" in page) == (400, True)
     _assert_no_credential(page)
+
+
+class TestForbidden:
+    """A refusal is a page in the admin's look saying why (backoffice/urls.py handler403), JSON on the API."""
+
+    def test_staff_get_the_admin_look_with_the_sidebar(self, django_user_model, client):
+        user = django_user_model.objects.create_user(username="bare", password="pw-123456", is_staff=True)
+        client.force_login(user)
+        response = client.get("/admin/mailings/mailing/")
+        page = response.content.decode()
+        assert response.status_code == 403
+        assert '<div id="site-name"><a href="/admin/">Mailing back-office</a></div>' in page
+        assert 'id="refusal-reason"' in page
+        assert "Your account may not open this page" in page
+        assert 'id="nav-sidebar"' in page
+
+    def test_a_refusal_that_says_why_is_shown_as_said(self, django_user_model, client):
+        user = django_user_model.objects.create_user(username="bare", password="pw-123456", is_staff=True)
+        client.force_login(user)
+        page = client.get("/admin/sending-schedule/").content.decode()
+        assert "Viewing the sending schedule needs the permission to view periodic tasks." in page
+
+    def test_debug_keeps_the_same_page(self, settings, django_user_model, client):
+        settings.DEBUG = True
+        user = django_user_model.objects.create_user(username="bare", password="pw-123456", is_staff=True)
+        client.force_login(user)
+        assert 'id="refusal-reason"' in client.get("/admin/mailings/mailing/").content.decode()

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import Script
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -51,7 +53,7 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
     search_help_text = "Text, tag, operator code or id."
     ordering = ["-id"]  # newest first
     exclude = ["audience_outdated"]
-    actions = ["launch_now", "pause", "resume", "cancel", "test_message", "clone"]
+    actions = ["launch_now", "pause", "resume", "cancel", "test_message", "clone", "delete_selected"]
     list_per_page = 50
 
     form = MailingForm
@@ -248,9 +250,35 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
         closed = obj is not None and obj.status in Mailing.CLOSED_STATUSES
         return not closed and super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj: Mailing | None = None) -> bool:
-        # A mailing with messages keeps them: its statistics are history.
-        return not (obj is not None and obj.messages.exists()) and super().has_delete_permission(request, obj)
+    # A mailing with messages keeps them (its statistics are history): deleting one is refused in
+    # the domain's words, before Django's confirmation page would collect its messages.
+    def delete_view(self, request, object_id, extra_context=None):
+        mailing = self.get_object(request, unquote(object_id))
+        if mailing is not None and self.has_delete_permission(request, mailing):
+            try:
+                services.mailing_delete_check(mailing=mailing)
+            except ConflictError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(description="Delete selected mailings", permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        refused = []
+        for mailing in queryset:
+            try:
+                services.mailing_delete_check(mailing=mailing)
+            except ConflictError as exc:
+                refused.append(str(exc))
+        for reason in refused:
+            self.message_user(request, reason, messages.ERROR)
+        if refused:
+            return None  # nothing deleted: the operator chooses again
+        return admin_actions.delete_selected(self, request, queryset)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for mailing in queryset:
+            services.mailing_delete(mailing=mailing)
 
     def save_model(self, request, obj: Mailing, form, change: bool) -> None:
         # The mailing's own fields: not the form's "Save anyway" box.

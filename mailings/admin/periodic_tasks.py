@@ -1,5 +1,7 @@
 """django-celery-beat's periodic task page, its actions kept for those who may change tasks.
 
+Superusers find it on the index; others reach it from the Sending schedule page (their page
+for the sending tick, mailings/admin/schedule.py), for the other tasks (the daily e-mail).
 Operators change when a task runs (its interval) and whether it runs (enabled); what it
 runs and where (name, task, queue, args, kwargs, ...) is for superusers. A task whose
 queue no worker reads would still show enabled while nothing is sent.

@@ -10,10 +10,12 @@ handlers below.
 """
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
@@ -91,6 +93,16 @@ def bad_request(request, exception=None):
     if _for_people(request):
         return defaults.bad_request(request, exception)
     return JsonResponse({"detail": _bad_request_detail(exception)}, status=400)
+
+
+def permission_denied(request, exception=None):
+    """A refusal: for staff, a page in the admin's look that says why when the refusal does."""
+    if not _for_people(request):
+        return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    context = {"exception": str(exception or "")}
+    if getattr(request.user, "is_staff", False):
+        context.update(admin.site.each_context(request))
+    return render(request, "403.html", {**context, "title": "Not allowed"}, status=403)
 
 
 def not_found(request, exception=None):

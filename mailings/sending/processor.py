@@ -6,10 +6,12 @@
 3. start: scheduled mailings whose start has come take their audience (fan-out);
 4. re-take the audience of running mailings whose filter changed;
 5. dispatch due messages to the workers;
-6. fold the message count rows the database triggers appended.
+6. fold the message count rows the database triggers appended;
+7. note what it did in the cache, for the Sending schedule page (sending/ticks.py).
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -21,6 +23,7 @@ from mailings.selectors import mailing_audience
 from mailings.sending.config import SendingConfig
 from mailings.sending.dispatch import dispatch_due
 from mailings.sending.fanout import fan_out, refresh_statistics_after
+from mailings.sending.ticks import tick_record
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +141,7 @@ def retake_outdated_audiences(*, now: datetime) -> int:
 def mailings_process(*, config: SendingConfig | None = None, now: datetime | None = None) -> dict[str, int]:
     config = config or SendingConfig.from_settings()
     now = now or timezone.now()
+    began = time.monotonic()
     summary = {
         "reaped": reap_expired_leases(now=now),
         "finished": finish_mailings(now=now),
@@ -146,4 +150,5 @@ def mailings_process(*, config: SendingConfig | None = None, now: datetime | Non
     }
     summary["queued"] = dispatch_due(config=config, now=now)
     fold_message_counts()
+    tick_record(started_at=now, duration=time.monotonic() - began, summary=summary)
     return summary

@@ -18,6 +18,7 @@ from mailings.services.mailings import (
     mailing_clone,
     mailing_create,
     mailing_delete,
+    mailing_delete_check,
     mailing_launch,
     mailing_pause,
     mailing_resume,
@@ -30,6 +31,7 @@ from mailings.services.messages import (
     message_delete,
     message_update,
 )
+from mailings.services.schedule import sending_schedule_update
 from mailings.services.trial import (
     TrialSend,
     mailing_test_send,
@@ -47,6 +49,7 @@ __all__ = [
     "mailing_clone",
     "mailing_create",
     "mailing_delete",
+    "mailing_delete_check",
     "mailing_launch",
     "mailing_pause",
     "mailing_resume",
@@ -57,4 +60,5 @@ __all__ = [
     "message_create",
     "message_delete",
     "message_update",
+    "sending_schedule_update",
 ]

@@ -29,8 +29,9 @@ def production_static(tmp_path):
 
 
 def _pages() -> list[str]:
-    """The admin's index, its password page and every route of every registered model."""
-    pages = ["/admin/", "/admin/password_change/"]
+    """The admin's index, its password and Sending schedule pages, the favicon's redirect and
+    every route of every registered model."""
+    pages = ["/admin/", "/admin/password_change/", "/admin/sending-schedule/", "/favicon.ico"]
     for model, _, route in admin_routes():
         obj = model._default_manager.order_by("pk").first()
         assert obj is not None, f"rendering needs a {model._meta.label} to open"

@@ -112,11 +112,13 @@ def test_an_operator_walks_the_admin_and_nothing_is_refused(
     shot("statistics")
     _no_violation(page, csp_violations, "messages and statistics")
 
-    # The periodic tasks, and the sending task's form (interval and enabled).
+    # The Sending schedule (interval and on/off), and the stock periodic task form (the daily e-mail's too).
+    page.goto(f"{base}/admin/sending-schedule/")
+    expect(page.locator("#id_every_seconds")).to_be_visible()
     page.goto(f"{base}/admin/django_celery_beat/periodictask/")
     page.locator("#result_list tbody th a").first.click()
     expect(page.locator("#id_interval")).to_be_visible()
-    _no_violation(page, csp_violations, "periodic tasks")
+    _no_violation(page, csp_violations, "sending schedule and periodic tasks")
 
     # The API docs: Swagger UI from our own static files, the operations listed and opened.
     _header_of(page.goto(f"{base}/docs/"))
