@@ -9,6 +9,7 @@ standard library's `statistics`: `bench/statistics.py` would be found first.
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,16 @@ def require_bench_database() -> None:
     name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql" or "bench" not in name:
         sys.exit(f"refusing to run on {connection.vendor} database {name!r}: use PostgreSQL and a *bench* database")
+
+
+def best_ms(function: Callable[[], object], runs: int = 5) -> float:
+    """The least time of `runs` calls of `function`, in milliseconds."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def add_repeat_option(parser: argparse.ArgumentParser) -> None:

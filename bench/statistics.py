@@ -11,7 +11,6 @@ the admin's client and message lists, against the same lists counting every row.
 """
 
 import argparse
-import time
 
 import harness
 
@@ -61,15 +60,6 @@ def load() -> None:
         cursor.execute("VACUUM ANALYZE mailings_client")
         cursor.execute("VACUUM ANALYZE mailings_message")
     fold_message_counts()
-
-
-def best_ms(function, runs: int = 5) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
 
 
 def main() -> None:
@@ -124,7 +114,7 @@ def main() -> None:
 
     def measure(figures: harness.Figures) -> None:
         def timed(name: str, function) -> float:
-            return figures.add(name, best_ms(function), "ms")
+            return figures.add(name, harness.best_ms(function), "ms")
 
         print(f"{MAILINGS * PER_MAILING:,} messages in {MAILINGS} mailings; best of 5:")
         print(f"admin statistics page: {timed('admin statistics page', admin_page):.0f} ms")
@@ -171,13 +161,13 @@ def admin_lists(browser: Client, figures: harness.Figures) -> None:
             response = browser.get(url)
             assert response.status_code == 200, response.status_code
 
-        fast = figures.add(f"admin {label}", best_ms(get), "ms")
+        fast = figures.add(f"admin {label}", harness.best_ms(get), "ms")
         # The baseline: Django's paginator, which counts every row the list selects.
         model_admin.get_paginator = lambda request, queryset, per_page, *args, **kwargs: Paginator(
             queryset, per_page, *args, **kwargs
         )
         try:
-            exact = figures.add(f"admin {label}, counting every row", best_ms(get), "ms")
+            exact = figures.add(f"admin {label}, counting every row", harness.best_ms(get), "ms")
         finally:
             del model_admin.get_paginator
         print(f"  {label}: {fast:.0f} ms; counting every row: {exact:.0f} ms")
@@ -216,7 +206,7 @@ def delivery_log(browser: Client, figures: harness.Figures) -> None:
             response = browser.get("/admin/mailings/message/" + query)
             assert response.status_code == 200, response.status_code
 
-        page = figures.add(f"delivery log, {label}", best_ms(get), "ms")
+        page = figures.add(f"delivery log, {label}", harness.best_ms(get), "ms")
         sql = figures.add(f"delivery log, {label}, its SQL", best_sql_ms(get), "ms", ",.1f")
         print(f"  {label}: {page:.0f} ms, its SQL {sql:.1f} ms")
 
@@ -255,7 +245,7 @@ def deep_pages(api: APIClient, figures: harness.Figures) -> None:
             assert response.status_code == 200, response.json()
             assert len(response.json()) == 1000
 
-        fast = figures.add(f"GET /messages/, {label}", best_ms(get), "ms")
+        fast = figures.add(f"GET /messages/, {label}", harness.best_ms(get), "ms")
         if offset is None:
             print(f"  {label}: {fast:.0f} ms")
             continue
@@ -264,7 +254,7 @@ def deep_pages(api: APIClient, figures: harness.Figures) -> None:
         def with_offset(rows=rows, offset=offset):
             assert len(Paginator(rows, 1000).page(offset // 1000 + 1).object_list) == 1000
 
-        slow = figures.add(f"GET /messages/, {label}, read with OFFSET", best_ms(with_offset), "ms")
+        slow = figures.add(f"GET /messages/, {label}, read with OFFSET", harness.best_ms(with_offset), "ms")
         print(f"  {label}: {fast:.0f} ms; its rows read with OFFSET: {slow:.0f} ms ({slow / fast:.0f}x)")
 
 
@@ -319,7 +309,7 @@ def every_admin_page(browser: Client, figures: harness.Figures) -> None:
         def get(url=url, status=status):
             status["code"] = browser.get(url).status_code
 
-        ms = figures.add(f"admin page {url}", best_ms(get), "ms")
+        ms = figures.add(f"admin page {url}", harness.best_ms(get), "ms")
         print(f"  {url}: {ms:.0f} ms (HTTP {status['code']})")
         if ms > PAGE_TARGET_MS or status["code"] >= 500:
             over.append(url)

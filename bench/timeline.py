@@ -92,15 +92,6 @@ def long_life() -> Mailing:
     return mailing
 
 
-def best_ms(function, runs: int = 5) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
-
-
 def trigger_cost(mailing: Mailing, figures: harness.Figures) -> None:
     """100 updates of 500 waiting messages to sent, with and without the per-minute trigger.
 
@@ -170,9 +161,9 @@ def main() -> None:
                 ("the page's timeline block", lambda: mailing_timeline_context(mailing=mailing)),
                 ("the mailing's change page", page),
             ):
-                print(f"  {name}: {figures.add(f'{name} ({state})', best_ms(function), 'ms'):.1f} ms")
+                print(f"  {name}: {figures.add(f'{name} ({state})', harness.best_ms(function), 'ms'):.1f} ms")
         month = long_life()
-        chart = best_ms(lambda: timeline.mailing_sent_failed_per_minute(mailing=month))
+        chart = harness.best_ms(lambda: timeline.mailing_sent_failed_per_minute(mailing=month))
         figures.add("mailing_sent_failed_per_minute, 30 days of minutes", chart, "ms")
         print(f"mailing_sent_failed_per_minute, 30 days sending every minute (86,400 rows, 61 bars): {chart:.1f} ms")
         trigger_cost(mailing, figures)
