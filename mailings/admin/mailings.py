@@ -33,6 +33,12 @@ WINDOW_HELP = {
     "send_window_end": "Client's local time: after this time of day messages wait for the next day; may be before "
     "the start (overnight).",
 }
+# The "Who" fieldset of a mailing that has started (services.mailing_update says how).
+STARTED_FILTER_HELP = (
+    "Empty means any. This mailing has started: a new filter takes its audience again at the next "
+    "tick. Clients who now match get a message; waiting messages to clients who no longer match are "
+    "cancelled; messages already sent stay."
+)
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
 
@@ -65,6 +71,13 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
         ("Who", {"fields": [("filter_operator_code", "filter_tag")], "description": "Empty means any."}),
         ("State", {"fields": [*ENGINE_FIELDS]}),
     ]
+
+    def get_fieldsets(self, request, obj: Mailing | None = None):
+        """A started mailing's filter still changes, and says what a change does to its messages."""
+        if obj is None or not obj.started_at or obj.status in Mailing.CLOSED_STATUSES:
+            return self.fieldsets
+        who = {"fields": self.fieldsets[2][1]["fields"], "description": STARTED_FILTER_HELP}
+        return [*self.fieldsets[:2], ("Who", who), *self.fieldsets[3:]]
 
     class Media(MessageCountsMixin.Media):
         # Deferred: they run once the page is read, and each does nothing on a page without its element.

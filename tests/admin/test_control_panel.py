@@ -116,6 +116,19 @@ class TestThePanel:
         assert operator.get(f"{MAILINGS}999999/cancel/").status_code == 404
 
 
+class TestTheFilterOfAStartedMailing:
+    def test_it_says_what_a_new_filter_does_once_started(self, operator):
+        running = running_with_messages()
+        scheduled = MailingFactory()
+        assert (
+            "takes its audience again at the next tick"
+            in operator.get(f"{MAILINGS}{running.pk}/change/").content.decode()
+        )
+        page = operator.get(f"{MAILINGS}{scheduled.pk}/change/").content.decode()
+        assert "Empty means any." in page
+        assert "takes its audience again" not in page
+
+
 class TestCancelAsksFirst:
     def test_the_button_says_what_it_drops_and_cancels_only_on_confirm(self, operator):
         mailing = running_with_messages()
