@@ -6,8 +6,6 @@ from collections.abc import Callable
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import actions as admin_actions
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import Script
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -17,8 +15,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from mailings import segments, selectors, services
+from mailings import selectors, services
 from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
+from mailings.admin.composer import text_parts_summary
+from mailings.admin.deleting import MailingDeleteMixin
 from mailings.admin.panel import MailingPanelMixin
 from mailings.admin.timeline import mailing_timeline_context
 from mailings.errors import ConflictError, LimitReached
@@ -43,7 +43,7 @@ ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_a
 
 
 @admin.register(Mailing)
-class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, admin.ModelAdmin):
+class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, MessageCountsMixin, admin.ModelAdmin):
     list_display = [
         "short_text",
         "status_label",
@@ -263,36 +263,6 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
         closed = obj is not None and obj.status in Mailing.CLOSED_STATUSES
         return not closed and super().has_change_permission(request, obj)
 
-    # A mailing with messages keeps them (its statistics are history): deleting one is refused in
-    # the domain's words, before Django's confirmation page would collect its messages.
-    def delete_view(self, request, object_id, extra_context=None):
-        mailing = self.get_object(request, unquote(object_id))
-        if mailing is not None and self.has_delete_permission(request, mailing):
-            try:
-                services.mailing_delete_check(mailing=mailing)
-            except ConflictError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
-        return super().delete_view(request, object_id, extra_context)
-
-    @admin.action(description="Delete selected mailings", permissions=["delete"])
-    def delete_selected(self, request, queryset):
-        refused = []
-        for mailing in queryset:
-            try:
-                services.mailing_delete_check(mailing=mailing)
-            except ConflictError as exc:
-                refused.append(str(exc))
-        for reason in refused:
-            self.message_user(request, reason, messages.ERROR)
-        if refused:
-            return None  # nothing deleted: the operator chooses again
-        return admin_actions.delete_selected(self, request, queryset)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for mailing in queryset:
-            services.mailing_delete(mailing=mailing)
-
     def save_model(self, request, obj: Mailing, form, change: bool) -> None:
         # The mailing's own fields: not the form's "Save anyway" box.
         fields = {name: value for name, value in form.cleaned_data.items() if name in form._meta.fields}
@@ -307,31 +277,3 @@ class MailingAdmin(MailingPanelMixin, QuickCheckboxesMixin, MessageCountsMixin, 
         obj.pk, obj.status = saved.pk, saved.status
         for warning in getattr(form, "guard_warnings", []):  # confirmed: said once more, above the list
             self.message_user(request, f"Saved anyway: {warning.message}", messages.WARNING)
-
-    def delete_model(self, request, obj: Mailing) -> None:
-        services.mailing_delete(mailing=obj)
-
-
-def text_parts_summary(text: str, *, limit: int) -> dict:
-    """The composer's line under the text, and what it offers: the look-alikes that would keep the
-    text GSM-7, with the text they give."""
-    counted = segments.count(text)
-    per_part = f"{counted.per_part} characters a part" if counted.parts > 1 else f"up to {counted.per_part} in one"
-    summary = (
-        f"{counted.characters:,} character{pluralize(counted.characters)} · {counted.encoding} · "
-        f"{counted.parts} SMS part{pluralize(counted.parts)} ({per_part}; at most {limit})"
-    )
-    if counted.encoding == segments.UCS_2:
-        more = len(counted.ucs2_characters) - 8
-        named = ", ".join(counted.ucs2_characters[:8]) + (f" and {more} more" if more > 0 else "")
-        summary += f". UCS-2 because of: {named}"
-    lookalikes = segments.gsm_7_lookalikes(text)
-    after = segments.count(segments.with_lookalikes_replaced(text)) if lookalikes else counted
-    # Offered when the look-alikes alone make the text UCS-2, or cost parts.
-    worth_it = after.encoding != counted.encoding or after.parts < counted.parts
-    return {
-        "summary": summary,
-        "over_limit": counted.parts > limit,
-        "lookalikes": "".join(lookalikes),
-        "replaced": segments.with_lookalikes_replaced(text) if worth_it else None,
-    }
