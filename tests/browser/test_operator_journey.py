@@ -269,6 +269,10 @@ def test_import_compose_send_pause_cancel_clone_and_read_statistics(
     expect(page.locator("#statistics-totals .success-rate dd")).to_have_text("66.6%")
     expect(page.locator("svg").first).to_be_visible()
     fits_the_width(page, viewport)
+    for cell in (".field-success_rate", ".field-failed", ".field-cancelled"):  # in view, not in a scroller
+        box = stats_row.locator(cell).bounding_box()
+        assert box["x"] >= 0, (cell, box)
+        assert box["x"] + box["width"] <= viewport["width"], (cell, box)
     shot("statistics")
     stats_row.locator(".field-failed a").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
