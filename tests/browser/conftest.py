@@ -62,8 +62,11 @@ def csp_violations() -> list[str]:
 
 @pytest.fixture
 def page(browser, request, csp_violations):
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(10_000)  # actions (click, fill, goto)
+    expect.set_options(timeout=10_000)  # assertions: their 5 s default is short on a loaded 2-core machine
     context.expose_function("reportCspViolation", lambda text: csp_violations.append(text))
     context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
