@@ -258,10 +258,6 @@ def deep_pages(api: APIClient, figures: harness.Figures) -> None:
         print(f"  {label}: {fast:.0f} ms; its rows read with OFFSET: {slow:.0f} ms ({slow / fast:.0f}x)")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # Admin URLs that are not pages an operator opens: they log out, act, or answer a script.
 NOT_PAGES = {"logout", "jsi18n", "autocomplete", "view_on_site"}
 PAGE_TARGET_MS = 300
@@ -314,3 +310,7 @@ def every_admin_page(browser: Client, figures: harness.Figures) -> None:
         if ms > PAGE_TARGET_MS or status["code"] >= 500:
             over.append(url)
     print(f"  pages over {PAGE_TARGET_MS} ms or failing: {', '.join(over) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
