@@ -5,6 +5,9 @@ import re
 import zoneinfo
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+from django.utils.formats import date_format
+
 # Whole-hour offsets are stored as IANA's Etc/GMT∓N zones, whose sign is POSIX's, the opposite of
 # what people mean: Etc/GMT-3 is three hours ahead of UTC.
 _ETC_GMT = re.compile(r"^Etc/GMT(?P<sign>[+-])(?P<hours>[0-9]{1,2})$")
@@ -40,3 +43,10 @@ def rate_label(rate: float | None) -> str:
     """A success rate as `97.5%`, rounded down (100.0% only when nothing failed or expired);
     `—` when there is none yet (no message has ended)."""
     return "—" if rate is None else f"{math.floor(1000 * rate) / 10:.1f}%"
+
+
+def moment_said(moment: datetime) -> str:
+    """A start or an end as a read-only page shows it: in the back-office's zone, which it names,
+    `Nov. 29, 2026, 9 p.m. (Moscow time (Europe/Moscow, UTC+03:00))`."""
+    zone = zone_said(timezone.get_current_timezone_name(), at=moment)
+    return f"{date_format(timezone.localtime(moment), 'DATETIME_FORMAT')} ({zone})"

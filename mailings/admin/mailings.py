@@ -22,7 +22,7 @@ from mailings.admin.deleting import MailingDeleteMixin
 from mailings.admin.panel import MailingPanelMixin
 from mailings.admin.timeline import mailing_timeline_context
 from mailings.errors import ConflictError, LimitReached
-from mailings.formatting import zone_said
+from mailings.formatting import moment_said, zone_said
 from mailings.forms import MailingForm, TestMessageForm
 from mailings.models import Mailing
 from mailings.normalizers import OPERATOR_CODE_RE
@@ -39,6 +39,8 @@ STARTED_FILTER_HELP = (
     "tick. Clients who now match get a message; waiting messages to clients who no longer match are "
     "cancelled; messages already sent stay."
 )
+# Start and end where they cannot change: shown with their zone (a read-only field has no help line).
+SAID = {"start_datetime": "start_said", "end_datetime": "end_said"}
 ENGINE_FIELDS = ["status", "started_at", "finished_at", "created_at", "updated_at"]
 
 
@@ -73,11 +75,27 @@ class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, 
     ]
 
     def get_fieldsets(self, request, obj: Mailing | None = None):
-        """A started mailing's filter still changes, and says what a change does to its messages."""
-        if obj is None or not obj.started_at or obj.status in Mailing.CLOSED_STATUSES:
-            return self.fieldsets
-        who = {"fields": self.fieldsets[2][1]["fields"], "description": STARTED_FILTER_HELP}
-        return [*self.fieldsets[:2], ("Who", who), *self.fieldsets[3:]]
+        """A new mailing has no state yet; start and end, where they cannot change, are said with
+        their zone; a started mailing's filter still changes, and says what that does."""
+        if obj is None:
+            return self.fieldsets[:3]
+        fixed = set(SAID)
+        if self.has_change_permission(request, obj):
+            fixed &= set(self.get_readonly_fields(request, obj))
+        when = [SAID[name] if name in fixed else name for name in SAID]
+        fieldsets = [self.fieldsets[0], ("When", {"fields": [*when, *self.fieldsets[1][1]["fields"][2:]]})]
+        who = self.fieldsets[2][1]
+        if obj.started_at and obj.status not in Mailing.CLOSED_STATUSES:
+            who = {**who, "description": STARTED_FILTER_HELP}
+        return [*fieldsets, ("Who", who), *self.fieldsets[3:]]
+
+    @admin.display(description="start datetime")
+    def start_said(self, obj: Mailing) -> str:
+        return moment_said(obj.start_datetime)
+
+    @admin.display(description="end datetime")
+    def end_said(self, obj: Mailing) -> str:
+        return moment_said(obj.end_datetime)
 
     class Media(MessageCountsMixin.Media):
         # Deferred: they run once the page is read, and each does nothing on a page without its element.
@@ -256,8 +274,8 @@ class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, 
 
     def get_readonly_fields(self, request, obj: Mailing | None = None):
         if obj is not None and obj.started_at:
-            return [*ENGINE_FIELDS, "start_datetime"]
-        return ENGINE_FIELDS
+            return [*ENGINE_FIELDS, *SAID.values(), "start_datetime"]
+        return [*ENGINE_FIELDS, *SAID.values()]
 
     def has_change_permission(self, request, obj: Mailing | None = None) -> bool:
         closed = obj is not None and obj.status in Mailing.CLOSED_STATUSES

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from mailings.formatting import zone_said
 from mailings.models import Mailing, Message
 from tests.factories import ClientFactory, MailingFactory, MessageFactory
 
@@ -127,6 +128,26 @@ class TestTheFilterOfAStartedMailing:
         page = operator.get(f"{MAILINGS}{scheduled.pk}/change/").content.decode()
         assert "Empty means any." in page
         assert "takes its audience again" not in page
+
+
+class TestZonesOnReadOnlyTimes:
+    def test_a_started_mailing_says_the_zone_of_its_fixed_start(self, operator):
+        running = running_with_messages()
+        page = operator.get(f"{MAILINGS}{running.pk}/change/").content.decode()
+        assert f"({zone_said(timezone.get_current_timezone_name(), at=running.start_datetime)})" in page
+        assert 'name="start_datetime_0"' not in page  # not editable
+        assert 'name="end_datetime_0"' in page  # still editable, its zone in its help line
+
+    def test_a_finished_mailing_says_the_zone_of_its_start_and_end(self, operator):
+        finished = MailingFactory(status=Mailing.Status.FINISHED, started_at=timezone.now())
+        page = operator.get(f"{MAILINGS}{finished.pk}/change/").content.decode()
+        zone = zone_said(timezone.get_current_timezone_name(), at=finished.end_datetime)
+        assert page.count(f"({zone})") == 2
+
+    def test_a_new_mailing_has_no_state_to_show(self, operator):
+        page = operator.get(f"{MAILINGS}add/").content.decode()
+        assert "Started at" not in page
+        assert "Start datetime" in page
 
 
 class TestCancelAsksFirst:
