@@ -318,7 +318,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 WORKER_HEARTBEAT_FILE = env.str("WORKER_HEARTBEAT_FILE", default="")
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
 if WORKER_HEARTBEAT_SECONDS <= 0:
-    raise ImproperlyConfigured(f"WORKER_HEARTBEAT_SECONDS={WORKER_HEARTBEAT_SECONDS}: expected a number of seconds above 0")
+    raise ImproperlyConfigured(
+        f"WORKER_HEARTBEAT_SECONDS={WORKER_HEARTBEAT_SECONDS}: expected a number of seconds above 0"
+    )
 
 # A mailing's text may cost at most this many SMS parts per message (mailings/segments.py): 10
 # parts are 1,530 GSM-7 characters or 670 UCS-2 ones. At most 65 (the text's 10,000 characters).

@@ -42,7 +42,11 @@ def mtimes(path: Path, seconds: float) -> set[float]:
 class TestWorkerHeartbeat:
     def test_it_is_touched_while_the_worker_runs_and_goes_stale_when_it_hangs_or_stops(self, cluster, tmp_path):
         heartbeat = tmp_path / "worker.heartbeat"
-        cluster.env = {**cluster.env, "WORKER_HEARTBEAT_FILE": str(heartbeat), "WORKER_HEARTBEAT_SECONDS": str(INTERVAL)}
+        cluster.env = {
+            **cluster.env,
+            "WORKER_HEARTBEAT_FILE": str(heartbeat),
+            "WORKER_HEARTBEAT_SECONDS": str(INTERVAL),
+        }
         probe_env = {"PATH": os.environ["PATH"], "WORKER_HEARTBEAT_FILE": str(heartbeat),
                      "WORKER_HEARTBEAT_SECONDS": str(INTERVAL)}  # fmt: skip
         worker = cluster.worker("w1")
@@ -95,4 +99,3 @@ class TestHeartbeatStep:
         assert worker.timer.call_repeatedly.call_args.args[0] == 7.0
         step.stop(worker)
         worker.timer.call_repeatedly.return_value.cancel.assert_called_once()
-
