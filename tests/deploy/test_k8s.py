@@ -153,7 +153,8 @@ class TestProcesses:
     def test_the_processes_run_the_commands_of_the_compose_file(self, rendered):
         services = load_compose()["services"]
         expected = {
-            "Deployment/backoffice-web": services["web"]["command"],
+            # Its control socket in the writable /tmp: gunicorn's default is under $HOME, read-only here.
+            "Deployment/backoffice-web": [*services["web"]["command"], "--control-socket", "/tmp/gunicorn.ctl"],
             "Deployment/backoffice-worker": services["worker"]["command"],
             "Deployment/backoffice-beat": services["beat"]["command"],
             "Job/backoffice-migrate": services["migrate"]["command"],
