@@ -1,0 +1,68 @@
+"""The admin's single sign-on settings (docs/sso.md), read from `OIDC_*` and `ADMIN_PASSWORD_LOGIN`.
+
+Nothing here reaches the network: the provider's endpoints are discovered from `OIDC_ISSUER` on
+the first sign-in (mailings/sso/discovery.py). SSO is on when a client id and either an issuer or
+the explicit endpoints are set.
+"""
+
+from collections.abc import Callable
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+ENDPOINTS = ("AUTHORIZATION", "TOKEN", "USER", "JWKS", "LOGOUT")
+
+
+def _names(env: environ.Env, name: str) -> list[str]:
+    return [item.strip() for item in env.list(name, default=[]) if item.strip()]
+
+
+def read_sso_settings(env: environ.Env, env_bool: Callable[..., bool]) -> dict[str, object]:
+    """The settings mozilla-django-oidc and mailings/sso read, as a dict for the settings module."""
+    issuer = env.str("OIDC_ISSUER", default="").strip().rstrip("/")
+    endpoints = {f"OIDC_OP_{name}_ENDPOINT": env.str(f"OIDC_OP_{name}_ENDPOINT", default="").strip() for name in ENDPOINTS}
+    client_id = env.str("OIDC_RP_CLIENT_ID", default="").strip()
+    explicit = all(endpoints[f"OIDC_OP_{name}_ENDPOINT"] for name in ("AUTHORIZATION", "TOKEN", "JWKS"))
+    enabled = bool(client_id) and (bool(issuer) or explicit)
+    if client_id and not enabled:
+        raise ImproperlyConfigured(
+            "OIDC_RP_CLIENT_ID is set but the provider is not: set OIDC_ISSUER (endpoints are discovered), "
+            "or OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_JWKS_ENDPOINT"
+        )
+    if enabled and not issuer:
+        raise ImproperlyConfigured("OIDC_ISSUER is not set: the ID token's `iss` is checked against it")
+    groups_claim = env.str("OIDC_GROUPS_CLAIM", default="groups").strip() or "groups"
+    scopes = env.str("OIDC_RP_SCOPES", default="openid email profile groups").split()
+    if enabled and "openid" not in scopes:
+        raise ImproperlyConfigured(f"OIDC_RP_SCOPES={' '.join(scopes)!r}: OpenID Connect needs the `openid` scope")
+    roles = {name: _names(env, f"OIDC_{name}_GROUPS") for name in ("ADMIN", "OPERATOR", "VIEWER")}
+    if enabled and not any(roles.values()):
+        raise ImproperlyConfigured(
+            "SSO is on but no group is mapped: set OIDC_OPERATOR_GROUPS, OIDC_VIEWER_GROUPS and/or OIDC_ADMIN_GROUPS"
+        )
+    password_login = env_bool("ADMIN_PASSWORD_LOGIN", default=True)
+    if not password_login and not enabled:
+        raise ImproperlyConfigured("ADMIN_PASSWORD_LOGIN=0 needs SSO (OIDC_RP_CLIENT_ID and OIDC_ISSUER): nobody could sign in")
+    return {
+        "SSO_ENABLED": enabled,
+        "ADMIN_PASSWORD_LOGIN": password_login,
+        "OIDC_ISSUER": issuer,
+        **endpoints,
+        "OIDC_RP_CLIENT_ID": client_id,
+        "OIDC_RP_CLIENT_SECRET": env.str("OIDC_RP_CLIENT_SECRET", default=""),
+        "OIDC_RP_SCOPES": " ".join(scopes),
+        "OIDC_RP_SIGN_ALGO": env.str("OIDC_RP_SIGN_ALGO", default="RS256"),
+        "OIDC_GROUPS_CLAIM": groups_claim,
+        "OIDC_ADMIN_GROUPS": roles["ADMIN"],
+        "OIDC_OPERATOR_GROUPS": roles["OPERATOR"],
+        "OIDC_VIEWER_GROUPS": roles["VIEWER"],
+        "OIDC_USE_PKCE": True,
+        "OIDC_USE_NONCE": True,
+        "OIDC_STORE_ID_TOKEN": True,  # the hint for the provider's logout
+        "OIDC_TIMEOUT": env.float("OIDC_TIMEOUT", default=10.0),
+        # Seconds of clock difference allowed with the provider when checking the ID token's times.
+        "OIDC_CLOCK_SKEW": env.int("OIDC_CLOCK_SKEW", default=60),
+        "OIDC_AUTHENTICATE_CLASS": "mailings.sso.views.SsoStart",
+        "OIDC_CALLBACK_CLASS": "mailings.sso.views.SsoCallback",
+        "LOGIN_REDIRECT_URL": "admin:index",
+    }
