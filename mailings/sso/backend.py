@@ -98,6 +98,21 @@ class SsoBackend(OIDCAuthenticationBackend):
             raise SsoRefused("The ID token does not answer this sign-in (its nonce differs): sign in again.")
         return payload
 
+    def retrieve_matching_jwk(self, token):
+        """The provider's signing key for this token: the one with its `kid`, or, for a token without
+        one (the library's version fails there with a KeyError), the provider's only signing key."""
+        response = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=settings.OIDC_TIMEOUT)
+        response.raise_for_status()
+        kid, alg = jwt.get_unverified_header(token).get("kid"), self.OIDC_RP_SIGN_ALGO
+        keys = [
+            key
+            for key in response.json().get("keys", [])
+            if key.get("use", "sig") == "sig" and key.get("alg", alg) == alg and (kid is None or key.get("kid") == kid)
+        ]
+        if len(keys) != 1:
+            raise SsoRefused(f"The identity provider has no single signing key for this ID token (kid {kid!r}).")
+        return jwt.PyJWK(keys[0], algorithm=alg)
+
     def get_userinfo(self, access_token, id_token, payload):
         """The ID token's claims, with what the userinfo endpoint adds (when the provider has one)."""
         if not self.OIDC_OP_USER_ENDPOINT:
