@@ -163,3 +163,37 @@ class TestRefusals:
         assert "Sign in with SSO" not in off.get("/admin/login/").text
         assert off.get("/admin/sso/start/").status_code == 404
         assert off.get("/admin/sso/callback/?code=a&state=b").status_code == 404
+
+
+class TestLogout:
+    def test_it_ends_the_session_here_and_at_the_provider(self, live_server, browser, sso_on):
+        sso_on.set_user("sub-l", groups=[OPERATOR_GROUP])
+        assert browser.sign_in("sub-l").status_code == 302
+        browser.get("/admin/")
+        csrf = browser.http.cookies["csrftoken"]
+        answer = browser.http.post(f"{live_server.url}/admin/logout/", data={"csrfmiddlewaretoken": csrf},
+                                   headers={"Referer": f"{live_server.url}/admin/"}, allow_redirects=False, timeout=10)  # fmt: skip
+
+        assert answer.status_code == 302
+        end_session = urlsplit(answer.headers["Location"])
+        query = parse_qs(end_session.query)
+        assert f"{end_session.scheme}://{end_session.netloc}{end_session.path}" == f"{sso_on.issuer}/oauth2/end_session"
+        assert query["post_logout_redirect_uri"] == [f"{live_server.url}/admin/login/"]
+        assert query["id_token_hint"][0].count(".") == 2
+        assert browser.get("/admin/").status_code == 302  # signed out here already
+        # The provider asks, then sends the browser back to our sign-in page.
+        back = browser.http.post(f"{sso_on.issuer}/oauth2/end_session/confirm",
+                                 data={"redirect_uri": query["post_logout_redirect_uri"][0]}, allow_redirects=False)  # fmt: skip
+        assert back.headers["Location"] == f"{live_server.url}/admin/login/"
+
+    def test_without_an_end_session_endpoint_it_returns_to_the_sign_in_page(self, settings, live_server, browser, sso_on):
+        sso_on.set_user("sub-m", groups=[OPERATOR_GROUP])
+        issuer = sso_on.issuer
+        sso_settings(settings, issuer, OIDC_OP_AUTHORIZATION_ENDPOINT=f"{issuer}/oauth2/authorize",
+                     OIDC_OP_TOKEN_ENDPOINT=f"{issuer}/oauth2/token", OIDC_OP_JWKS_ENDPOINT=f"{issuer}/jwks")  # fmt: skip
+        assert browser.sign_in("sub-m").status_code == 302
+        browser.get("/admin/")
+        answer = browser.http.post(f"{live_server.url}/admin/logout/", data={"csrfmiddlewaretoken": browser.http.cookies["csrftoken"]},
+                                   allow_redirects=False, timeout=10)  # fmt: skip
+        assert answer.headers["Location"] == f"{live_server.url}/admin/login/"
+        assert browser.get("/admin/").status_code == 302
