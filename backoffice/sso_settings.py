@@ -6,6 +6,7 @@ the explicit endpoints are set.
 """
 
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -17,10 +18,18 @@ def _names(env: environ.Env, name: str) -> list[str]:
     return [item.strip() for item in env.list(name, default=[]) if item.strip()]
 
 
+def sso_origins(*urls: str) -> list[str]:
+    """The origins (scheme://host[:port]) of these URLs, once each, empty ones left out."""
+    origins = [urlunsplit((parts.scheme, parts.netloc, "", "", "")) for parts in map(urlsplit, urls) if parts.netloc]
+    return list(dict.fromkeys(origins))
+
+
 def read_sso_settings(env: environ.Env, env_bool: Callable[..., bool]) -> dict[str, object]:
     """The settings mozilla-django-oidc and mailings/sso read, as a dict for the settings module."""
     issuer = env.str("OIDC_ISSUER", default="").strip().rstrip("/")
-    endpoints = {f"OIDC_OP_{name}_ENDPOINT": env.str(f"OIDC_OP_{name}_ENDPOINT", default="").strip() for name in ENDPOINTS}
+    endpoints = {
+        f"OIDC_OP_{name}_ENDPOINT": env.str(f"OIDC_OP_{name}_ENDPOINT", default="").strip() for name in ENDPOINTS
+    }
     client_id = env.str("OIDC_RP_CLIENT_ID", default="").strip()
     explicit = all(endpoints[f"OIDC_OP_{name}_ENDPOINT"] for name in ("AUTHORIZATION", "TOKEN", "JWKS"))
     enabled = bool(client_id) and (bool(issuer) or explicit)
@@ -42,7 +51,9 @@ def read_sso_settings(env: environ.Env, env_bool: Callable[..., bool]) -> dict[s
         )
     password_login = env_bool("ADMIN_PASSWORD_LOGIN", default=True)
     if not password_login and not enabled:
-        raise ImproperlyConfigured("ADMIN_PASSWORD_LOGIN=0 needs SSO (OIDC_RP_CLIENT_ID and OIDC_ISSUER): nobody could sign in")
+        raise ImproperlyConfigured(
+            "ADMIN_PASSWORD_LOGIN=0 needs SSO (OIDC_RP_CLIENT_ID and OIDC_ISSUER): nobody could sign in"
+        )
     return {
         "SSO_ENABLED": enabled,
         "ADMIN_PASSWORD_LOGIN": password_login,

@@ -35,15 +35,15 @@ class SsoBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
 
     @property
-    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:  # noqa: N802 (the library's names)
+    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:
         return provider().token_endpoint
 
     @property
-    def OIDC_OP_USER_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_USER_ENDPOINT(self) -> str:
         return provider().userinfo_endpoint
 
     @property
-    def OIDC_OP_JWKS_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return provider().jwks_uri
 
     def authenticate(self, request, **kwargs):
@@ -55,13 +55,16 @@ class SsoBackend(OIDCAuthenticationBackend):
         try:
             return super().get_token(payload)
         except requests.HTTPError as exc:
-            logger.warning("sso token request refused: %s", exc.response.text[:300] if exc.response is not None else exc)
+            logger.warning(
+                "sso token request refused: %s", exc.response.text[:300] if exc.response is not None else exc
+            )
             raise SsoRefused(
-                "The identity provider refused this sign-in's code: it has expired or was used already. "
-                "Sign in again."
+                "The identity provider refused this sign-in's code: it has expired or was used already. Sign in again."
             ) from exc
         except requests.RequestException as exc:
-            raise SsoRefused(f"The identity provider did not answer ({type(exc).__name__}): try again later.", status=503) from exc
+            raise SsoRefused(
+                f"The identity provider did not answer ({type(exc).__name__}): try again later.", status=503
+            ) from exc
 
     def verify_token(self, token, **kwargs):
         """The ID token: signed by the provider's key with OIDC_RP_SIGN_ALGO, from OIDC_ISSUER, for
@@ -88,11 +91,19 @@ class SsoBackend(OIDCAuthenticationBackend):
         except jwt.InvalidTokenError as exc:
             raise SsoRefused(f"The ID token is not valid: {exc}.") from exc
         except requests.RequestException as exc:
-            raise SsoRefused("The identity provider's keys (JWKS) could not be read: try again later.", status=503) from exc
+            raise SsoRefused(
+                "The identity provider's keys (JWKS) could not be read: try again later.", status=503
+            ) from exc
         issuer = smart_str(payload["iss"]).rstrip("/")
         if issuer != settings.OIDC_ISSUER:
-            raise SsoRefused(f"The ID token comes from {payload['iss']!r}, not from the identity provider set here (OIDC_ISSUER).")
-        if isinstance(payload["aud"], list) and len(payload["aud"]) > 1 and payload.get("azp") != self.OIDC_RP_CLIENT_ID:
+            raise SsoRefused(
+                f"The ID token comes from {payload['iss']!r}, not from the identity provider set here (OIDC_ISSUER)."
+            )
+        if (
+            isinstance(payload["aud"], list)
+            and len(payload["aud"]) > 1
+            and payload.get("azp") != self.OIDC_RP_CLIENT_ID
+        ):
             raise SsoRefused("The ID token was issued to another application (its `azp`).")
         if payload.get("nonce") != kwargs.get("nonce"):
             raise SsoRefused("The ID token does not answer this sign-in (its nonce differs): sign in again.")
@@ -120,7 +131,9 @@ class SsoBackend(OIDCAuthenticationBackend):
         try:
             extra = super().get_userinfo(access_token, id_token, payload)
         except requests.RequestException as exc:
-            raise SsoRefused("The identity provider's userinfo endpoint did not answer: try again later.", status=503) from exc
+            raise SsoRefused(
+                "The identity provider's userinfo endpoint did not answer: try again later.", status=503
+            ) from exc
         if extra.get("sub") != payload["sub"]:
             raise SsoRefused("The identity provider's userinfo names another person than the ID token.")
         return {**extra, **payload}  # the signed token's claims win

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from backoffice.processes import ROOT
-from tests.sso.conftest import sso_settings
+from tests.support.oidc_provider import sso_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,8 @@ class TestSignInPage:
     def test_password_sign_in_still_works_with_sso_on(self, settings, client, staff):
         sso_settings(settings, "http://localhost:1")
         answer = client.post("/admin/login/", {"username": "break-glass", "password": "pw-123456"})
-        assert answer.status_code == 302 and client.get("/admin/").status_code == 200
+        assert answer.status_code == 302
+        assert client.get("/admin/").status_code == 200
 
 
 class TestPasswordLoginOff:
@@ -37,17 +38,21 @@ class TestPasswordLoginOff:
 
     def test_the_page_has_only_the_sso_button(self, client):
         page = client.get("/admin/login/").content.decode()
-        assert 'id="sso-login"' in page and 'id="id_password"' not in page
+        assert 'id="sso-login"' in page
+        assert 'id="id_password"' not in page
 
     def test_a_password_post_is_refused(self, client, staff):
         answer = client.post("/admin/login/", {"username": "break-glass", "password": "pw-123456"})
-        assert answer.status_code == 403 and "Password sign-in is turned off here" in answer.content.decode()
+        assert answer.status_code == 403
+        assert "Password sign-in is turned off here" in answer.content.decode()
         assert client.get("/admin/").status_code == 302
 
 
 def settings_with(**env) -> str:
     """What the settings module makes of this environment, in a fresh process."""
-    code = "from django.conf import settings as s; print(s.AUTHENTICATION_BACKENDS, s.SSO_ENABLED, s.ADMIN_PASSWORD_LOGIN)"
+    code = (
+        "from django.conf import settings as s; print(s.AUTHENTICATION_BACKENDS, s.SSO_ENABLED, s.ADMIN_PASSWORD_LOGIN)"
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OIDC_") and k != "ADMIN_PASSWORD_LOGIN"}
     run = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
