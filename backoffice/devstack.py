@@ -53,7 +53,7 @@ MOCK_GROUPS = {
 MOCK_PEOPLE = {
     "operator": ["sms-operators"],
     "viewer": ["sms-viewers"],
-    "admin": ["it-admins"],
+    "it-admin": ["it-admins"],
     "nobody": ["marketing"],  # in no mapped group: refused
 }
 
@@ -325,7 +325,7 @@ class Devstack:
                 say(line)
             if issuer:
                 say(f"SSO: a mock OpenID provider at {issuer}: on the sign-in page click Sign in with SSO, then")
-                say("     operator, viewer or admin (their roles) or nobody (in no group: refused); any other")
+                say("     operator, viewer or it-admin (their roles) or nobody (in no group: refused); any other")
                 say("     name typed there is a person in no group")
             say(f"Ctrl-C stops them all; their logs are also in {self.log_dir.relative_to(ROOT)}/")
             while not self.stopping.wait(0.5):

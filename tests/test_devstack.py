@@ -198,10 +198,10 @@ class TestOidcMock:
             assert read["SSO_ENABLED"] is True
             sso_settings(settings, issuer, **read)
             assert Browser(live_server.url).sign_in("operator").status_code == 302
-            assert Browser(live_server.url).sign_in("admin").status_code == 302
+            assert Browser(live_server.url).sign_in("it-admin").status_code == 302
             assert Browser(live_server.url).sign_in("nobody").status_code == 403
             operator = SsoIdentity.objects.get(subject="operator").user
             assert list(operator.groups.values_list("name", flat=True)) == ["Operators"]
-            assert SsoIdentity.objects.get(subject="admin").user.is_superuser
+            assert SsoIdentity.objects.get(subject="it-admin").user.is_superuser
         finally:
             stack.stop()
