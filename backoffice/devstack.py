@@ -2,6 +2,9 @@
 
     python -m backoffice.devstack
 
+It is over 300 lines because it is one sequence read top to bottom (broker, provider, database,
+processes, stop), each step a short method.
+
 1. Picks a broker: `REDIS_URL` if set (it must answer), else Redis on the default
    address if it answers, else a `redis-server` started here (data under
    var/redis) if one is installed, else kombu's filesystem transport under

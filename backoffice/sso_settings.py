@@ -1,8 +1,8 @@
 """The admin's single sign-on settings (docs/sso.md), read from `OIDC_*` and `ADMIN_PASSWORD_LOGIN`.
 
 Nothing here reaches the network: the provider's endpoints are discovered from `OIDC_ISSUER` on
-the first sign-in (mailings/sso/discovery.py). SSO is on when a client id and either an issuer or
-the explicit endpoints are set.
+the first sign-in (mailings/sso/discovery.py), unless `OIDC_OP_*_ENDPOINT` name them. SSO is on
+when `OIDC_RP_CLIENT_ID` is set; it needs `OIDC_ISSUER` and at least one mapped group.
 """
 
 from collections.abc import Callable
@@ -14,8 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 ENDPOINTS = ("AUTHORIZATION", "TOKEN", "USER", "JWKS", "LOGOUT")
 
 
-def _names(env: environ.Env, name: str) -> list[str]:
-    return [item.strip() for item in env.list(name, default=[]) if item.strip()]
+def _names(items: list[str]) -> list[str]:
+    return [item.strip() for item in items if item.strip()]
 
 
 def sso_origins(*urls: str) -> list[str]:
@@ -28,23 +28,31 @@ def read_sso_settings(env: environ.Env, env_bool: Callable[..., bool]) -> dict[s
     """The settings mozilla-django-oidc and mailings/sso read, as a dict for the settings module."""
     issuer = env.str("OIDC_ISSUER", default="").strip().rstrip("/")
     endpoints = {
-        f"OIDC_OP_{name}_ENDPOINT": env.str(f"OIDC_OP_{name}_ENDPOINT", default="").strip() for name in ENDPOINTS
+        name: url.strip()
+        for name, url in {
+            "OIDC_OP_AUTHORIZATION_ENDPOINT": env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default=""),
+            "OIDC_OP_TOKEN_ENDPOINT": env.str("OIDC_OP_TOKEN_ENDPOINT", default=""),
+            "OIDC_OP_USER_ENDPOINT": env.str("OIDC_OP_USER_ENDPOINT", default=""),
+            "OIDC_OP_JWKS_ENDPOINT": env.str("OIDC_OP_JWKS_ENDPOINT", default=""),
+            "OIDC_OP_LOGOUT_ENDPOINT": env.str("OIDC_OP_LOGOUT_ENDPOINT", default=""),
+        }.items()
     }
     client_id = env.str("OIDC_RP_CLIENT_ID", default="").strip()
-    explicit = all(endpoints[f"OIDC_OP_{name}_ENDPOINT"] for name in ("AUTHORIZATION", "TOKEN", "JWKS"))
-    enabled = bool(client_id) and (bool(issuer) or explicit)
-    if client_id and not enabled:
-        raise ImproperlyConfigured(
-            "OIDC_RP_CLIENT_ID is set but the provider is not: set OIDC_ISSUER (endpoints are discovered), "
-            "or OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_JWKS_ENDPOINT"
-        )
+    enabled = bool(client_id)
     if enabled and not issuer:
-        raise ImproperlyConfigured("OIDC_ISSUER is not set: the ID token's `iss` is checked against it")
+        raise ImproperlyConfigured(
+            "OIDC_RP_CLIENT_ID is set but OIDC_ISSUER is not: set it to the provider's issuer (its endpoints are "
+            "discovered from it, and the ID token's `iss` is checked against it)"
+        )
     groups_claim = env.str("OIDC_GROUPS_CLAIM", default="groups").strip() or "groups"
-    scopes = env.str("OIDC_RP_SCOPES", default="openid email profile groups").split()
+    scopes = env.str("OIDC_RP_SCOPES", default="openid email profile").split()
     if enabled and "openid" not in scopes:
         raise ImproperlyConfigured(f"OIDC_RP_SCOPES={' '.join(scopes)!r}: OpenID Connect needs the `openid` scope")
-    roles = {name: _names(env, f"OIDC_{name}_GROUPS") for name in ("ADMIN", "OPERATOR", "VIEWER")}
+    roles = {
+        "ADMIN": _names(env.list("OIDC_ADMIN_GROUPS", default=[])),
+        "OPERATOR": _names(env.list("OIDC_OPERATOR_GROUPS", default=[])),
+        "VIEWER": _names(env.list("OIDC_VIEWER_GROUPS", default=[])),
+    }
     if enabled and not any(roles.values()):
         raise ImproperlyConfigured(
             "SSO is on but no group is mapped: set OIDC_OPERATOR_GROUPS, OIDC_VIEWER_GROUPS and/or OIDC_ADMIN_GROUPS"
@@ -52,7 +60,7 @@ def read_sso_settings(env: environ.Env, env_bool: Callable[..., bool]) -> dict[s
     password_login = env_bool("ADMIN_PASSWORD_LOGIN", default=True)
     if not password_login and not enabled:
         raise ImproperlyConfigured(
-            "ADMIN_PASSWORD_LOGIN=0 needs SSO (OIDC_RP_CLIENT_ID and OIDC_ISSUER): nobody could sign in"
+            "ADMIN_PASSWORD_LOGIN=0 needs SSO (OIDC_RP_CLIENT_ID, OIDC_ISSUER): nobody could sign in"
         )
     return {
         "SSO_ENABLED": enabled,

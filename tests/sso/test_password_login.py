@@ -81,7 +81,7 @@ class TestSettings:
         ("env", "says"),
         [
             ({"ADMIN_PASSWORD_LOGIN": "0"}, "ADMIN_PASSWORD_LOGIN=0 needs SSO"),
-            ({"OIDC_RP_CLIENT_ID": "bo"}, "OIDC_RP_CLIENT_ID is set but the provider is not"),
+            ({"OIDC_RP_CLIENT_ID": "bo"}, "OIDC_RP_CLIENT_ID is set but OIDC_ISSUER is not"),
             ({**SSO_ENV, "OIDC_OPERATOR_GROUPS": ""}, "no group is mapped"),
             ({**SSO_ENV, "OIDC_RP_SCOPES": "email"}, "needs the `openid` scope"),
             ({**SSO_ENV, "ADMIN_PASSWORD_LOGIN": "maybe"}, "ADMIN_PASSWORD_LOGIN='maybe'"),

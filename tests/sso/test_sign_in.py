@@ -31,7 +31,7 @@ class TestSignIn:
         assert query["code_challenge"][0]
         assert query["state"][0]
         assert query["nonce"][0]
-        assert query["scope"] == ["openid email profile groups"]
+        assert query["scope"] == ["openid email profile"]
 
         answer = browser.get(browser.authorize(authorization, "sub-olga"))
 
