@@ -1,13 +1,21 @@
 """Single sign-on through a real OpenID provider (oidc-provider-mock) and the live server, over HTTP:
 the whole authorization-code flow, the roles it gives, and every way it must refuse."""
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
 
 from mailings.models import SsoIdentity
-from tests.support.oidc_provider import ADMIN_GROUP, OPERATOR_GROUP, VIEWER_GROUP, Browser, sso_settings
+from tests.support.oidc_provider import (
+    ADMIN_GROUP,
+    OPERATOR_GROUP,
+    VIEWER_GROUP,
+    Browser,
+    running_provider,
+    sso_settings,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,6 +104,15 @@ class TestSignIn:
         assert not owner.is_staff
         assert groups_of(owner) == set()
 
+    def test_it_returns_to_the_page_asked_for_but_never_to_another_site(self, live_server, sso_on):
+        sso_on.set_user("sub-n", groups=[OPERATOR_GROUP])
+        here = Browser(live_server.url)
+        here_callback = here.authorize(here.start("/admin/mailings/client/"), "sub-n")
+        assert here.get(here_callback).headers["Location"] == "/admin/mailings/client/"
+        away = Browser(live_server.url)
+        away_callback = away.authorize(away.start("https://evil.example.com/"), "sub-n")
+        assert away.get(away_callback).headers["Location"] == "/admin/"
+
 
 class TestRefusals:
     def test_a_person_in_no_mapped_group_gets_a_clear_page_and_no_account(self, browser, sso_on, django_user_model):
@@ -172,6 +189,29 @@ class TestRefusals:
         assert answer.status_code == 403
         assert "expired or was used already" in answer.text
         assert not SsoIdentity.objects.filter(subject="sub-a").exists()
+
+    def test_an_expired_id_token_is_refused(self, settings, live_server):
+        with running_provider(access_token_max_age=timedelta(seconds=-120)) as stale:
+            sso_settings(settings, stale.issuer)
+            stale.set_user("sub-x", groups=[OPERATOR_GROUP])
+            answer = Browser(live_server.url).sign_in("sub-x")
+        assert answer.status_code == 403
+        assert "The ID token has expired" in answer.text
+        assert not SsoIdentity.objects.filter(subject="sub-x").exists()
+
+    def test_a_deactivated_account_is_refused(self, live_server, sso_on, django_user_model):
+        sso_on.set_user("sub-d", groups=[OPERATOR_GROUP])
+        assert Browser(live_server.url).sign_in("sub-d").status_code == 302
+        django_user_model.objects.filter(sso_identity__subject="sub-d").update(is_active=False)
+        answer = Browser(live_server.url).sign_in("sub-d")
+        assert answer.status_code == 403
+        assert "deactivated" in answer.text
+
+    def test_a_provider_that_names_another_issuer_is_a_clear_page(self, settings, browser, sso_on):
+        sso_settings(settings, f"{sso_on.issuer}/impostor")
+        answer = browser.get("/admin/sso/start/")
+        assert answer.status_code == 503
+        assert "not OIDC_ISSUER" in answer.text
 
     def test_an_unreachable_provider_is_a_clear_page(self, settings, browser, sso_on):
         sso_settings(settings, "http://127.0.0.1:9")

@@ -1,7 +1,8 @@
 """A real OpenID provider for the single sign-on tests (tests/sso, tests/browser/test_sso.py):
 oidc-provider-mock's Flask app on a loopback port, and the settings that point the back-office at
-it. One test route is added to the provider: POST /test/expire-codes forgets every authorization
-code, as a provider does when they expire.
+it. Two test routes are added to the provider: POST /test/expire-codes forgets every authorization
+code, as a provider does when they expire, and /impostor/ is an issuer whose discovery document
+names another.
 """
 
 import copy
@@ -46,6 +47,12 @@ def _provider_app(**options) -> flask.Flask:
         flask.g.oidc_provider_mock_storage._authorization_codes.clear()
         return "", 204
 
+    @app.get("/impostor/.well-known/openid-configuration")
+    def impostor():
+        """The provider's discovery document, naming another issuer than the URL it was read at."""
+        document = app.test_client().get("/.well-known/openid-configuration", base_url=flask.request.host_url).json
+        return {**document, "issuer": "https://elsewhere.example.com"}
+
     return app
 
 
@@ -65,9 +72,9 @@ def serve(app: flask.Flask) -> Iterator[str]:
 
 
 @contextmanager
-def running_provider() -> Iterator[MockProvider]:
-    """The provider, requiring a nonce as ours always sends one."""
-    with serve(_provider_app(require_nonce=True)) as url:
+def running_provider(**options) -> Iterator[MockProvider]:
+    """The provider, requiring a nonce as ours always sends one; `options` are oidc_provider_mock.app's."""
+    with serve(_provider_app(require_nonce=True, **options)) as url:
         yield MockProvider(url)
 
 
