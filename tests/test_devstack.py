@@ -3,6 +3,7 @@ tests/test_make_run.py runs it whole."""
 
 import shutil
 import socket
+import subprocess
 import sys
 import time
 
@@ -179,6 +180,18 @@ class TestOidcMock:
     def test_an_unknown_choice_is_refused(self):
         with pytest.raises(SystemExit, match="OIDC='keycloak': expected mock"):
             devstack.Devstack({"OIDC": "keycloak"}).start_oidc_mock()
+
+    @pytest.mark.parametrize(("oidc", "lock"), [("", "requirements.txt"), ("mock", "requirements-dev.txt")])
+    def test_make_run_installs_the_tests_lock_only_for_it(self, tmp_path, oidc, lock):
+        """`make -n`: what `make run` would do in a fresh virtualenv (nothing is run)."""
+        plan = subprocess.run(
+            ["make", "-n", "run", f"VENV={tmp_path / 'venv'}", f"OIDC={oidc}"],
+            cwd=devstack.ROOT, capture_output=True, text=True, timeout=30, check=True,
+        ).stdout  # fmt: skip
+        installs = [line for line in plan.splitlines() if "pip install" in line]
+        assert len(installs) == 1
+        assert installs[0].endswith(f"-r {lock}")
+        assert f"OIDC={oidc} " in plan
 
     def test_its_people_sign_in_with_their_roles(self, monkeypatch, settings, live_server):
         import environ

@@ -51,7 +51,8 @@ class TestPasswordLoginOff:
 def settings_with(**env) -> str:
     """What the settings module makes of this environment, in a fresh process."""
     code = (
-        "from django.conf import settings as s; print(s.AUTHENTICATION_BACKENDS, s.SSO_ENABLED, s.ADMIN_PASSWORD_LOGIN)"
+        "from django.conf import settings as s; print(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']); "
+        "print(s.AUTHENTICATION_BACKENDS, s.SSO_ENABLED, s.ADMIN_PASSWORD_LOGIN, s.OIDC_OPERATOR_GROUPS)"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OIDC_") and k != "ADMIN_PASSWORD_LOGIN"}
     run = subprocess.run(
@@ -67,11 +68,18 @@ SSO_ENV = {"OIDC_ISSUER": "https://id.example.com/", "OIDC_RP_CLIENT_ID": "bo", 
 
 class TestSettings:
     def test_sso_is_off_without_a_client_id(self):
-        assert settings_with().strip().endswith("False True")
+        assert settings_with().strip().endswith("False True []")
 
     def test_sso_adds_its_backend_after_the_password_ones(self):
         said = settings_with(**SSO_ENV)
-        assert "'django.contrib.auth.backends.ModelBackend', 'mailings.sso.backend.SsoBackend'] True True" in said
+        assert (
+            "'django.contrib.auth.backends.ModelBackend', 'mailings.sso.backend.SsoBackend'] True True ['ops', 'x']"
+            in said
+        )
+
+    def test_the_logout_form_may_lead_to_the_provider(self):
+        assert settings_with(**SSO_ENV).startswith("[\"'self'\", 'https://id.example.com']")
+        assert settings_with().startswith("[\"'self'\"]")
 
     def test_password_login_off_leaves_no_password_backend(self):
         said = settings_with(**SSO_ENV, ADMIN_PASSWORD_LOGIN="0")
