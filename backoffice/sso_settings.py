@@ -79,6 +79,8 @@ def read_sso_settings(env: environ.Env, env_bool: Callable[..., bool]) -> dict[s
         "OIDC_USE_NONCE": True,
         "OIDC_STORE_ID_TOKEN": True,  # the hint for the provider's logout
         "OIDC_TIMEOUT": env.float("OIDC_TIMEOUT", default=10.0),
+        # A session signed in through SSO ends after this, so that the person's groups are read again.
+        "OIDC_SESSION_HOURS": env.float("OIDC_SESSION_HOURS", default=10.0),
         # Seconds of clock difference allowed with the provider when checking the ID token's times.
         "OIDC_CLOCK_SKEW": env.int("OIDC_CLOCK_SKEW", default=60),
         "OIDC_AUTHENTICATE_CLASS": "mailings.sso.views.SsoStart",

@@ -60,6 +60,12 @@ class SsoCallback(OIDCAuthenticationCallbackView):
                 "Sign in again.",
             )
 
+    def login_success(self):
+        # Roles are read at sign-in: the session ends after OIDC_SESSION_HOURS so that they are read again.
+        response = super().login_success()
+        self.request.session.set_expiry(round(settings.OIDC_SESSION_HOURS * 3600))
+        return response
+
     def login_failure(self):
         error = self.request.GET.get("error")
         if error:

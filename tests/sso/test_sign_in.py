@@ -1,10 +1,12 @@
 """Single sign-on through a real OpenID provider (oidc-provider-mock) and the live server, over HTTP:
 the whole authorization-code flow, the roles it gives, and every way it must refuse."""
 
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib.auth.models import Group
 
 from mailings.models import SsoIdentity
@@ -57,6 +59,8 @@ class TestSignIn:
         )
         assert groups_of(user) == {"Operators"}
         assert not user.has_usable_password()
+        session = next(cookie for cookie in browser.http.cookies if cookie.name == "sessionid")
+        assert abs(session.expires - (time.time() + 10 * 3600)) < 60
         assert browser.get("/admin/mailings/mailing/add/").status_code == 200
 
     def test_a_viewer_sees_but_may_not_add(self, browser, sso_on):
@@ -258,3 +262,24 @@ class TestLogout:
         answer = browser.log_out()
         assert answer.headers["Location"] == f"{live_server.url}/admin/login/"
         assert browser.get("/admin/").status_code == 302
+
+
+class TestLoginLimits:
+    def test_refused_sso_sign_ins_are_not_failed_passwords(self, live_server, sso_on):
+        sso_on.set_user("sub-no", groups=[])
+        for _ in range(6):
+            assert Browser(live_server.url).sign_in("sub-no").status_code == 403
+        assert AccessAttempt.objects.count() == 0
+        assert AccessFailureLog.objects.count() == 0
+
+    def test_a_password_lockout_does_not_block_sso_from_the_same_address(self, live_server, sso_on, django_user_model):
+        django_user_model.objects.create_user("locked", password="pw-123456", is_staff=True)
+        guesser = Browser(live_server.url)
+        guesser.get("/admin/login/")
+        for _ in range(6):
+            token = guesser.http.cookies["csrftoken"]
+            data = {"username": "locked", "password": "wrong", "csrfmiddlewaretoken": token}
+            guesser.http.post(f"{live_server.url}/admin/login/", data=data, timeout=10)
+        assert AccessAttempt.objects.filter(username="locked", failures_since_start__gte=5).exists()
+        sso_on.set_user("sub-ok", groups=[OPERATOR_GROUP])
+        assert Browser(live_server.url).sign_in("sub-ok").status_code == 302
