@@ -14,6 +14,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.utils.encoding import smart_str
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -46,6 +47,10 @@ class SsoBackend(OIDCAuthenticationBackend):
     def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return provider().jwks_uri
 
+    def get_user(self, user_id):
+        """Django's: an account deactivated here is signed out at its next request (the library's is not)."""
+        return ModelBackend.get_user(self, user_id)
+
     def authenticate(self, request, **kwargs):
         if not settings.SSO_ENABLED or "nonce" not in kwargs:
             return None  # a password sign-in, or SSO is off
@@ -75,7 +80,9 @@ class SsoBackend(OIDCAuthenticationBackend):
             header = jwt.get_unverified_header(token)
             if header.get("alg") != self.OIDC_RP_SIGN_ALGO:
                 raise SsoRefused(f"The ID token is signed with {header.get('alg')!r}, not OIDC_RP_SIGN_ALGO.")
-            key = self.retrieve_matching_jwk(token)
+            # HS*: signed with our client secret; RS*, ES*, PS*: with one of the provider's keys.
+            hmac = self.OIDC_RP_SIGN_ALGO.startswith("HS")
+            key = self.OIDC_RP_CLIENT_SECRET if hmac else self.retrieve_matching_jwk(token)
             payload = jwt.decode(
                 token,
                 key,

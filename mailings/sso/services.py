@@ -57,7 +57,7 @@ def sso_user_sign_in(*, issuer: str, claims: dict):
         logger.warning("sso refused: no mapped group", extra={"sso_subject": subject})
         raise SsoRefused(
             "Your account at the identity provider is in none of the groups that may use this back-office "
-            f"(its `{settings.OIDC_GROUPS_CLAIM}` claim). Ask your administrator to add you to the operators' "
+            f"(its “{settings.OIDC_GROUPS_CLAIM}” claim). Ask your administrator to add you to the operators' "
             "or the viewers' group, then sign in again."
         )
     if not user.is_active:

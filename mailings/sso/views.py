@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 def refusal(request: HttpRequest, reason: str, *, status: int = 403) -> HttpResponse:
-    return render(request, "admin/sso_refused.html", {"reason": reason, "title": "Single sign-on"}, status=status)
+    return render(
+        request, "admin/sso_refused.html", {"reason": reason, "title": "You are not signed in"}, status=status
+    )
 
 
 class SsoStart(OIDCAuthenticationRequestView):

@@ -54,6 +54,16 @@ class TestIdToken:
         with pytest.raises(SsoRefused, match=says):
             backend.verify_token(token(**changes), nonce="n1")
 
+    def test_with_hs256_it_checks_the_signature_with_our_secret(self, backend, settings):
+        settings.OIDC_RP_SIGN_ALGO = "HS256"
+        backend = SsoBackend()
+        claims = jwt.decode(token(), options={"verify_signature": False})
+        good = jwt.encode(claims, "s" * 32, algorithm="HS256")
+        settings.OIDC_RP_CLIENT_SECRET = "s" * 32
+        assert SsoBackend().verify_token(good, nonce="n1")["sub"] == "s1"
+        with pytest.raises(SsoRefused, match="Signature verification failed"):
+            backend.verify_token(jwt.encode(claims, "t" * 32, algorithm="HS256"), nonce="n1")
+
     def test_it_refuses_another_algorithm(self, backend):
         forged = jwt.encode({"iss": ISSUER, "aud": CLIENT, "sub": "s1"}, "secret", algorithm="HS256")
         with pytest.raises(SsoRefused, match="not OIDC_RP_SIGN_ALGO"):

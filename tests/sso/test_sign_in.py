@@ -203,10 +203,13 @@ class TestRefusals:
         assert "The ID token has expired" in answer.text
         assert not SsoIdentity.objects.filter(subject="sub-x").exists()
 
-    def test_a_deactivated_account_is_refused(self, live_server, sso_on, django_user_model):
+    def test_a_deactivated_account_is_signed_out_and_refused(self, live_server, sso_on, django_user_model):
         sso_on.set_user("sub-d", groups=[OPERATOR_GROUP])
-        assert Browser(live_server.url).sign_in("sub-d").status_code == 302
+        signed_in = Browser(live_server.url)
+        assert signed_in.sign_in("sub-d").status_code == 302
+        assert signed_in.get("/clients/").status_code == 200
         django_user_model.objects.filter(sso_identity__subject="sub-d").update(is_active=False)
+        assert signed_in.get("/clients/").status_code in {401, 403}  # the session's user is gone
         answer = Browser(live_server.url).sign_in("sub-d")
         assert answer.status_code == 403
         assert "deactivated" in answer.text
