@@ -209,7 +209,8 @@ class TestRefusals:
         assert signed_in.sign_in("sub-d").status_code == 302
         assert signed_in.get("/clients/").status_code == 200
         django_user_model.objects.filter(sso_identity__subject="sub-d").update(is_active=False)
-        assert signed_in.get("/clients/").status_code in {401, 403}  # the session's user is gone
+        assert signed_in.get("/clients/").status_code in {401, 403}
+        assert "You are authenticated as" not in signed_in.get("/admin/login/").text  # signed out, not just refused
         answer = Browser(live_server.url).sign_in("sub-d")
         assert answer.status_code == 403
         assert "deactivated" in answer.text
