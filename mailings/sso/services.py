@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mailings.models import SsoIdentity
@@ -52,7 +52,10 @@ def sso_user_sign_in(*, issuer: str, claims: dict):
     if not isinstance(subject, str) or not subject:
         raise SsoRefused("The identity provider sent no subject (`sub`) for this person.")
     roles = sso_roles(claims)
-    user = _apply(issuer=issuer, subject=subject, claims=claims, roles=roles)
+    try:
+        user = _apply(issuer=issuer, subject=subject, claims=claims, roles=roles)
+    except IntegrityError:  # the same person's first sign-in in two tabs at once: the other one won
+        user = _apply(issuer=issuer, subject=subject, claims=claims, roles=roles)
     if user is None:
         logger.warning("sso refused: no mapped group", extra={"sso_subject": subject})
         raise SsoRefused(
@@ -79,9 +82,9 @@ def _apply(*, issuer: str, subject: str, claims: dict, roles: Roles):
         identity = SsoIdentity(issuer=issuer, subject=subject)
     else:
         user = identity.user
-    user.email = claims.get("email") or user.email
-    user.first_name = (claims.get("given_name") or user.first_name)[:150]
-    user.last_name = (claims.get("family_name") or user.last_name)[:150]
+    user.email = _text(claims, "email", 254) or user.email
+    user.first_name = _text(claims, "given_name", 150) or user.first_name
+    user.last_name = _text(claims, "family_name", 150) or user.last_name
     user.is_staff = roles.any
     user.is_superuser = roles.admin
     user.save()
@@ -95,10 +98,18 @@ def _apply(*, issuer: str, subject: str, claims: dict, roles: Roles):
     return user if roles.any else None
 
 
+def _text(claims: dict, name: str, longest: int) -> str:
+    """A text claim that fits its column: "" when it is missing, not text, or an e-mail too long to keep."""
+    value = claims.get(name)
+    if not isinstance(value, str) or (name == "email" and len(value) > longest):
+        return ""
+    return value.strip()[:longest]
+
+
 def _free_username(claims: dict, subject: str) -> str:
     """preferred_username, else the e-mail, else the subject, in Django's user name characters;
     `-2`, `-3`... after it when the name is taken (by a password account too: never taken over)."""
-    wanted = claims.get("preferred_username") or claims.get("email") or subject
+    wanted = _text(claims, "preferred_username", USERNAME_MAX) or _text(claims, "email", 254) or subject
     base = re.sub(r"[^\w.@+-]", "-", str(wanted))[: USERNAME_MAX - 8] or "sso-user"
     User = get_user_model()
     name, n = base, 1
