@@ -41,8 +41,9 @@ migrate: install
 
 # Migrates, loads the demo data once (DEMO=0: none), then runs the web server, a worker, beat
 # and the sandbox provider in the foreground until Ctrl-C (see backoffice/devstack.py).
-run: install
-	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m backoffice.devstack
+# OIDC=mock also starts a local OpenID provider (docs/sso.md), which the tests' lock holds.
+run: $(if $(filter mock,$(OIDC)),$(INSTALLED_DEV),$(INSTALLED))
+	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) OIDC=$(OIDC) $(BIN)/python -m backoffice.devstack
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,6 +1,8 @@
-"""The admin site: the mailing pages first on the index and in the sidebar, and the Sending
-schedule page (mailings/admin/schedule.py) listed with them."""
+"""The admin site: the mailing pages first on the index and in the sidebar, the Sending schedule
+page (mailings/admin/schedule.py) listed with them, and the sign-in page with single sign-on
+(mailings/sso/, docs/sso.md) beside or instead of the password form."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path, reverse
 
@@ -15,6 +17,19 @@ class BackofficeAdminSite(admin.AdminSite):
 
         schedule = path("sending-schedule/", self.admin_view(sending_schedule_view), name="sending_schedule")
         return [schedule, *super().get_urls()]
+
+    def login(self, request, extra_context=None):
+        if request.method == "POST" and not settings.ADMIN_PASSWORD_LOGIN:
+            from mailings.sso.views import refusal
+
+            return refusal(request, "Password sign-in is turned off here (ADMIN_PASSWORD_LOGIN=0): sign in with SSO.")
+        sign_in = {"sso_enabled": settings.SSO_ENABLED, "password_login": settings.ADMIN_PASSWORD_LOGIN}
+        return super().login(request, {**sign_in, **(extra_context or {})})
+
+    def logout(self, request, extra_context=None):
+        from mailings.sso.views import sso_logout
+
+        return sso_logout(request) or super().logout(request, extra_context)
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)

@@ -2,6 +2,9 @@
 
     python -m backoffice.devstack
 
+It is over 300 lines because it is one sequence read top to bottom (broker, provider, database,
+processes, stop), each step a short method.
+
 1. Picks a broker: `REDIS_URL` if set (it must answer), else Redis on the default
    address if it answers, else a `redis-server` started here (data under
    var/redis) if one is installed, else kombu's filesystem transport under
@@ -9,10 +12,12 @@
    `redis-server` or `filesystem` forces a choice.
 2. Migrates, creates the development admin (and prints its login), loads the demo
    data once unless `DEMO=0`.
-3. Starts the sandbox provider (unless `SENDING_API_URL` is set), a Celery worker
+3. With `OIDC=mock`, starts a local OpenID provider (oidc-provider-mock, from requirements-dev.txt)
+   with four people to sign in as, and points the web's `OIDC_*` settings at it (docs/sso.md).
+4. Starts the sandbox provider (unless `SENDING_API_URL` is set), a Celery worker
    on both queues, one beat and the web server, each in a process group of its
    own, their output prefixed with their name.
-4. On SIGINT or SIGTERM (Ctrl-C) sends SIGINT to every group (Redis last), waits, and
+5. On SIGINT or SIGTERM (Ctrl-C) sends SIGINT to every group (Redis last), waits, and
    kills what is left; if any of them dies, stops the others too.
 
 Nothing here imports Django before the environment is settled: the settings are
@@ -21,6 +26,7 @@ read once, with the broker chosen above.
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -40,6 +46,19 @@ STOP_TIMEOUT = 10.0
 SANDBOX_LISTENS = r"Sandbox provider listening on (http://\S+)"
 WEB_LISTENS = r"Starting development server at http://\S+:(\d+)/"
 REDIS_PORT_TAKEN = "Address already in use"
+OIDC_LISTENS = r"Uvicorn running on (http://\S+)"
+# `make run OIDC=mock`: the people on the mock provider's sign-in page, and the groups mapped to our roles.
+MOCK_GROUPS = {
+    "OIDC_OPERATOR_GROUPS": "sms-operators",
+    "OIDC_VIEWER_GROUPS": "sms-viewers",
+    "OIDC_ADMIN_GROUPS": "it-admins",
+}
+MOCK_PEOPLE = {
+    "operator": ["sms-operators"],
+    "viewer": ["sms-viewers"],
+    "it-admin": ["it-admins"],
+    "nobody": ["marketing"],  # in no mapped group: refused
+}
 
 
 def say(message: str) -> None:
@@ -183,6 +202,33 @@ class Devstack:
         self.processes.append(process)
         return process
 
+    def start_oidc_mock(self) -> str | None:
+        """With OIDC=mock: the mock provider, and the web's OIDC_* settings pointing at it."""
+        choice = self.env.get("OIDC", "")
+        if not choice:
+            return None
+        if choice != "mock":
+            raise SystemExit(f"OIDC={choice!r}: expected mock (a local OpenID provider), or nothing")
+        port = _port(self.env, "OIDC_MOCK_PORT", 9400, any_free=True)
+        if "OIDC_MOCK_PORT" not in self.env and not port_is_free("127.0.0.1", port):
+            port = 0  # the default is taken: any free one
+        args = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
+        args.append("--require-nonce")
+        for sub, groups in MOCK_PEOPLE.items():
+            claims = {"sub": sub, "preferred_username": sub, "email": f"{sub}@example.com", "groups": groups}
+            args += ["--user-claims", json.dumps(claims)]
+        url = self.wait_listening(self.start("oidc", args), OIDC_LISTENS)
+        if url is None:
+            return None
+        issuer = url.decode()
+        self.env.update(
+            OIDC_ISSUER=issuer,
+            OIDC_RP_CLIENT_ID="backoffice-dev",
+            OIDC_RP_CLIENT_SECRET="mock-provider-accepts-any",
+            **MOCK_GROUPS,
+        )
+        return issuer
+
     def start_services(self) -> None:
         python = sys.executable
         if "SENDING_API_URL" not in self.env:
@@ -266,6 +312,9 @@ class Devstack:
             self.env.setdefault("CELERY_QUEUE", f"backoffice-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}")
             self.env.setdefault("CACHE_KEY_PREFIX", self.env["CELERY_QUEUE"])
             say(f"broker: {self.choose_broker()}")
+            issuer = self.start_oidc_mock()
+            if self.stopping.is_set():
+                return 0
             login = self.prepare()
             if self.stopping.is_set():
                 return 0
@@ -277,6 +326,10 @@ class Devstack:
             say(f"Admin: {base}/admin/   API docs: {base}/docs/   Metrics: {base}/metrics")
             for line in login.splitlines():
                 say(line)
+            if issuer:
+                say(f"SSO: a mock OpenID provider at {issuer}: on the sign-in page click Sign in with SSO, then")
+                say("     operator, viewer or it-admin (their roles) or nobody (in no group: refused); any other")
+                say("     name typed there is a person in no group")
             say(f"Ctrl-C stops them all; their logs are also in {self.log_dir.relative_to(ROOT)}/")
             while not self.stopping.wait(0.5):
                 dead = self.died()

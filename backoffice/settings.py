@@ -136,6 +136,19 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each failed login, listed in the admin
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "backoffice.client_ip.client_ip"
 
+# Admin single sign-on through OpenID Connect (backoffice/sso_settings.py, docs/sso.md): off unless
+# OIDC_RP_CLIENT_ID and OIDC_ISSUER are set. ADMIN_PASSWORD_LOGIN=0 leaves SSO as the only way in:
+# no password backend at all, so no password signs in anywhere (axes stays: it checks nothing then).
+from backoffice.sso_settings import read_sso_settings, sso_origins  # noqa: E402
+
+globals().update(read_sso_settings(env, env_bool))
+if SSO_ENABLED:  # noqa: F821 (set just above)
+    AUTHENTICATION_BACKENDS.append("mailings.sso.backend.SsoBackend")
+    # The admin's logout form ends on the provider's logout page: a form's redirect is under form-action.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sso_origins(OIDC_ISSUER, OIDC_OP_LOGOUT_ENDPOINT)  # noqa: F821
+if not ADMIN_PASSWORD_LOGIN:  # noqa: F821
+    AUTHENTICATION_BACKENDS.remove("django.contrib.auth.backends.ModelBackend")
+
 ROOT_URLCONF = "backoffice.urls"
 
 TEMPLATES = [

@@ -375,3 +375,22 @@ class MessageMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailing_id} {self.status} {self.minute:%Y-%m-%d %H:%M} {self.delta:+d}"
+
+
+class SsoIdentity(models.Model):
+    """Who a person is at the identity provider (its issuer and their `sub`, which never changes),
+    and their account here: single sign-on matches people on this, never on a mutable e-mail."""
+
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_issuer_subject")]
+        verbose_name = "SSO identity"
+        verbose_name_plural = "SSO identities"
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -3,6 +3,7 @@ tests/test_make_run.py runs it whole."""
 
 import shutil
 import socket
+import subprocess
 import sys
 import time
 
@@ -169,3 +170,51 @@ class TestItsOwnRedisServer:
             assert [p.name for p in stack.processes] == ["redis"]
         finally:
             stop_together(stack.processes)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestOidcMock:
+    """`make run OIDC=mock`: the provider process it starts, and the settings it gives the web,
+    read by the settings module's own reader, sign its people in with their roles."""
+
+    def test_an_unknown_choice_is_refused(self):
+        with pytest.raises(SystemExit, match="OIDC='keycloak': expected mock"):
+            devstack.Devstack({"OIDC": "keycloak"}).start_oidc_mock()
+
+    @pytest.mark.parametrize(("oidc", "lock"), [("", "requirements.txt"), ("mock", "requirements-dev.txt")])
+    def test_make_run_installs_the_tests_lock_only_for_it(self, tmp_path, oidc, lock):
+        """`make -n`: what `make run` would do in a fresh virtualenv (nothing is run)."""
+        plan = subprocess.run(
+            ["make", "-n", "run", f"VENV={tmp_path / 'venv'}", f"OIDC={oidc}"],
+            cwd=devstack.ROOT, capture_output=True, text=True, timeout=30, check=True,
+        ).stdout  # fmt: skip
+        installs = [line for line in plan.splitlines() if "pip install" in line]
+        assert len(installs) == 1
+        assert installs[0].endswith(f"-r {lock}")
+        assert f"OIDC={oidc} " in plan
+
+    def test_its_people_sign_in_with_their_roles(self, monkeypatch, settings, live_server):
+        import environ
+
+        from backoffice.settings import env_bool
+        from backoffice.sso_settings import read_sso_settings
+        from mailings.models import SsoIdentity
+        from tests.support.oidc_provider import Browser, sso_settings
+
+        stack = devstack.Devstack({"OIDC": "mock", "OIDC_MOCK_PORT": "0", "PATH": "/usr/bin:/bin"})
+        try:
+            issuer = stack.start_oidc_mock()
+            for name, value in stack.env.items():
+                if name.startswith("OIDC_"):
+                    monkeypatch.setenv(name, value)
+            read = read_sso_settings(environ.Env(), env_bool)
+            assert read["SSO_ENABLED"] is True
+            sso_settings(settings, issuer, **read)
+            assert Browser(live_server.url).sign_in("operator").status_code == 302
+            assert Browser(live_server.url).sign_in("it-admin").status_code == 302
+            assert Browser(live_server.url).sign_in("nobody").status_code == 403
+            operator = SsoIdentity.objects.get(subject="operator").user
+            assert list(operator.groups.values_list("name", flat=True)) == ["Operators"]
+            assert SsoIdentity.objects.get(subject="it-admin").user.is_superuser
+        finally:
+            stack.stop()

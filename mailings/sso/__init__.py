@@ -1,0 +1,1 @@
+"""Single sign-on to the admin through OpenID Connect (docs/sso.md), on mozilla-django-oidc."""
