@@ -5,7 +5,8 @@ Rules live as close to the data as they can: field validators and DB constraints
 the same things with the same words. Writing goes through `services`.
 
 It is over 300 lines because Django keeps an app's models in one module (migrations name
-them here): the fields that normalise input, then Client, Mailing, Message and their counts.
+them here): the fields that normalise input, then Client, Mailing, Message and their counts,
+the do-not-contact list and SSO identities.
 """
 
 from django.conf import settings
@@ -375,6 +376,42 @@ class MessageMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailing_id} {self.status} {self.minute:%Y-%m-%d %H:%M} {self.delta:+d}"
+
+
+class Suppression(models.Model):
+    """A phone that must not be contacted: kept by number, so that it outlives deleting and
+    re-importing its client. Fan-out leaves it out and the claim drops its waiting messages."""
+
+    class Reason(models.TextChoices):
+        STOP = "stop", "STOP reply"
+        COMPLAINT = "complaint", "Complaint"
+        MANUAL = "manual", "Added by hand"
+        INVALID = "invalid", "Invalid number"
+
+    phone_number = PhoneNumberField(unique=True, help_text="7 and ten digits, such as 79001234567.")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.MANUAL)
+    # Where it came from: "admin", "API", "import", "inbound default" (a provider's STOP reply)...
+    source = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "do-not-contact entry"
+        verbose_name_plural = "do-not-contact list"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone_number__regex=PHONE_RE.pattern),
+                name="suppression_phone_number_format",
+                violation_error_message="Phone number must be 7 followed by 10 digits.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} ({self.get_reason_display()})"
 
 
 class SsoIdentity(models.Model):

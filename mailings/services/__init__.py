@@ -32,6 +32,7 @@ from mailings.services.messages import (
     message_update,
 )
 from mailings.services.schedule import sending_schedule_update
+from mailings.services.suppressions import SuppressionAdded, suppression_add, suppression_remove
 from mailings.services.trial import (
     TrialSend,
     mailing_test_send,
@@ -39,6 +40,7 @@ from mailings.services.trial import (
 
 __all__ = [
     "ClientImport",
+    "SuppressionAdded",
     "TrialSend",
     "client_create",
     "client_delete",
@@ -61,4 +63,6 @@ __all__ = [
     "message_delete",
     "message_update",
     "sending_schedule_update",
+    "suppression_add",
+    "suppression_remove",
 ]

@@ -1,0 +1,51 @@
+"""Writes to the do-not-contact list. Adding a phone that is on it already changes nothing (the
+first reason, source and time stay); removing one that is not on it is no error either: a STOP
+reply delivered twice, or two operators acting at once, end the same way."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from mailings.models import Suppression
+from mailings.normalizers import normalize_phone
+
+
+@dataclass(frozen=True)
+class SuppressionAdded:
+    suppression: Suppression
+    created: bool
+
+
+def suppression_add(
+    *, phone_number: str, reason: str = Suppression.Reason.MANUAL, source: str = "", note: str = "", actor=None
+) -> SuppressionAdded:
+    """Put a phone on the list, normalised and checked like a client's (ValidationError naming the
+    field); says whether it was new."""
+    entry = Suppression(
+        phone_number=phone_number,
+        reason=reason,
+        source=source,
+        note=note,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    entry.full_clean(validate_unique=False)  # normalises the phone; a duplicate is no error here
+    existing = Suppression.objects.filter(phone_number=entry.phone_number).first()
+    if existing is not None:
+        return SuppressionAdded(existing, created=False)
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:  # a concurrent add of the same phone won
+        return SuppressionAdded(Suppression.objects.get(phone_number=entry.phone_number), created=False)
+    return SuppressionAdded(entry, created=True)
+
+
+def suppression_remove(*, phone_number: str) -> bool:
+    """Take a phone off the list; whether it was on it. ValidationError for a malformed phone."""
+    try:
+        phone = normalize_phone(phone_number)
+    except ValidationError as exc:
+        raise ValidationError({"phone_number": exc.messages}) from None
+    deleted, _ = Suppression.objects.filter(phone_number=phone).delete()
+    return bool(deleted)
