@@ -18,6 +18,7 @@ from backoffice.processes import (
     stop_together,
     wait_for_port,
 )
+from tests.support.processes import redis_env
 
 
 @pytest.fixture
@@ -59,8 +60,9 @@ class TestSettingsFromTheEnvironment:
         assert "redis://user:***@127.0.0.1:" in str(refused.value)
 
     def test_a_redis_that_answers_is_used(self):
-        env = {"REDIS_URL": "redis://127.0.0.1:6379/14"}
-        assert devstack.Devstack(env).choose_broker() == "Redis at redis://127.0.0.1:6379/14"
+        url = redis_env()["REDIS_URL"]  # the test run's, which answers
+        env = {"REDIS_URL": url}
+        assert devstack.Devstack(env).choose_broker() == f"Redis at {url}"
         assert "CELERY_BROKER_URL" not in env
 
     def test_the_last_resort_is_the_filesystem_with_a_file_cache(self, capsys):

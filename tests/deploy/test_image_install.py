@@ -24,6 +24,7 @@ import redis
 from backoffice.processes import ROOT, ManagedProcess, stop_together
 from tests.newcomer import assert_runtime_only, fresh_clone, outside_env
 from tests.support.compose import load_compose, service_environment
+from tests.support.processes import redis_env
 
 pytestmark = pytest.mark.image
 
@@ -91,8 +92,7 @@ def test_the_images_install_runs_a_worker_and_beat_that_tick(tmp_path):
     # This machine's services in place of the compose network's, and a queue of this test's own.
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        REDIS_URL="redis://127.0.0.1:6379/14",
-        CACHE_URL="redis://127.0.0.1:6379/14",
+        **redis_env(),
         CACHE_KEY_PREFIX=run,
         CELERY_QUEUE=run,
         STATIC_ROOT=str(app / "static"),

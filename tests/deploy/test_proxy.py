@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from backoffice.processes import ROOT, ManagedProcess, bound_socket
 from tests.support.compose import load_compose, service_environment
 from tests.support.nginx import RunningProxy, require_tools, start_proxy
-from tests.support.processes import database_url
+from tests.support.processes import database_url, redis_env
 
 ATTACKER, COLLEAGUE = "127.0.0.2", "127.0.0.1"
 PASSWORD = "the-right-pw-42"
@@ -53,8 +53,7 @@ def start_web(folder) -> tuple[ManagedProcess, int]:
     env.update(
         DATABASE_URL=database_url(),
         CONN_MAX_AGE="0",
-        REDIS_URL="redis://127.0.0.1:6379/14",
-        CACHE_URL="redis://127.0.0.1:6379/14",
+        **redis_env(),
         CACHE_KEY_PREFIX=f"proxy-{uuid.uuid4().hex[:8]}",
         STATIC_ROOT=str(folder / "static"),
         AXES_FAILURE_LIMIT=str(settings.AXES_FAILURE_LIMIT),

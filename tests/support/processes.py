@@ -2,6 +2,7 @@
 Celery workers, beat (built on backoffice/processes.py, which `make run` uses too)."""
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,12 @@ def database_url() -> str:
     db = settings.DATABASES["default"]
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def redis_env() -> dict[str, str]:
+    """The Redis of this test run (REDIS_URL and CACHE_URL, 127.0.0.1 by backoffice/settings_test.py's
+    defaults, a service container's name in the pipelines): the processes a test starts use it too."""
+    return {"REDIS_URL": os.environ["REDIS_URL"], "CACHE_URL": os.environ["CACHE_URL"]}
 
 
 class Cluster:
