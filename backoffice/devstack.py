@@ -47,6 +47,12 @@ SANDBOX_LISTENS = r"Sandbox provider listening on (http://\S+)"
 WEB_LISTENS = r"Starting development server at http://\S+:(\d+)/"
 REDIS_PORT_TAKEN = "Address already in use"
 OIDC_LISTENS = r"Uvicorn running on (http://\S+)"
+# The mock provider's own main, without the deprecation warnings its authlib turns on for good at
+# import (`-W ignore` does not reach them): a newcomer's terminal shows what they can act on.
+OIDC_MOCK_MAIN = (
+    "import runpy, warnings, authlib.deprecate as d; warnings.simplefilter('ignore', d.AuthlibDeprecationWarning); "
+    "runpy.run_module('oidc_provider_mock', run_name='__main__', alter_sys=True)"
+)
 # `make run OIDC=mock`: the people on the mock provider's sign-in page, and the groups mapped to our roles.
 MOCK_GROUPS = {
     "OIDC_OPERATOR_GROUPS": "sms-operators",
@@ -212,7 +218,7 @@ class Devstack:
         port = _port(self.env, "OIDC_MOCK_PORT", 9400, any_free=True)
         if "OIDC_MOCK_PORT" not in self.env and not port_is_free("127.0.0.1", port):
             port = 0  # the default is taken: any free one
-        args = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
+        args = [sys.executable, "-c", OIDC_MOCK_MAIN, "--host", "127.0.0.1", "--port", str(port)]
         args.append("--require-nonce")
         for sub, groups in MOCK_PEOPLE.items():
             claims = {"sub": sub, "preferred_username": sub, "email": f"{sub}@example.com", "groups": groups}
