@@ -242,3 +242,7 @@ class ActivationSerializer(serializers.Serializer):
     mailings_by_status = MailingCountsSerializer()
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
+
+
+class RetriedSerializer(serializers.Serializer):
+    retried = serializers.IntegerField(help_text="How many failed messages went back to waiting.")

@@ -31,6 +31,7 @@ from mailings.services.messages import (
     message_delete,
     message_update,
 )
+from mailings.services.retries import mailing_retry_failed
 from mailings.services.schedule import sending_schedule_update
 from mailings.services.suppressions import SuppressionAdded, suppression_add, suppression_remove
 from mailings.services.trial import (
@@ -55,6 +56,7 @@ __all__ = [
     "mailing_launch",
     "mailing_pause",
     "mailing_resume",
+    "mailing_retry_failed",
     "mailing_test_send",
     "mailing_update",
     "mailings_process_now",
