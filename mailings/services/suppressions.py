@@ -49,3 +49,38 @@ def suppression_remove(*, phone_number: str) -> bool:
         raise ValidationError({"phone_number": exc.messages}) from None
     deleted, _ = Suppression.objects.filter(phone_number=phone).delete()
     return bool(deleted)
+
+
+@dataclass(frozen=True)
+class SuppressionImport:
+    added: list  # the rows (suppression_csv.SuppressionRow) that were not on the list
+    listed: int  # how many of the file's phones were on it already
+
+
+IMPORT_CHUNK = 5000
+
+
+def suppression_import_plan(*, rows: list) -> SuppressionImport:
+    """What importing `rows` (checked and normalised by mailings/suppression_csv.py) would add."""
+    phones = [row.phone_number for row in rows]
+    listed: set[str] = set()
+    for start in range(0, len(phones), IMPORT_CHUNK):
+        chunk = phones[start : start + IMPORT_CHUNK]
+        listed.update(Suppression.objects.filter(phone_number__in=chunk).values_list("phone_number", flat=True))
+    return SuppressionImport(added=[row for row in rows if row.phone_number not in listed], listed=len(listed))
+
+
+@transaction.atomic
+def suppression_import(*, rows: list, source: str, actor=None) -> SuppressionImport:
+    """Put every phone of `rows` on the list in one transaction; those listed already keep their entry."""
+    plan = suppression_import_plan(rows=rows)
+    who = actor if actor is not None and actor.is_authenticated else None
+    Suppression.objects.bulk_create(
+        [
+            Suppression(phone_number=row.phone_number, reason=row.reason, note=row.note, source=source, created_by=who)
+            for row in plan.added
+        ],
+        ignore_conflicts=True,  # one added meanwhile by an operator or a STOP reply: theirs stays
+        batch_size=IMPORT_CHUNK,
+    )
+    return plan
