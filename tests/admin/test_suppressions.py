@@ -129,6 +129,12 @@ class TestImport:
         assert "confirm_form" not in response.context
         assert not Suppression.objects.exists()
 
+    def test_a_phone_written_twice_is_added_once(self, operator):
+        preview = upload(operator, "phone_number\n89131234567\n+7 913 123-45-67\n")
+        assert "1 to add to the do-not-contact list" in " ".join(preview.content.decode().split())
+        confirm(operator, preview)
+        assert list(listed()) == ["79131234567"]
+
     def test_an_unknown_column_is_refused(self, operator):
         response = upload(operator, "phone_number,colour\n79131234567,red\n")
         assert "Unknown column 'colour'" in " ".join(response.context["form"].errors["import_file"])
