@@ -112,11 +112,14 @@ class TestRetryFailedApi:
         assert response.status_code == 409
         assert "cancelled" in str(response.json())
 
-    def test_it_needs_change_mailing(self, readonly_api):
+    def test_it_needs_change_mailing(self, readonly_api, token_with):
         mailing = _mailing()
         MessageFactory(mailing=mailing, status=S.FAILED)
-        assert readonly_api.post(f"/mailings/{mailing.pk}/retry-failed/").status_code == 403
+        url = f"/mailings/{mailing.pk}/retry-failed/"
+        assert readonly_api.post(url).status_code == 403
+        assert token_with("view_mailing", "add_mailing", "delete_mailing").post(url).status_code == 403
         assert mailing.messages.get().status == S.FAILED
+        assert token_with("change_mailing").post(url).status_code == 200
 
     def test_an_unknown_mailing_is_a_404(self, api):
         assert api.post("/mailings/999999/retry-failed/").status_code == 404
