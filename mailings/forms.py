@@ -42,15 +42,14 @@ class ClientImportForm(ImportForm):
     def __init__(self, formats, resources, **kwargs):
         super().__init__(formats, resources, **kwargs)
         if len(formats) > 1:
-            self.fields["format"].label = "Import into"
-            self.fields["format"].choices = [
-                ("", "---"),
-                ("0", "the client directory"),
-                *[
-                    (str(i), "the do-not-contact list (only the phone_number column is read)")
-                    for i in range(1, len(formats))
-                ],
-            ]
+            field = self.fields["format"]
+            field.label = "Import into"
+            list_mode = "the do-not-contact list (only the phone_number column is read)"
+            field.choices = [("0", "the client directory"), *[(str(i), list_mode) for i in range(1, len(formats))]]
+            field.initial = "0"
+            # Not guessed from the file's name (import-export's script would reset the choice).
+            field.widget.attrs.pop("class", None)
+            self.fields["import_file"].widget.attrs.pop("class", None)
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]

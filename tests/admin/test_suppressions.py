@@ -189,6 +189,12 @@ class TestClientImportListMode:
         response = upload(operator, "tag;timezone\nvip;UTC\n", url=CLIENT_IMPORT, format=1)
         assert "Missing column 'phone_number'" in " ".join(response.context["form"].errors["import_file"])
 
+    def test_the_form_offers_both_with_the_directory_first(self, operator):
+        form = operator.get(CLIENT_IMPORT).context["form"]
+        assert form.fields["format"].label == "Import into"
+        assert form.fields["format"].choices[0] == ("0", "the client directory")
+        assert form.fields["format"].initial == "0"
+
     def test_the_directory_import_is_unchanged(self, operator):
         preview = upload(operator, "phone_number;tag;timezone\n79131234567;vip;UTC\n", url=CLIENT_IMPORT, format=0)
         confirm(operator, preview, url=CLIENT_CONFIRM)
