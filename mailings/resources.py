@@ -58,7 +58,12 @@ class ClientCSV(CSV):
 
 
 class ListTable(ClientTable):
-    """A checked file of phones for the do-not-contact list."""
+    """A checked file of phones for the do-not-contact list; `phones_only`: a client file, whose
+    phones alone are read."""
+
+    def __init__(self, table, *, phones_only: bool = False):
+        super().__init__(table)
+        self.phones_only = phones_only
 
 
 class PhonesToListCSV(ClientCSV):
@@ -69,7 +74,8 @@ class PhonesToListCSV(ClientCSV):
         return "csv: phones to the do-not-contact list"
 
     def read(self, text: str) -> ListTable:
-        return ListTable(suppression_csv.read_phones_file(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS))
+        table = suppression_csv.read_phones_file(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS)
+        return ListTable(table, phones_only=True)
 
 
 class SuppressionCSV(ClientCSV):
@@ -159,7 +165,9 @@ def suppression_import_result(
     result = Result()
     result.to_list = True
     result.total_rows = len(dataset)
-    records, errors = suppression_csv.check_rows(dataset.table, reason=reason or Suppression.Reason.MANUAL)
+    records, errors = suppression_csv.check_rows(
+        dataset.table, reason=reason or Suppression.Reason.MANUAL, phones_only=dataset.phones_only
+    )
     logger.info(
         "do-not-contact import checked",
         extra={"count": len(dataset), "fields": f"user={getattr(user, 'username', None)},dry_run={dry_run}",

@@ -71,8 +71,10 @@ def read_phones_file(text: str, *, max_rows: int | None = None) -> Table:
     return read_table(text, max_rows=max_rows, header=_names)
 
 
-def check_rows(table: Table, *, reason: str) -> tuple[list[SuppressionRow], list[RowError]]:
-    """Every row turned into an entry (with `reason` unless the file names one), or into errors."""
+def check_rows(table: Table, *, reason: str, phones_only: bool = False) -> tuple[list[SuppressionRow], list[RowError]]:
+    """Every row turned into an entry (with `reason` unless the file names one), or into errors.
+    `phones_only` (a client file): its phones with `reason`, whatever else its columns say."""
+    columns = ("phone_number",) if phones_only else table.columns
     records: list[SuppressionRow] = []
     errors: list[RowError] = []
     seen: set[str] = set()
@@ -88,12 +90,12 @@ def check_rows(table: Table, *, reason: str) -> tuple[list[SuppressionRow], list
         except ValidationError as exc:
             row_errors.extend(RowError(line, "phone_number", message, named) for message in exc.messages)
         row_reason = reason
-        if "reason" in table.columns and named.get("reason", ""):
+        if "reason" in columns and named.get("reason", ""):
             row_reason = _REASONS.get(named["reason"].lower(), "")
             if not row_reason:
                 choices = ", ".join(Suppression.Reason.values)
                 row_errors.append(RowError(line, "reason", f"{named['reason']!r} is not one of {choices}.", named))
-        note = unescape_formulas(named.get("note", "")) if "note" in table.columns else ""
+        note = unescape_formulas(named.get("note", "")) if "note" in columns else ""
         if len(note) > _NOTE_MAX:
             row_errors.append(RowError(line, "note", f"{len(note)} characters: at most {_NOTE_MAX}.", named))
         if row_errors:

@@ -166,7 +166,7 @@ class TestExport:
 class TestClientImportListMode:
     def test_the_files_phones_go_to_the_list_not_the_directory(self, operator):
         Suppression.objects.create(phone_number="79001234567", reason="stop")
-        content = "phone_number;tag;timezone;colour\n89131234567;vip;UTC;red\n79001234567;;;\n"
+        content = "phone_number;tag;timezone;reason\n89131234567;vip;UTC;bored\n79001234567;;;\n"
         preview = upload(operator, content, url=CLIENT_IMPORT, name="complaints.csv", format=1, reason="complaint")
         page = " ".join(preview.content.decode().split())
         assert "1 to add to the do-not-contact list" in page, page[-3000:]
