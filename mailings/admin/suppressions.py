@@ -60,6 +60,7 @@ class SuppressionAdmin(CsvImportMixin, ImportExportMixin, admin.ModelAdmin):
     search_fields = ["phone_number"]  # see get_search_results
     search_help_text = "A phone number or its first digits (such as +7 913 or 8 913)."
     show_full_result_count = False
+    ordering = ["-id"]  # newest first, as the model's order, on the primary key's index (no sort of the list)
     readonly_fields = ["source", "created_by", "created_at"]
 
     def get_search_results(self, request, queryset, search_term):
