@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import path, reverse
 
 # The Mailings app's pages in the order an operator works through them.
-MAILING_PAGES = ("Mailing", "MailingStatistics", "Message", "Client")
+MAILING_PAGES = ("Mailing", "MailingStatistics", "Message", "Client", "Suppression")
 SCHEDULE_OBJECT_NAME = "SendingSchedule"
 
 

@@ -12,7 +12,7 @@ time zones) are checked once per distinct value: that is what makes 100,000 rows
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,13 +80,17 @@ def decode(data: bytes | str) -> str:
 _SEP_LINE = re.compile(r"^sep=([^\r\n])\s*$", re.IGNORECASE)  # Excel's way of naming the separator
 
 
-def read_table(text: str, *, max_rows: int | None = None) -> Table:
+def read_table(
+    text: str, *, max_rows: int | None = None, header: Callable[[list[str]], tuple[str, ...]] | None = None
+) -> Table:
     """Split CSV text into a header and rows, with `,`, `;` or tab between cells.
 
     The header is the first line that is not blank; an Excel `sep=;` line before it names the
     separator, else the header's own most frequent separator does. With `max_rows`, a file of
     more lines than that besides the header is refused, blank lines included: the limit is on
-    what the file costs to read, and a file of blank lines costs as much as one of clients."""
+    what the file costs to read, and a file of blank lines costs as much as one of clients.
+    `header` checks the first line's cells and names the columns (the clients' columns by default)."""
+    check_header = header or _check_header
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise FileError("The file contains NUL bytes: it is not a CSV text file.")
@@ -104,7 +108,7 @@ def read_table(text: str, *, max_rows: int | None = None) -> Table:
             elif sep_line_to_skip:
                 sep_line_to_skip = False
             elif not columns:
-                columns = _check_header(cells)
+                columns = check_header(cells)
             else:
                 width = len(columns)
                 extra = any(cell.strip() for cell in cells[width:])
@@ -114,7 +118,7 @@ def read_table(text: str, *, max_rows: int | None = None) -> Table:
         raise FileError(
             f"Line {line}: the CSV cannot be read from there ({exc}); a quote opened on that line may never close."
         ) from None
-    return Table(columns=columns or _check_header([]), rows=rows)
+    return Table(columns=columns or check_header([]), rows=rows)
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # as the csv module splits lines (no copy of the text)

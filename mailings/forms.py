@@ -3,10 +3,10 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from import_export.forms import ImportForm
+from import_export.forms import ConfirmImportForm, ImportForm
 
 from mailings import guard_rails
-from mailings.models import Mailing
+from mailings.models import Mailing, Suppression
 from mailings.normalizers import normalize_phone
 
 
@@ -25,7 +25,31 @@ class TestMessageForm(forms.Form):
 
 
 class ClientImportForm(ImportForm):
-    """django-import-export's upload form, refusing a file too big to read in one request."""
+    """django-import-export's upload form, refusing a file too big to read in one request.
+
+    Where more than one file format is offered, they are where the file goes: the client
+    import's second "format" puts the file's phones on the do-not-contact list instead of the
+    directory (mailings/resources.py), with the reason chosen here."""
+
+    reason = forms.ChoiceField(
+        choices=Suppression.Reason.choices,
+        initial=Suppression.Reason.MANUAL,
+        required=False,
+        label="Do-not-contact reason",
+        help_text="For phones put on the do-not-contact list (a row's own reason, if the file has one, wins).",
+    )
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        if len(formats) > 1:
+            field = self.fields["format"]
+            field.label = "Import into"
+            list_mode = "the do-not-contact list (only the phone_number column is read)"
+            field.choices = [("0", "the client directory"), *[(str(i), list_mode) for i in range(1, len(formats))]]
+            field.initial = "0"
+            # Not guessed from the file's name (import-export's script would reset the choice).
+            field.widget.attrs.pop("class", None)
+            self.fields["import_file"].widget.attrs.pop("class", None)
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]
@@ -36,6 +60,12 @@ class ClientImportForm(ImportForm):
                 "(CLIENT_IMPORT_MAX_MB). Split it into smaller files."
             )
         return upload
+
+
+class ConfirmListImportForm(ConfirmImportForm):
+    """django-import-export's confirmation form, carrying the do-not-contact reason chosen on upload."""
+
+    reason = forms.ChoiceField(choices=Suppression.Reason.choices, required=False, widget=forms.HiddenInput)
 
 
 class MailingForm(forms.ModelForm):

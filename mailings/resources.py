@@ -18,10 +18,10 @@ from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import Result, RowResult
 
-from mailings import client_csv, services
+from mailings import client_csv, services, suppression_csv
 from mailings.client_csv import COLUMNS, ClientRow, FileError, Table
 from mailings.formatting import zone_label
-from mailings.models import Client
+from mailings.models import Client, Suppression
 
 PREVIEW_ROWS = 100
 logger = logging.getLogger(__name__)
@@ -45,13 +45,9 @@ class ClientCSV(CSV):
     """CSV as spreadsheets save it: UTF-8 with or without BOM, `,`, `;` or tab separated."""
 
     def create_dataset(self, in_stream) -> ClientTable:
-        if in_stream is None:
-            minutes = max(1, round(settings.CLIENT_IMPORT_KEEP_SECONDS / 60))
-            raise FileError(
-                f"The uploaded file is no longer kept (it waits {minutes} minute{'s' if minutes != 1 else ''} "
-                "for its confirmation): upload it again."
-            )
-        text = client_csv.decode(in_stream)
+        return self.read(_uploaded_text(in_stream))
+
+    def read(self, text: str) -> ClientTable:
         return ClientTable(client_csv.read_table(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS))
 
     def export_data(self, dataset, **kwargs) -> str:
@@ -59,6 +55,44 @@ class ClientCSV(CSV):
         whatever page uses it, no cell runs as a formula (`mailings.formulas`)."""
         rows = (tuple("" if value is None else str(value) for value in row) for row in dataset)
         return "".join(client_csv.csv_chunks(list(dataset.headers), client_csv.export_rows(rows)))
+
+
+class ListTable(ClientTable):
+    """A checked file of phones for the do-not-contact list; `phones_only`: a client file, whose
+    phones alone are read."""
+
+    def __init__(self, table, *, phones_only: bool = False):
+        super().__init__(table)
+        self.phones_only = phones_only
+
+
+class PhonesToListCSV(ClientCSV):
+    """The client import's list mode: a file of clients whose phones go to the do-not-contact list
+    instead of the directory (its phone_number column is read, the others ignored)."""
+
+    def get_title(self) -> str:
+        return "csv: phones to the do-not-contact list"
+
+    def read(self, text: str) -> ListTable:
+        table = suppression_csv.read_phones_file(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS)
+        return ListTable(table, phones_only=True)
+
+
+class SuppressionCSV(ClientCSV):
+    """The do-not-contact list's own file: phone_number, reason, note."""
+
+    def read(self, text: str) -> ListTable:
+        return ListTable(suppression_csv.read_list_file(text, max_rows=settings.CLIENT_IMPORT_MAX_ROWS))
+
+
+def _uploaded_text(in_stream) -> str:
+    if in_stream is None:
+        minutes = max(1, round(settings.CLIENT_IMPORT_KEEP_SECONDS / 60))
+        raise FileError(
+            f"The uploaded file is no longer kept (it waits {minutes} minute{'s' if minutes != 1 else ''} "
+            "for its confirmation): upload it again."
+        )
+    return client_csv.decode(in_stream)
 
 
 class ClientResource(resources.ModelResource):
@@ -73,6 +107,8 @@ class ClientResource(resources.ModelResource):
         import_id_fields = ["phone_number"]
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs) -> Result:
+        if isinstance(dataset, ListTable):  # the list mode: phones to the do-not-contact list
+            return suppression_import_result(dataset, dry_run=dry_run, **kwargs)
         result = Result()
         result.diff_headers = list(COLUMNS)
         result.total_rows = len(dataset)
@@ -96,6 +132,67 @@ class ClientResource(resources.ModelResource):
         for before, record in plan.changed[: max(0, PREVIEW_ROWS - len(plan.new))]:
             result.append_row_result(_row_result(RowResult.IMPORT_TYPE_UPDATE, record, before))
         return result
+
+
+class SuppressionResource(resources.ModelResource):
+    """The do-not-contact list's CSV: imported by `suppression_import_result`, exported by the library."""
+
+    phone_number = fields.Field(attribute="phone_number", column_name="phone_number")
+    reason = fields.Field(attribute="reason", column_name="reason")
+    source = fields.Field(attribute="source", column_name="source")
+    note = fields.Field(attribute="note", column_name="note")
+    created_by = fields.Field(attribute="created_by__username", column_name="created_by")
+    created_at = fields.Field(attribute="created_at", column_name="created_at")
+
+    class Meta:
+        model = Suppression
+        fields = suppression_csv.EXPORT_COLUMNS
+        import_id_fields = ["phone_number"]
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs) -> Result:
+        return suppression_import_result(dataset, dry_run=dry_run, **kwargs)
+
+    def dehydrate_created_at(self, entry: Suppression) -> str:
+        return entry.created_at.isoformat(timespec="seconds")
+
+
+def suppression_import_result(
+    dataset: ListTable, *, dry_run: bool, reason: str = "", file_name: str = "", user=None, **kwargs
+) -> Result:
+    """A file of phones checked, then (unless `dry_run`) put on the do-not-contact list in one
+    transaction, as django-import-export's preview and confirmation show it: new ones, and those
+    listed already counted as skipped. Any bad row: errors only, nothing added."""
+    result = Result()
+    result.to_list = True
+    result.total_rows = len(dataset)
+    records, errors = suppression_csv.check_rows(
+        dataset.table, reason=reason or Suppression.Reason.MANUAL, phones_only=dataset.phones_only
+    )
+    logger.info(
+        "do-not-contact import checked",
+        extra={"count": len(dataset), "fields": f"user={getattr(user, 'username', None)},dry_run={dry_run}",
+               "outcome": "refused" if errors else "ok"},
+    )  # fmt: skip
+    if errors:
+        result.diff_headers = list(dataset.table.columns)
+        _report_errors(result, errors)
+        return result
+    result.diff_headers = list(suppression_csv.COLUMNS)
+    result.trunk_prefixed = client_csv.trunk_prefixed_phones(dataset.table)
+    if dry_run:
+        plan = services.suppression_import_plan(rows=records)
+    else:
+        source = f"import {file_name}"[: Suppression._meta.get_field("source").max_length]
+        plan = services.suppression_import(rows=records, source=source, actor=user)
+    result.totals[RowResult.IMPORT_TYPE_NEW] = len(plan.added)
+    result.totals[RowResult.IMPORT_TYPE_SKIP] = plan.listed
+    for record in plan.added[:PREVIEW_ROWS]:
+        row = RowResult()
+        row.import_type = RowResult.IMPORT_TYPE_NEW
+        row.object_repr = record.phone_number
+        row.diff = [format_html("{}", value) for value in (record.phone_number, record.reason, record.note)]
+        result.append_row_result(row)
+    return result
 
 
 def _report_errors(result: Result, errors: list[client_csv.RowError]) -> None:

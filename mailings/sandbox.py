@@ -7,7 +7,9 @@ and answers `{"code": 0, "message": "OK"}`, unless a knob says otherwise:
 - `error_rate`: answer 500/502/503/429 (not accepted);
 - `timeout_rate`: hang for `hang_seconds` before answering (the client times out);
 - `garbage_rate`: answer 200 with a body that is not the expected JSON (not accepted);
-- `down_after` / `down_for`: after `down_after` seconds, refuse connections for `down_for` seconds.
+- `down_after` / `down_for`: after `down_after` seconds, refuse connections for `down_for` seconds;
+- `refuse_first_every`: a msgId that is a multiple of it is answered 400 (a permanent refusal) the
+  first time it is sent, and as usual after that (to try retrying failed messages).
 
 Like a real server, it drops a request whose client hung up before the answer: it
 is not counted as accepted. `GET /stats` reports what was accepted, every msgId
@@ -43,6 +45,7 @@ class SandboxConfig:
     down_for: float = 0.0
     hang_seconds: float = 30.0
     seed: int | None = None
+    refuse_first_every: int = 0
 
 
 @dataclass
@@ -51,6 +54,7 @@ class SandboxState:
     duplicates: Counter = field(default_factory=Counter)
     outcomes: Counter = field(default_factory=Counter)
     received: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # text: arrivals
+    refused: set[int] = field(default_factory=set)  # msgIds refused once (refuse_first_every)
     down: bool = False
     in_flight: int = 0
     most_in_flight: int = 0
@@ -127,6 +131,11 @@ class Sandbox:
             state.outcomes["bad_request"] += 1
             return web.json_response({"code": 400, "message": problem}, status=400)
         state.received[body["text"]].append(arrived)
+        every = cfg.refuse_first_every
+        if every and msg_id % every == 0 and msg_id not in state.refused:
+            state.refused.add(msg_id)
+            state.outcomes["refused"] += 1
+            return web.json_response({"code": 400, "message": "refused once (refuse_first_every)"}, status=400)
 
         roll = self.random.random()
         if cfg.latency_ms:

@@ -1,29 +1,30 @@
 """The client directory: a big table, its CSV import and a streamed export."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.signals import post_export
 
 from mailings import selectors, services
 from mailings.admin.base import QuickCheckboxesMixin
 from mailings.admin.filters import IndexedValuesFilter, ZoneValuesFilter
-from mailings.client_csv import FileError, csv_chunks, export_columns, export_rows
+from mailings.admin.imports import CsvImportMixin
+from mailings.client_csv import csv_chunks, export_columns, export_rows
 from mailings.formatting import zone_label
 from mailings.forms import ClientImportForm
 from mailings.models import Client
 from mailings.normalizers import phone_prefix
 from mailings.paginators import EstimatedCountPaginator
-from mailings.resources import ClientCSV, ClientResource
+from mailings.resources import ClientCSV, ClientResource, PhonesToListCSV
 
 
 @admin.register(Client)
-class ClientAdmin(QuickCheckboxesMixin, ImportExportMixin, admin.ModelAdmin):
+class ClientAdmin(QuickCheckboxesMixin, CsvImportMixin, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [ClientResource]
-    import_formats = [ClientCSV]
+    # The second: the same file's phones to the do-not-contact list instead (ClientImportForm).
+    import_formats = [ClientCSV, PhonesToListCSV]
     export_formats = [ClientCSV]
     import_template_name = "admin/mailings/client/import.html"
     export_template_name = "admin/mailings/client/export.html"
@@ -82,42 +83,6 @@ class ClientAdmin(QuickCheckboxesMixin, ImportExportMixin, admin.ModelAdmin):
         post_export.send(sender=None, model=self.model)
         return response
 
-    def write_to_tmp_storage(self, import_file, input_format):
-        """As import-export's, but joining the pieces once: it appends each 64 KB piece to
-        everything read before it, a copy that grows with the square of the file's size."""
-        storage = self.get_tmp_storage_class()(
-            encoding=None if input_format.is_binary() else self.from_encoding,
-            read_mode=input_format.get_read_mode(),
-            **self.get_tmp_storage_class_kwargs(),
-        )
-        storage.save(b"".join(import_file.chunks()))
-        return storage
-
-    def import_action(self, request, **kwargs):
-        """The upload page and its preview. Only an upload the preview offers to confirm is kept:
-        one refused (its rows, or the file as a whole) is removed at once. The uploaded file
-        object carries the name it was saved under; the form is no help, as a refusal takes
-        `import_file` out of its cleaned data."""
-        response = None
-        try:
-            response = super().import_action(request, **kwargs)
-        finally:
-            name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
-            if name and "confirm_form" not in (getattr(response, "context_data", None) or {}):
-                self._upload(name).remove()
-        return response
-
-    def process_import(self, request, **kwargs):
-        try:
-            return super().process_import(request, **kwargs)
-        except FileError as exc:  # the upload waiting for confirmation is gone, or now refused
-            self._upload(request.POST.get("import_file_name", "")).remove()
-            self.message_user(request, str(exc), messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:mailings_client_import"))
-
-    def _upload(self, name: str):
-        return self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs())
-
     def has_import_permission(self, request) -> bool:
         # An import creates clients and updates existing ones.
         opts = self.opts
@@ -129,12 +94,6 @@ class ClientAdmin(QuickCheckboxesMixin, ImportExportMixin, admin.ModelAdmin):
         # The library's check is `mailings.export_client` (IMPORT_EXPORT_EXPORT_PERMISSION_CODE); the
         # file is every listed client, so it needs reading them too: "export" alone opens nothing.
         return super().has_export_permission(request) and self.has_view_permission(request)
-
-    def add_data_read_fail_error_to_form(self, form, e) -> None:
-        if isinstance(e, FileError):
-            form.add_error("import_file", str(e))
-        else:
-            super().add_data_read_fail_error_to_form(form, e)
 
     def delete_model(self, request, obj: Client) -> None:
         services.client_delete(client=obj)

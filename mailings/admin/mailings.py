@@ -61,7 +61,7 @@ class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, 
     search_help_text = "Text, tag, operator code or id."
     ordering = ["-id"]  # newest first
     exclude = ["audience_outdated"]
-    actions = ["launch_now", "pause", "resume", "cancel", "test_message", "clone", "delete_selected"]
+    actions = ["launch_now", "pause", "resume", "cancel", "retry_failed", "test_message", "clone", "delete_selected"]
     list_per_page = 50
 
     form = MailingForm

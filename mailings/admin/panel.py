@@ -16,6 +16,7 @@ from django.urls import path, reverse
 
 from mailings import selectors, services
 from mailings.admin.links import delivery_log_url
+from mailings.admin.retries import MailingRetryMixin
 from mailings.models import Mailing, Message
 from mailings.outcomes import message_outcomes
 
@@ -26,7 +27,7 @@ CONTROLS: dict[str, tuple[Callable[..., Mailing], str]] = {
 }
 
 
-class MailingPanelMixin:
+class MailingPanelMixin(MailingRetryMixin):
     """For MailingAdmin: the panel above a saved mailing's form, its URLs and the actions behind them."""
 
     def panel_urls(self) -> list:
@@ -35,6 +36,7 @@ class MailingPanelMixin:
             path("<path:object_id>/control/<str:control>/", view(self.control_view), name="mailings_mailing_control"),
             path("<path:object_id>/cancel/", view(self.cancel_view), name="mailings_mailing_cancel"),
             path("<path:object_id>/clone/", view(self.clone_view), name="mailings_mailing_clone"),
+            path("<path:object_id>/retry-failed/", view(self.retry_failed_view), name="mailings_mailing_retry_failed"),
         ]
 
     def may_control(self, request, obj: Mailing | None = None) -> bool:
@@ -85,6 +87,7 @@ class MailingPanelMixin:
             if obj.status == Mailing.Status.PAUSED:
                 label = "Resume" if obj.started_at else "Resume (sends from its start)"
                 buttons.append(post("resume", label))
+            buttons.extend(self.retry_button(request, obj))  # mailings/admin/retries.py
             if obj.status not in Mailing.CLOSED_STATUSES:
                 url = reverse("admin:mailings_mailing_cancel", args=[obj.pk])
                 buttons.append({"name": "cancel", "label": "Cancel…", "url": url, "danger": True})

@@ -7,7 +7,7 @@ answer only to such a user, and `OPTIONS` (which describes an endpoint) asks wha
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 # The models of `mailings` the API serves (its viewsets' querysets; a test holds the two together).
-API_MODELS = ("client", "mailing", "message")
+API_MODELS = ("client", "mailing", "message", "suppression")
 
 
 def may_read_the_api(user) -> bool:
@@ -23,7 +23,10 @@ def may_read_the_api(user) -> bool:
 class CanReadTheApi(BasePermission):
     """For the schema and the docs page (drf-spectacular's SERVE_PERMISSIONS)."""
 
-    message = "Reading the API and its schema needs the view permission of clients, mailings or messages."
+    message = (
+        "Reading the API and its schema needs the view permission of clients, mailings, messages or the "
+        "do-not-contact list."
+    )
 
     def has_permission(self, request, view) -> bool:
         return may_read_the_api(request.user)

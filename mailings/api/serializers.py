@@ -9,7 +9,7 @@ from rest_framework import serializers
 from mailings import guard_rails
 from mailings import segments as sms
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, Message, Suppression
 from mailings.sending.circuit import Mode
 
 
@@ -242,3 +242,29 @@ class ActivationSerializer(serializers.Serializer):
     mailings_by_status = MailingCountsSerializer()
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
+
+
+class RetriedSerializer(serializers.Serializer):
+    retried = serializers.IntegerField(help_text="How many failed messages went back to waiting.")
+
+
+@extend_schema_serializer(
+    examples=[
+        _request_example(
+            "suppression",
+            "A phone whose owner complained",
+            {"phone_number": "+7 (913) 123-45-67", "reason": "complaint", "note": "called the hotline"},
+        )
+    ]
+)
+class SuppressionSerializer(serializers.ModelSerializer):
+    phone_number = PhoneNumberField(
+        help_text="7 and ten digits, such as 79001234567; written with 8 (the trunk prefix) it is read as 7."
+    )
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Suppression
+        fields = ["phone_number", "reason", "note", "source", "created_by", "created_at"]
+        read_only_fields = ["source", "created_at"]
+        extra_kwargs = {"reason": {"required": False}, "note": {"required": False}}

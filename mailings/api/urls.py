@@ -1,14 +1,17 @@
-"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/."""
+"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/; and the
+do-not-contact list, /suppressions/."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from mailings.api.suppressions import SuppressionViewSet
 from mailings.api.views import ActivateMailingView, ClientViewSet, MailingViewSet, MessageViewSet
 
 router = SimpleRouter()
 router.register("clients", ClientViewSet, basename="client")
 router.register("mailings", MailingViewSet, basename="mailing")
 router.register("messages", MessageViewSet, basename="message")
+router.register("suppressions", SuppressionViewSet, basename="suppression")
 
 urlpatterns = [
     path("activate_mailing/", ActivateMailingView.as_view(), name="activate-mailing"),

@@ -22,6 +22,7 @@ from mailings.api.serializers import (
     MailingStatisticsSerializer,
     MessageSerializer,
     OverallStatisticsSerializer,
+    RetriedSerializer,
 )
 from mailings.models import Client, Mailing, Message
 from mailings.outcomes import success_rate
@@ -164,6 +165,27 @@ class MailingViewSet(ServiceModelViewSet):
     def clone(self, request: Request, pk: str) -> Response:
         copy = services.mailing_clone(mailing=self.get_object(), **self.service_context())
         return Response(MailingSerializer(copy).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Retry the failed messages",
+        description=(
+            "Puts the mailing's `failed` messages (and only those) back to waiting with fresh attempts, due now; "
+            "a mailing finished early runs again. Answers how many moved. 409 when the mailing has ended, is "
+            "cancelled, or has no failed messages. Noted in the mailing's History."
+        ),
+        request=None,
+        responses={200: RetriedSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="retry-failed",
+        filter_backends=[],
+        permission_classes=[CanChangeMailings],
+    )
+    def retry_failed(self, request: Request, pk: str) -> Response:
+        retried = services.mailing_retry_failed(mailing=self.get_object(), **self.service_context())
+        return Response(RetriedSerializer({"retried": retried}).data)
 
     @extend_schema(summary="Pause sending", request=None, responses=MailingSerializer)
     @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[CanChangeMailings])

@@ -31,8 +31,16 @@ from mailings.services.messages import (
     message_delete,
     message_update,
 )
+from mailings.services.retries import mailing_retry_failed
 from mailings.services.schedule import sending_schedule_update
-from mailings.services.suppressions import SuppressionAdded, suppression_add, suppression_remove
+from mailings.services.suppressions import (
+    SuppressionAdded,
+    SuppressionImport,
+    suppression_add,
+    suppression_import,
+    suppression_import_plan,
+    suppression_remove,
+)
 from mailings.services.trial import (
     TrialSend,
     mailing_test_send,
@@ -41,6 +49,7 @@ from mailings.services.trial import (
 __all__ = [
     "ClientImport",
     "SuppressionAdded",
+    "SuppressionImport",
     "TrialSend",
     "client_create",
     "client_delete",
@@ -55,6 +64,7 @@ __all__ = [
     "mailing_launch",
     "mailing_pause",
     "mailing_resume",
+    "mailing_retry_failed",
     "mailing_test_send",
     "mailing_update",
     "mailings_process_now",
@@ -64,5 +74,7 @@ __all__ = [
     "message_update",
     "sending_schedule_update",
     "suppression_add",
+    "suppression_import",
+    "suppression_import_plan",
     "suppression_remove",
 ]

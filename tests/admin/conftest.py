@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
 from rest_framework.authtoken.models import Token
 
-from mailings.models import Mailing
+from mailings.models import Mailing, Suppression
 from tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 
@@ -42,6 +42,7 @@ def world(django_user_model):
     CrontabSchedule.objects.create(minute="0", hour="7")
     SolarSchedule.objects.create(event="sunrise", latitude=55.75, longitude=37.62)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
+    Suppression.objects.create(phone_number="79139876543")
     return mailing
 
 

@@ -34,7 +34,7 @@ def _pages(response, app_label: str = "mailings") -> list[str]:
 
 
 class TestIndexOrder:
-    MAILING_PAGES = ["Mailings", "Mailing statistics", "Messages", "Clients", "Sending schedule"]
+    MAILING_PAGES = ["Mailings", "Mailing statistics", "Messages", "Clients", "Do-not-contact list", "Sending schedule"]
 
     def test_it_leads_with_the_mailing_pages(self, admin_client):
         response = admin_client.get("/admin/")

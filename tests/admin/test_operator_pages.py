@@ -26,7 +26,7 @@ class TestGroups:
         assert "change_message" not in operators
         assert viewers == {
             "view_client", "view_mailing", "view_message", "view_periodictask", "view_intervalschedule",
-            "view_mailingstatistics",
+            "view_mailingstatistics", "view_suppression",
         }  # fmt: skip
         assert "view_mailingstatistics" in operators
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 from rest_framework.authtoken.models import Token
 
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, Message, Suppression
 from tests.admin.conftest import admin_routes
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,10 @@ CUSTOM = {
     ("mailings.Mailing", "<path:object_id>/control/<str:control>/"): ("POST", 403),
     ("mailings.Mailing", "<path:object_id>/cancel/"): ("POST", 403),  # confirmed ("post": "yes")
     ("mailings.Mailing", "<path:object_id>/clone/"): ("POST", 403),
+    ("mailings.Mailing", "<path:object_id>/retry-failed/"): ("POST", 403),
+    ("mailings.Suppression", "process_import/"): ("POST", 403),
+    ("mailings.Suppression", "import/"): ("GET", 403),
+    ("mailings.Suppression", "export/"): ("GET", 200),  # who reads the list may take it as a file
 }
 
 
@@ -43,6 +47,7 @@ def _snapshot() -> dict:
         "groups": list(Group.objects.values_list("id", "name")),
         "users": list(get_user_model().objects.values_list("id", "username", "is_staff", "password")),
         "tokens": list(Token.objects.values_list("key", "user_id")),
+        "suppressions": list(Suppression.objects.values_list("id", "phone_number", "reason")),
     }
 
 

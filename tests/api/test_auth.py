@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from mailings.api.permissions import API_MODELS
 from mailings.api.urls import router
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, Message, Suppression
 from tests.factories import ClientFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,8 @@ READS = [(method, path) for method, path in ENDPOINTS if method == "get"]
 @pytest.fixture
 def objects():
     message = MessageFactory(status=Message.Status.PENDING, client=ClientFactory(tag="before"))
-    return {"client": message.client_id, "mailing": message.mailing_id, "message": message.pk}
+    Suppression.objects.create(phone_number="79139876543")
+    return {"client": message.client_id, "mailing": message.mailing_id, "message": message.pk, "phone": "79139876543"}
 
 
 def _bodies(objects) -> dict[str, dict]:
@@ -58,6 +59,7 @@ def _bodies(objects) -> dict[str, dict]:
             "message_text": "after",
         },
         "messages": {"mailing": objects["mailing"], "client": objects["client"], "status": "sent"},
+        "suppressions": {"phone_number": "79131234567"},
     }
 
 
@@ -74,6 +76,7 @@ def _snapshot() -> tuple:
         list(Client.objects.values_list("id", "phone_number", "tag")),
         list(Mailing.objects.values_list("id", "message_text")),
         list(Message.objects.values_list("id", "status", "client_id")),
+        list(Suppression.objects.values_list("phone_number", "reason")),
     )
 
 
@@ -201,7 +204,10 @@ class TestSessionAuth:
         assert response.status_code == 403
 
 
-SCHEMA_REFUSAL = "Reading the API and its schema needs the view permission of clients, mailings or messages."
+SCHEMA_REFUSAL = (
+    "Reading the API and its schema needs the view permission of clients, mailings, messages or the "
+    "do-not-contact list."
+)
 
 
 def _logged_in(django_user_model, *codenames: str) -> DjangoClient:
@@ -220,7 +226,7 @@ class TestWhoMayReadTheApi:
         served = {viewset.queryset.model._meta.label_lower for _, viewset, _ in router.registry}
         assert served == {f"mailings.{model}" for model in API_MODELS}
 
-    @pytest.mark.parametrize("codename", ["view_client", "view_mailing", "view_message"])
+    @pytest.mark.parametrize("codename", ["view_client", "view_mailing", "view_message", "view_suppression"])
     def test_one_view_permission_is_enough_to_read_the_schema(self, token_with, codename):
         response = token_with(codename).get("/docs/schema/")
 
@@ -342,6 +348,7 @@ class TestEveryOperationOfTheSchema:
     @staticmethod
     def _url(path: str, objects: dict) -> str:
         resource = path.strip("/").split("/")[0]
+        path = path.replace("{phone_number}", objects["phone"])
         return path.replace("{id}", str(objects.get(resource.rstrip("s"), objects["mailing"])))
 
     @pytest.mark.parametrize(("method", "path"), _schema_operations())
@@ -369,10 +376,15 @@ class TestEveryOperationOfTheSchema:
         assert admin_api.options(url).status_code == 200
         users = {
             "reader": readonly_api,
-            **{codename: token_with(codename) for codename in ("view_client", "view_mailing", "change_mailing")},
+            **{
+                codename: token_with(codename)
+                for codename in ("view_client", "view_mailing", "change_mailing", "view_suppression")
+            },
             "add_mailing": token_with("add_mailing", "view_mailing"),
         }
         post_needs = "add_mailing" if path.endswith("/clone/") else "change_mailing"
+        if path.startswith("/suppressions/"):  # its DELETE's OPTIONS asks what its list's GET asks
+            post_needs = "view_suppression"
         for name, user in users.items():
             expected = user.get(url).status_code if has_get else (200 if name == post_needs else 403)
             assert user.options(url).status_code == expected, name

@@ -1,5 +1,6 @@
 """Schemathesis runs every operation of the JSON API from its own OpenAPI schema, with a token that
-may do everything, against a database seeded with clients, mailings in every status and messages:
+may do everything, against a database seeded with clients, mailings in every status, messages and
+phones on the do-not-contact list:
 no answer is a 5xx, every answer matches the schema (status, type, body), and each operation
 answered at least once with a 2xx (it reached the logic, not only the 404 or 400 handler), with a
 404 when it takes an id, and with the 409 of each conflict it refuses.
@@ -37,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mailings import tasks
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, Message, Suppression
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -55,6 +56,7 @@ CONFLICTS = {
     "POST /mailings/{id}/pause/": {409},
     "POST /mailings/{id}/resume/": {409},
     "POST /mailings/{id}/cancel/": {409},
+    "POST /mailings/{id}/retry-failed/": {409},
     "PUT /messages/{id}/": {409},
     "PATCH /messages/{id}/": {409},
     "DELETE /messages/{id}/": {409},
@@ -69,6 +71,7 @@ class Seeded:
     mailings: list[int]
     messages: list[int]
     message_mailing: dict[int, int]
+    suppressed: list[str] = field(default_factory=list)  # phones on the do-not-contact list
 
     def ids_for(self, path: str) -> list[int]:
         for prefix, ids in (("/clients/", self.clients), ("/mailings/", self.mailings), ("/messages/", self.messages)):
@@ -113,7 +116,9 @@ def seed() -> Seeded:
             (cancelled, other, Message.Status.CANCELLED),
         ]
     ]
+    suppressed = [Suppression.objects.create(phone_number=f"7913000000{n}").phone_number for n in range(3)]
     return Seeded(
+        suppressed=suppressed,
         clients=[idle.pk, busy.pk, other.pk],
         mailings=[mailing.pk for mailing in mailings],
         messages=[message.pk for message in messages],
@@ -146,6 +151,11 @@ def aim(case, seeded: Seeded, turn: int | None) -> bool:
     aimed = target is not None and str(target).isdecimal()
     if target is not None:
         target = case.path_parameters["id"] = _aimed(target, seeded.ids_for(case.path), turn)
+    phone = case.path_parameters.get("phone_number")
+    if phone is not None:  # a listed phone, or the generated one (then a 404) one time in four
+        choices = [*seeded.suppressed, phone]
+        case.path_parameters["phone_number"] = choices[(turn if turn is not None else len(str(phone))) % len(choices)]
+        aimed = True
     own = None
     if case.path.startswith("/messages/") and str(target).isdecimal():
         own = seeded.message_mailing.get(int(target))
@@ -170,7 +180,7 @@ class Answers:
 
     def missing(self) -> set[str]:
         wanted = {"2xx", *CONFLICTS.get(self.label, ())}
-        if "{id}" in self.label:
+        if "{id}" in self.label or "{phone_number}" in self.label:
             wanted.add(404)
         seen = {*self.statuses, *("2xx" for status in self.statuses if 200 <= status < 300)}
         return wanted - seen

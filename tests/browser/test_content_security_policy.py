@@ -73,6 +73,18 @@ def test_an_operator_walks_the_admin_and_nothing_is_refused(
     expect(fields.last).to_be_checked()
     _no_violation(page, csp_violations, "client export")
 
+    # The do-not-contact list and its import with its preview.
+    _header_of(page.goto(f"{base}/admin/mailings/suppression/"))
+    page.goto(f"{base}/admin/mailings/suppression/import/")
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": b"phone_number\n89131234567\n"}]
+    )
+    page.click("input[type=submit][value=Submit]")
+    expect(page.locator(".import-summary")).to_contain_text("1 to add to the do-not-contact list")
+    page.click("input[name=confirm]")
+    expect(page.locator("#result_list")).to_contain_text("79131234567")
+    _no_violation(page, csp_violations, "do-not-contact list and its import")
+
     # A new mailing: the calendar shortcuts fill the dates, the audience count follows the filter.
     _header_of(page.goto(f"{base}/admin/mailings/mailing/add/"))
     expect(page.locator("#audience-preview")).to_have_text("Audience now: 4 client(s) match this filter.")

@@ -199,3 +199,15 @@ class TestSandboxKnobs:
         assert sum(outcomes.values()) == 200
         for name in ("accepted", "error", "garbage"):
             assert 30 < outcomes[name] < 110, outcomes
+
+
+class TestRefuseFirstEvery:
+    def test_a_multiple_is_refused_its_first_time_only_and_others_never(self):
+        sandbox = Sandbox(SandboxConfig(token=TOKEN, refuse_first_every=3))
+        assert post_send(sandbox, 6, good_body(6))[0] == 400
+        status, _, stats = post_send(sandbox, 6, good_body(6))
+        assert status == 200
+        assert post_send(sandbox, 7, good_body(7))[0] == 200
+        stats = post_send(sandbox, 7, good_body(7))[2]
+        assert stats["outcomes"]["refused"] == 1
+        assert stats["accepted"] == 2

@@ -37,6 +37,12 @@ class Command(BaseCommand):
         parser.add_argument("--down-for", type=float, default=0.0, help="seconds the outage lasts")
         parser.add_argument("--hang-seconds", type=float, default=30.0, help="how long a hanging request hangs")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument(
+            "--refuse-first-every",
+            type=int,
+            default=0,
+            help="answer 400 (permanent) the first request of each msgId that is a multiple of this",
+        )
 
     def handle(self, *args, **options):
         config = SandboxConfig(
@@ -49,6 +55,7 @@ class Command(BaseCommand):
             down_for=options["down_for"],
             hang_seconds=options["hang_seconds"],
             seed=options["seed"],
+            refuse_first_every=options["refuse_first_every"],
         )
         host, port = options["host"], options["port"]
         sock = socket.socket(fileno=options["fd"]) if options["fd"] is not None else None
