@@ -1,8 +1,10 @@
-"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/."""
+"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/;
+and /inbound/<provider>/, where providers deliver replies."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from mailings.api.inbound import InboundRepliesView
 from mailings.api.views import ActivateMailingView, ClientViewSet, MailingViewSet, MessageViewSet
 
 router = SimpleRouter()
@@ -12,5 +14,6 @@ router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
     path("activate_mailing/", ActivateMailingView.as_view(), name="activate-mailing"),
+    path("inbound/<str:provider>/", InboundRepliesView.as_view(), name="inbound-replies"),
     *router.urls,
 ]

@@ -106,6 +106,7 @@ class MailingViewSet(ServiceModelViewSet):
             "messages_total": sum(counts.values()),
             "messages_by_status": counts,
             "success_rate": success_rate(counts=counts),
+            "left_out_do_not_contact": mailing.left_out_do_not_contact,
             "messages": messages,
         }
         return Response(MailingStatisticsSerializer(data).data, headers=self.paginator.get_headers())
@@ -129,6 +130,7 @@ class MailingViewSet(ServiceModelViewSet):
         data = {
             **overall,
             "success_rate": success_rate(counts=overall["messages_by_status"]),
+            "left_out_do_not_contact": selectors.left_out_do_not_contact_total(),
             "mailings": [
                 {
                     "id": mailing.pk,
@@ -139,6 +141,7 @@ class MailingViewSet(ServiceModelViewSet):
                     "messages_total": sum(counts[mailing.pk].values()),
                     "messages_by_status": counts[mailing.pk],
                     "success_rate": success_rate(counts=counts[mailing.pk]),
+                    "left_out_do_not_contact": mailing.left_out_do_not_contact,
                 }
                 for mailing in mailings
             ],
