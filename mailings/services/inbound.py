@@ -92,11 +92,11 @@ def inbound_replies_record(*, provider: str, replies: list[Reply]) -> InboundOut
                 outcome.actions.append(DUPLICATE)
                 continue
             kind = _kind(reply.text)
-            action = _decide(provider=provider, reply=reply, kind=kind)
             try:
-                with transaction.atomic():
+                with transaction.atomic():  # the reply's row and what it did, or neither
+                    action = _decide(provider=provider, reply=reply, kind=kind)
                     InboundReply.objects.create(**key, kind=kind, action=action)
-            except IntegrityError:  # cannot happen under the phone's lock; said plainly if it does
+            except IntegrityError:  # the same reply kept meanwhile (SQLite has no phone lock)
                 outcome.actions.append(DUPLICATE)
                 continue
             outcome.actions.append(action)
