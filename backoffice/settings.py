@@ -364,6 +364,8 @@ SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the period
 # INBOUND_SECRET is empty. An opt-out word puts the phone on the do-not-contact list, an opt-in
 # word takes it off if a STOP reply put it there. Words are comma-separated, matched ignoring case.
 INBOUND_SECRET = env.str("INBOUND_SECRET", default="")
+# Where the sandbox provider (`manage.py sandbox_gateway`) delivers the replies it is asked to send.
+SANDBOX_INBOUND_URL = env.str("SANDBOX_INBOUND_URL", default="http://127.0.0.1:8000/inbound/default/")
 OPT_OUT_WORDS = env.list("OPT_OUT_WORDS", default=["STOP", "СТОП", "ОТПИСАТЬСЯ", "UNSUBSCRIBE"])
 OPT_IN_WORDS = env.list("OPT_IN_WORDS", default=["START", "СТАРТ"])  # noqa: RUF001 (Cyrillic on purpose)
 

@@ -39,34 +39,41 @@ def _listed(phone: str = PHONE) -> bool:
 class TestWords:
     @pytest.mark.parametrize("text", ["STOP", "stop", "  Stop!  ", "СТОП", "стоп.", "Отписаться", "unsubscribe?!"])
     def test_it_reads_opt_out_words(self, text):
-        assert is_opt_out(text) and not is_opt_in(text)
+        assert is_opt_out(text)
+        assert not is_opt_in(text)
 
     @pytest.mark.parametrize("text", ["START", "start!", "Старт"])
     def test_it_reads_opt_in_words(self, text):
-        assert is_opt_in(text) and not is_opt_out(text)
+        assert is_opt_in(text)
+        assert not is_opt_out(text)
 
     @pytest.mark.parametrize("text", ["", "STOP it", "please stop", "STOPP", "S T O P", "!STOP"])
     def test_other_texts_are_no_words(self, text):
-        assert not is_opt_out(text) and not is_opt_in(text)
+        assert not is_opt_out(text)
+        assert not is_opt_in(text)
 
     def test_the_words_are_configurable(self, settings):
         settings.OPT_OUT_WORDS = ["halt"]
         settings.OPT_IN_WORDS = ["Resume"]
-        assert is_opt_out("HALT") and not is_opt_out("STOP") and is_opt_in("resume.")
+        assert is_opt_out("HALT")
+        assert not is_opt_out("STOP")
+        assert is_opt_in("resume.")
 
 
 @pytest.mark.django_db
 class TestAuth:
     def test_an_unknown_provider_is_a_json_404(self, provider):
         response = provider.post("/inbound/acme/", _reply("STOP"), format="json")
-        assert response.status_code == 404 and "acme" in response.json()["detail"]
+        assert response.status_code == 404
+        assert "acme" in response.json()["detail"]
 
     def test_without_a_configured_secret_it_refuses(self, settings):
         settings.INBOUND_SECRET = ""
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION="Bearer ")
         response = client.post(URL, _reply("STOP"), format="json")
-        assert response.status_code == 403 and "INBOUND_SECRET" in response.json()["detail"]
+        assert response.status_code == 403
+        assert "INBOUND_SECRET" in response.json()["detail"]
         assert not _listed()
 
     @pytest.mark.parametrize("header", [None, "Bearer wrong", f"Token {SECRET}", f"Bearer {SECRET}x", "Bearer"])
@@ -78,7 +85,8 @@ class TestAuth:
         response = client.post(URL, _reply("STOP"), format="json")
         assert response.status_code == 401, response.content
         assert response["WWW-Authenticate"].startswith("Bearer")
-        assert not _listed() and not InboundReply.objects.exists()
+        assert not _listed()
+        assert not InboundReply.objects.exists()
 
     def test_a_user_token_is_not_the_provider_secret(self, api, settings):
         settings.INBOUND_SECRET = SECRET
@@ -106,14 +114,17 @@ class TestBody:
         response = provider.post(URL, body, format="json")
         assert response.status_code == 400
         assert field in response.json()
-        assert not _listed() and not InboundReply.objects.exists()
+        assert not _listed()
+        assert not InboundReply.objects.exists()
 
     def test_in_a_list_it_names_the_item_and_changes_nothing(self, provider):
         body = [_reply("STOP"), _reply("STOP", phone="79001112233"), {"phone": "1", "text": "STOP"}]
         response = provider.post(URL, body, format="json")
         assert response.status_code == 400
-        assert set(response.json()) == {"2"} and set(response.json()["2"]) == {"phone", "received_at"}
-        assert not Suppression.objects.exists() and not InboundReply.objects.exists()
+        assert set(response.json()) == {"2"}
+        assert set(response.json()["2"]) == {"phone", "received_at"}
+        assert not Suppression.objects.exists()
+        assert not InboundReply.objects.exists()
 
     @pytest.mark.parametrize("body", [[], "STOP", 5, None, [[]], [5]])
     def test_other_shapes_are_a_400(self, provider, body):
@@ -153,14 +164,16 @@ class TestReplies:
     def test_other_texts_are_kept_and_change_nothing(self, provider):
         response = provider.post(URL, [_reply("Thanks!"), _reply("stop please", 1)], format="json")
         assert response.json()["ignored"] == 2
-        assert InboundReply.objects.count() == 2 and not _listed()
+        assert InboundReply.objects.count() == 2
+        assert not _listed()
 
     def test_a_delivery_repeated_changes_nothing(self, provider):
         stop = _reply("STOP", 0)
         provider.post(URL, stop, format="json")
         provider.post(URL, _reply("START", 1), format="json")
         again = provider.post(URL, [stop, stop], format="json")
-        assert again.json()["duplicates"] == 2 and again.json()["results"] == ["duplicate", "duplicate"]
+        assert again.json()["duplicates"] == 2
+        assert again.json()["results"] == ["duplicate", "duplicate"]
         assert not _listed()
         assert InboundReply.objects.count() == 2
 
@@ -181,17 +194,20 @@ class TestReplies:
         body = [_reply("START", 3), _reply("STOP", 1), _reply("stop", 2, phone="79005556677")]
         response = provider.post(URL, body, format="json")
         assert response.json()["results"] == ["ignored", "ignored", "suppressed"]
-        assert not _listed() and _listed("79005556677")
+        assert not _listed()
+        assert _listed("79005556677")
 
     def test_a_later_stop_after_a_start_suppresses_again(self, provider):
         provider.post(URL, [_reply("STOP", 0), _reply("START", 1)], format="json")
         response = provider.post(URL, _reply("СТОП", 2), format="json")
-        assert response.json()["suppressed"] == 1 and _listed()
+        assert response.json()["suppressed"] == 1
+        assert _listed()
 
     def test_phones_are_read_as_numbers_or_written_with_decoration(self, provider):
         body = [{**_reply("STOP"), "phone": 79001112233}, {**_reply("STOP"), "phone": "+7 (900) 222-33-44"}]
         assert provider.post(URL, body, format="json").json()["suppressed"] == 2
-        assert _listed("79001112233") and _listed("79002223344")
+        assert _listed("79001112233")
+        assert _listed("79002223344")
 
     def test_past_its_rate_a_provider_gets_429(self, provider, settings, frozen_clock):
         settings.REST_FRAMEWORK = {

@@ -2,6 +2,7 @@
 
 `--port 0` binds a free port; `--fd N` serves a socket its parent bound and handed down. Either way the
 first line it prints, `Sandbox provider listening on http://HOST:PORT`, says it listens and where.
+`POST /replies` delivers a person's reply to `--inbound-url`; `--stop-rate` answers some messages STOP.
 """
 
 import asyncio
@@ -37,6 +38,15 @@ class Command(BaseCommand):
         parser.add_argument("--down-for", type=float, default=0.0, help="seconds the outage lasts")
         parser.add_argument("--hang-seconds", type=float, default=30.0, help="how long a hanging request hangs")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument(
+            "--inbound-url",
+            default=None,
+            help="where POST /replies delivers replies (default: SANDBOX_INBOUND_URL)",
+        )
+        parser.add_argument(
+            "--inbound-secret", default=None, help="the Bearer secret of replies (default: INBOUND_SECRET)"
+        )
+        parser.add_argument("--stop-rate", type=_rate, default=0.0, help="share of accepted messages answered STOP")
 
     def handle(self, *args, **options):
         config = SandboxConfig(
@@ -49,6 +59,11 @@ class Command(BaseCommand):
             down_for=options["down_for"],
             hang_seconds=options["hang_seconds"],
             seed=options["seed"],
+            inbound_url=options["inbound_url"] if options["inbound_url"] is not None else settings.SANDBOX_INBOUND_URL,
+            inbound_secret=options["inbound_secret"]
+            if options["inbound_secret"] is not None
+            else settings.INBOUND_SECRET,
+            stop_rate=options["stop_rate"],
         )
         host, port = options["host"], options["port"]
         sock = socket.socket(fileno=options["fd"]) if options["fd"] is not None else None
