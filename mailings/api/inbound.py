@@ -16,6 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -139,6 +140,7 @@ class InboundRepliesView(APIView):
     authentication_classes = [InboundSecretAuthentication]
     permission_classes = [HasProviderSecret]
     throttle_classes = [PerProviderThrottle]
+    parser_classes = [JSONParser]
 
     def initial(self, request, *args, **kwargs):
         if kwargs.get("provider") not in inbound_providers():
@@ -164,6 +166,7 @@ class InboundRepliesView(APIView):
             component_name="InboundReplies",
             serializers=[InboundReplySerializer, InboundReplySerializer(many=True)],
             resource_type_field_name=None,
+            many=False,
         ),
         responses=InboundAnswerSerializer,
         tags=["inbound"],

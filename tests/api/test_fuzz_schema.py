@@ -1,5 +1,6 @@
 """Schemathesis runs every operation of the JSON API from its own OpenAPI schema, with a token that
 may do everything, against a database seeded with clients, mailings in every status and messages:
+(the providers' `/inbound/` endpoint with the provider's secret instead)
 no answer is a 5xx, every answer matches the schema (status, type, body), and each operation
 answered at least once with a 2xx (it reached the logic, not only the 404 or 400 handler), with a
 404 when it takes an id, and with the 409 of each conflict it refuses.
@@ -202,6 +203,16 @@ def token(db, in_test_transaction, no_pass_on_the_broker, django_user_model) -> 
     return Token.objects.get_or_create(user=user)[0].key
 
 
+INBOUND_SECRET = "fuzzed-provider-secret"  # pragma: allowlist secret
+
+
+@pytest.fixture
+def inbound_secret(settings) -> str:
+    """The providers' replies (`/inbound/...`) authenticate with the provider's secret, not a token."""
+    settings.INBOUND_SECRET = INBOUND_SECRET
+    return INBOUND_SECRET
+
+
 @pytest.fixture
 def seeded(db) -> Seeded:
     return seed()
@@ -227,10 +238,11 @@ def answers(request) -> Answers:
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_the_api_keeps_its_schema_whatever_it_is_sent(case, token, seeded, answers):
+def test_the_api_keeps_its_schema_whatever_it_is_sent(case, token, inbound_secret, seeded, answers):
     answers.aimed += aim(case, seeded, turn=answers.aimed)
     answers.sent += 1
-    headers = {"Authorization": f"Token {token}"}
+    inbound = case.operation.path.startswith("/inbound/")
+    headers = {"Authorization": f"Bearer {inbound_secret}" if inbound else f"Token {token}"}
     try:
         with transaction.atomic():  # every request meets the seeded rows as they were seeded
             response = case.call(headers=headers)
