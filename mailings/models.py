@@ -421,7 +421,8 @@ class Suppression(models.Model):
 
 class InboundReply(models.Model):
     """A reply a provider delivered to `POST /inbound/<provider>/`, kept once: a delivery repeated
-    or replayed finds its row and changes nothing; the latest `received_at` per phone decides."""
+    or replayed finds its row and changes nothing; the latest `received_at` per phone decides.
+    Written by services.inbound_replies_record, which sets `text_digest`."""
 
     class Action(models.TextChoices):
         SUPPRESSED = "suppressed", "Put on the do-not-contact list"
@@ -436,6 +437,8 @@ class InboundReply(models.Model):
     provider = models.CharField(max_length=50)
     phone_number = PhoneNumberField()
     text = models.CharField(max_length=1600)
+    # The text's SHA-256 (hex) stands for it in the unique key: 1,600 characters do not fit an index entry.
+    text_digest = models.CharField(max_length=64)
     received_at = models.DateTimeField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -445,7 +448,7 @@ class InboundReply(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "phone_number", "received_at", "text"], name="inbound_reply_once"
+                fields=["provider", "phone_number", "received_at", "text_digest"], name="inbound_reply_once"
             ),
         ]
         indexes = [models.Index(fields=["phone_number", "received_at"], name="inbound_reply_phone_idx")]

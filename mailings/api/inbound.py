@@ -8,7 +8,7 @@ malformed delivery changes nothing and its 400 names the field (and the item's i
 Requests are counted per provider (`INBOUND_RATE`); refused credentials per address.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -38,8 +38,9 @@ class InboundReplySerializer(serializers.Serializer):
         max_length=1600, allow_blank=True, trim_whitespace=False, help_text="The reply as the person wrote it."
     )
     received_at = serializers.DateTimeField(
+        default_timezone=UTC,
         help_text="When the provider received it (ISO 8601; without an offset, UTC). The latest reply per phone "
-        "decides; at most an hour ahead of the back-office's clock."
+        "decides; at most an hour ahead of the back-office's clock.",
     )
 
     def validate_received_at(self, value):

@@ -6,6 +6,7 @@ row and changes nothing. Out of order: for each phone the reply received last de
 replayed after a later START is kept but changes nothing.
 """
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,7 +87,7 @@ def inbound_replies_record(*, provider: str, replies: list[Reply]) -> InboundOut
                 "provider": provider,
                 "phone_number": reply.phone_number,
                 "received_at": reply.received_at,
-                "text": reply.text,
+                "text_digest": hashlib.sha256(reply.text.encode()).hexdigest(),
             }
             if InboundReply.objects.filter(**key).exists():
                 outcome.actions.append(DUPLICATE)
@@ -95,7 +96,7 @@ def inbound_replies_record(*, provider: str, replies: list[Reply]) -> InboundOut
             try:
                 with transaction.atomic():  # the reply's row and what it did, or neither
                     action = _decide(provider=provider, reply=reply, kind=kind)
-                    InboundReply.objects.create(**key, kind=kind, action=action)
+                    InboundReply.objects.create(**key, text=reply.text, kind=kind, action=action)
             except IntegrityError:  # the same reply kept meanwhile (SQLite has no phone lock)
                 outcome.actions.append(DUPLICATE)
                 continue

@@ -1,10 +1,15 @@
 """`POST /inbound/<provider>/`: the provider's secret, the body's checks, what STOP and START do,
 and deliveries repeated or out of order."""
 
-from datetime import timedelta
+import random
+from datetime import UTC, timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from mailings import services
@@ -14,6 +19,18 @@ from mailings.models import InboundReply, Suppression
 SECRET = "inbound-secret-for-tests"
 URL = "/inbound/default/"
 PHONE = "79001234567"
+
+_SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+)
+_FIELDS = {
+    "phone": st.sampled_from(["79001234567", 79001234568, "+7 900 123-45-69", "8", ""]) | _SCALARS,
+    "text": st.sampled_from(["STOP", "start", "СТОП!", "hi"]) | _SCALARS,
+    "received_at": st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-01", "now"]) | _SCALARS,
+}
+_REPLY = st.fixed_dictionaries({}, optional=_FIELDS)
+JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner))
+JSON = _REPLY | st.lists(_REPLY | JSON, max_size=4) | JSON
 
 
 @pytest.fixture
@@ -132,6 +149,27 @@ class TestBody:
         assert response.status_code == 400, response.content
         assert response.json()
 
+    def test_a_lone_surrogate_is_a_400_naming_the_text(self, provider):
+        raw = '{"phone": "%s", "text": "a\\ud800b", "received_at": "%s"}' % (PHONE, _at(0))
+        response = provider.post(URL, raw, content_type="application/json")
+        assert response.status_code == 400
+        assert "text" in response.json()
+
+    def test_a_time_without_an_offset_is_utc(self, provider, settings):
+        settings.TIME_ZONE = "Asia/Vladivostok"
+        stamp = (timezone.now() - timedelta(hours=2)).replace(tzinfo=None, microsecond=0)
+        provider.post(URL, {"phone": PHONE, "text": "STOP", "received_at": stamp.isoformat()}, format="json")
+        assert InboundReply.objects.get().received_at == stamp.replace(tzinfo=UTC)
+
+    @given(body=JSON)
+    @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def test_whatever_json_it_is_sent_it_answers_200_or_400(self, provider, body):
+        with transaction.atomic():
+            response = provider.post(URL, body, format="json")
+            transaction.set_rollback(True)
+        assert response.status_code in (200, 400), response.content
+        assert isinstance(response.json(), dict)
+
     def test_a_body_that_is_not_json_is_a_400(self, provider):
         response = provider.post(URL, "{not json", content_type="application/json")
         assert response.status_code == 400
@@ -202,6 +240,12 @@ class TestReplies:
         response = provider.post(URL, _reply("СТОП", 2), format="json")
         assert response.json()["suppressed"] == 1
         assert _listed()
+
+    def test_a_long_reply_is_kept_once(self, provider):
+        rng = random.Random(5)  # characters that do not compress: 4 bytes each, 6,400 in all
+        long = _reply("".join(chr(rng.randrange(0x1F300, 0x1FAFF)) for _ in range(1600)))
+        assert provider.post(URL, long, format="json").json()["ignored"] == 1
+        assert provider.post(URL, long, format="json").json()["duplicates"] == 1
 
     def test_phones_are_read_as_numbers_or_written_with_decoration(self, provider):
         body = [{**_reply("STOP"), "phone": 79001112233}, {**_reply("STOP"), "phone": "+7 (900) 222-33-44"}]
