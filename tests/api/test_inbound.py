@@ -150,7 +150,7 @@ class TestBody:
         assert response.json()
 
     def test_a_lone_surrogate_is_a_400_naming_the_text(self, provider):
-        raw = '{"phone": "%s", "text": "a\\ud800b", "received_at": "%s"}' % (PHONE, _at(0))
+        raw = f'{{"phone": "{PHONE}", "text": "a\\ud800b", "received_at": "{_at(0)}"}}'
         response = provider.post(URL, raw, content_type="application/json")
         assert response.status_code == 400
         assert "text" in response.json()
@@ -246,6 +246,11 @@ class TestReplies:
         long = _reply("".join(chr(rng.randrange(0x1F300, 0x1FAFF)) for _ in range(1600)))
         assert provider.post(URL, long, format="json").json()["ignored"] == 1
         assert provider.post(URL, long, format="json").json()["duplicates"] == 1
+
+    def test_replies_that_differ_only_after_many_characters_are_two(self, provider):
+        first = _reply("x" * 100 + "a")
+        body = [first, {**first, "text": "x" * 100 + "b"}]  # the same phone and time
+        assert provider.post(URL, body, format="json").json()["results"] == ["ignored", "ignored"]
 
     def test_phones_are_read_as_numbers_or_written_with_decoration(self, provider):
         body = [{**_reply("STOP"), "phone": 79001112233}, {**_reply("STOP"), "phone": "+7 (900) 222-33-44"}]
