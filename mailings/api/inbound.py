@@ -8,6 +8,7 @@ malformed delivery changes nothing and its 400 names the field (and the item's i
 Requests are counted per provider (`INBOUND_RATE`); refused credentials per address.
 """
 
+import logging
 from datetime import UTC, timedelta
 
 from django.contrib.auth.models import AnonymousUser
@@ -25,6 +26,8 @@ from mailings import services
 from mailings.api.fields import PhoneNumberField
 from mailings.api.throttling import _FixedWindowThrottle
 from mailings.inbound import inbound_providers, inbound_secret, secret_matches
+
+logger = logging.getLogger(__name__)
 
 MAX_REPLIES = 1000
 # A reply stamped this far ahead of our clock is refused: the latest reply per phone decides, and a
@@ -175,4 +178,10 @@ class InboundRepliesView(APIView):
     def post(self, request, provider: str) -> Response:
         replies = _parse(request.data)
         outcome = services.inbound_replies_record(provider=provider, replies=replies)
-        return Response({**outcome.counts(), "results": outcome.actions})
+        counts = outcome.counts()
+        # Counts only: the phones stay out of the logs.
+        logger.info(
+            "inbound replies from %s: %s", provider, " ".join(f"{k}:{v}" for k, v in counts.items()),
+            extra={"count": counts["received"]},
+        )  # fmt: skip
+        return Response({**counts, "results": outcome.actions})
