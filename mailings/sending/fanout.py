@@ -25,6 +25,7 @@ def fan_out(*, mailing: Mailing, now: datetime) -> int:
     quote = connection.ops.quote_name
     table = quote(Message._meta.db_table)
     suppressions = quote(Suppression._meta.db_table)
+    # The WHERE also keeps SQLite from reading ON CONFLICT as a join constraint.
     sql = (
         f"INSERT INTO {table} "
         "(mailing_id, client_id, phone_number, status, attempts, next_attempt_at, created_at, last_error) "
