@@ -248,6 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env_rate("API_RATE_PER_USER", default="1200/minute"),
         "anon": env_rate("API_RATE_PER_ADDRESS", default="60/minute"),
+        "inbound": env_rate("INBOUND_RATE", default="600/minute"),  # per provider (mailings/api/inbound.py)
     },
     # The page size is the class's, set beside its maximum: no PAGE_SIZE here.
     "DEFAULT_PAGINATION_CLASS": "mailings.api.pagination.LinkHeaderPagination",
@@ -358,6 +359,15 @@ SENDING_CIRCUIT_THRESHOLD = env.int("SENDING_CIRCUIT_THRESHOLD", default=20)  # 
 SENDING_CIRCUIT_COOLDOWN = env.float("SENDING_CIRCUIT_COOLDOWN", default=5.0)
 SENDING_CIRCUIT_MAX_COOLDOWN = env.float("SENDING_CIRCUIT_MAX_COOLDOWN", default=120.0)
 SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the periodic task's initial interval
+
+# Replies the provider delivers to `POST /inbound/default/` (mailings/inbound.py): refused while
+# INBOUND_SECRET is empty. An opt-out word puts the phone on the do-not-contact list, an opt-in
+# word takes it off if a STOP reply put it there. Words are comma-separated, matched ignoring case.
+INBOUND_SECRET = env.str("INBOUND_SECRET", default="")
+# Where the sandbox provider (`manage.py sandbox_gateway`) delivers the replies it is asked to send.
+SANDBOX_INBOUND_URL = env.str("SANDBOX_INBOUND_URL", default="http://127.0.0.1:8000/inbound/default/")
+OPT_OUT_WORDS = env.list("OPT_OUT_WORDS", default=["STOP", "СТОП", "ОТПИСАТЬСЯ", "UNSUBSCRIBE"])
+OPT_IN_WORDS = env.list("OPT_IN_WORDS", default=["START", "СТАРТ"])  # noqa: RUF001 (Cyrillic on purpose)
 
 # CSV import and export of clients (django-import-export). Importing needs the "add client" and
 # "change client" permissions (see ClientAdmin.has_import_permission), so viewers see no import

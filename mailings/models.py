@@ -6,7 +6,7 @@ the same things with the same words. Writing goes through `services`.
 
 It is over 300 lines because Django keeps an app's models in one module (migrations name
 them here): the fields that normalise input, then Client, Mailing, Message and their counts,
-the do-not-contact list and SSO identities.
+the do-not-contact list, inbound replies and SSO identities.
 """
 
 from django.conf import settings
@@ -192,6 +192,11 @@ class Mailing(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set when the filter of a running mailing changes: the next tick takes the audience again.
     audience_outdated = models.BooleanField(default=False)
+    # Set by each fan-out: the audience's clients whose phone was on the do-not-contact list and
+    # so got no message (mailings/sending/fanout.py).
+    left_out_do_not_contact = models.PositiveIntegerField(
+        default=0, help_text="Clients of the audience left out at fan-out: their phone is on the do-not-contact list."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -412,6 +417,44 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone_number} ({self.get_reason_display()})"
+
+
+class InboundReply(models.Model):
+    """A reply a provider delivered to `POST /inbound/<provider>/`, kept once: a delivery repeated
+    or replayed finds its row and changes nothing; the latest `received_at` per phone decides.
+    Written by services.inbound_replies_record, which sets `text_digest`."""
+
+    class Action(models.TextChoices):
+        SUPPRESSED = "suppressed", "Put on the do-not-contact list"
+        UNSUPPRESSED = "unsuppressed", "Taken off the do-not-contact list"
+        IGNORED = "ignored", "Nothing to do"
+
+    class Kind(models.TextChoices):
+        OPT_OUT = "opt_out", "Opt-out word (STOP)"
+        OPT_IN = "opt_in", "Opt-in word (START)"
+        OTHER = "other", "Other text"
+
+    provider = models.CharField(max_length=50)
+    phone_number = PhoneNumberField()
+    text = models.CharField(max_length=1600)
+    # The text's SHA-256 (hex) stands for it in the unique key: 1,600 characters do not fit an index entry.
+    text_digest = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "phone_number", "received_at", "text_digest"], name="inbound_reply_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["phone_number", "received_at"], name="inbound_reply_phone_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} {self.text[:20]!r} ({self.action})"
 
 
 class SsoIdentity(models.Model):

@@ -58,6 +58,7 @@ class DailyReport:
             "total": self._sum("total"),
             **outcomes,
             "success_rate": rate_label(success_rate(counts=outcomes)),
+            "left_out": sum(line.mailing.left_out_do_not_contact for line in self.lines),
         }
 
 

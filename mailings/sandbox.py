@@ -17,7 +17,14 @@ accepted more than once, and the most requests it was answering at once;
 `GET /stats/accepted` lists each accepted msgId with the time (Unix seconds) it was
 accepted, after the latency; `GET /stats/received` lists each text received with the
 times its requests arrived (before the latency, so a request's start);
-`POST /stats/reset` starts the counts anew.
+`GET /stats/phones` lists the texts accepted for each phone; `POST /stats/reset` starts the
+counts anew.
+
+Replies, as a provider delivers them to the back-office (`POST /inbound/default/`, see
+docs/api.md): `POST /replies` with `{"phone", "text"}` sends that reply to `inbound_url` with
+`inbound_secret` and `received_at` now, and answers what the back-office answered; with
+`stop_rate`, that share of the accepted messages gets a STOP reply from its phone a moment later.
+Neither happens unless asked: without `stop_rate` the sandbox answers as it always does.
 """
 
 import asyncio
@@ -28,6 +35,7 @@ import socket
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -46,6 +54,9 @@ class SandboxConfig:
     hang_seconds: float = 30.0
     seed: int | None = None
     refuse_first_every: int = 0
+    inbound_url: str = ""  # the back-office's POST /inbound/<provider>/
+    inbound_secret: str = ""
+    stop_rate: float = 0.0  # share of accepted messages answered with a STOP reply
 
 
 @dataclass
@@ -55,6 +66,8 @@ class SandboxState:
     outcomes: Counter = field(default_factory=Counter)
     received: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # text: arrivals
     refused: set[int] = field(default_factory=set)  # msgIds refused once (refuse_first_every)
+    by_phone: defaultdict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # accepted texts
+    replies: Counter = field(default_factory=Counter)  # replies sent to the back-office, by its answer
     down: bool = False
     in_flight: int = 0
     most_in_flight: int = 0
@@ -70,6 +83,7 @@ class SandboxState:
             "last_accepted_at": max(self.accepted.values(), default=None),
             "down": self.down,
             "most_in_flight": self.most_in_flight,
+            "replies": dict(self.replies),
         }
 
 
@@ -92,6 +106,9 @@ class Sandbox:
         self.config = config
         self.state = SandboxState()
         self.random = random.Random(config.seed)
+        self.stop_random = random.Random(config.seed)  # its own: the answers' rolls stay as they were
+        self._session = None
+        self._replying: set[asyncio.Task] = set()
 
     def _refuse(self, request: web.Request) -> web.StreamResponse:
         """Down: the connection is closed without an answer, as a dead server's would be."""
@@ -163,7 +180,52 @@ class Sandbox:
         else:
             state.accepted[msg_id] = time.time()
         state.outcomes["accepted"] += 1
+        state.by_phone[body["phone"]].append(body["text"])
+        if cfg.stop_rate and self.stop_random.random() < cfg.stop_rate:
+            task = asyncio.get_running_loop().create_task(self._reply(str(body["phone"]), "STOP"))
+            self._replying.add(task)
+            task.add_done_callback(self._replying.discard)
         return web.json_response({"code": 0, "message": "OK"})
+
+    async def _reply(self, phone: str, text: str) -> tuple[int, object]:
+        """Deliver one reply to the back-office as a provider would; (its status, its body)."""
+        import aiohttp  # the sending side's client: the sandbox's server is aiohttp too
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        body = {"phone": phone, "text": text, "received_at": datetime.now(UTC).isoformat()}
+        headers = {"Authorization": f"Bearer {self.config.inbound_secret}"}
+        try:
+            async with self._session.post(self.config.inbound_url, json=body, headers=headers) as response:
+                answer = await response.json(content_type=None)
+                self.state.replies[str(response.status)] += 1
+                return response.status, answer
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            self.state.replies["unreachable"] += 1
+            logger.warning("reply not delivered to %s: %s", self.config.inbound_url, exc)
+            return 502, {"detail": f"the back-office did not answer: {exc}"}
+
+    async def replies(self, request: web.Request) -> web.Response:
+        """`POST /replies` {"phone", "text"}: a person's reply, delivered to the back-office."""
+        if not self.config.inbound_url:
+            return web.json_response({"detail": "no inbound URL configured (--inbound-url)"}, status=409)
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return web.json_response({"detail": "body is not JSON"}, status=400)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("phone"), str | int)
+            or isinstance(body.get("phone"), bool)
+        ):
+            return web.json_response({"detail": "phone must be a string or a number"}, status=400)
+        if not isinstance(body.get("text"), str):
+            return web.json_response({"detail": "text must be a string"}, status=400)
+        status, answer = await self._reply(str(body["phone"]), body["text"])
+        return web.json_response({"status": status, "answer": answer}, status=200 if status < 300 else 502)
+
+    async def phones(self, request: web.Request) -> web.Response:
+        return web.json_response({str(k): v for k, v in self.state.by_phone.items()})
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.stats())
@@ -185,8 +247,18 @@ class Sandbox:
         app.router.add_get("/stats", self.stats)
         app.router.add_get("/stats/accepted", self.accepted)
         app.router.add_get("/stats/received", self.received)
+        app.router.add_get("/stats/phones", self.phones)
         app.router.add_post("/stats/reset", self.reset)
+        app.router.add_post("/replies", self.replies)
+        app.on_cleanup.append(self._close_session)
         return app
+
+    async def _close_session(self, app: web.Application) -> None:
+        for task in list(self._replying):
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def serve(self, host: str, port: int, ready=None, sock: socket.socket | None = None) -> None:
         """Serve until cancelled; the outage (if configured) closes the listening socket.

@@ -116,6 +116,12 @@ def mailing_statistics_overall() -> dict:
     }
 
 
+def left_out_do_not_contact_total(*, mailings: QuerySet | None = None) -> int:
+    """Clients left out at fan-out for the do-not-contact list, over `mailings` (or all)."""
+    rows = Mailing.objects.all() if mailings is None else Mailing.objects.filter(pk__in=mailings.values("pk"))
+    return rows.order_by().aggregate(n=Sum("left_out_do_not_contact"))["n"] or 0
+
+
 def mailing_messages(*, mailing: Mailing) -> QuerySet[Message]:
     return Message.objects.filter(mailing=mailing).order_by("id")
 

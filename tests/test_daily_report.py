@@ -38,7 +38,7 @@ class TestDailyReport:
         now = timezone.now()
         running = _mailing_with(
             "Spring sale <b>today</b>", {S.SENT: 6, S.FAILED: 2, S.PENDING: 1, S.EXPIRED: 1, S.CANCELLED: 1},
-            status=Mailing.Status.RUNNING, started_at=now - timedelta(hours=3),
+            status=Mailing.Status.RUNNING, started_at=now - timedelta(hours=3), left_out_do_not_contact=7,
         )  # fmt: skip
         finished = _mailing_with(
             "Night delivery notice", {S.SENT: 3, S.FAILED: 1},
@@ -60,7 +60,7 @@ class TestDailyReport:
         assert line.success_rate == "66.6%"  # 6 sent of 9 ended; waiting and cancelled left out, rounded down
         assert report.totals == {
             "mailings": 2, "total": 15, "sent": 9, "failed": 3, "waiting": 1, "expired": 1, "cancelled": 1,
-            "success_rate": "69.2%",
+            "success_rate": "69.2%", "left_out": 7,
         }  # fmt: skip
 
     def test_it_emails_text_and_html_to_the_recipients(self, day, recipients):
@@ -72,7 +72,11 @@ class TestDailyReport:
         assert "2 mailings, 9 sent to date" in email.subject
         text = email.body
         assert f"Mailing #{running.pk} (running): Spring sale <b>today</b>" in text
-        assert "messages 11, sent 6, failed 2, waiting 1, expired 1, cancelled 1, success rate 66.6%" in text
+        assert (
+            "messages 11, sent 6, failed 2, waiting 1, expired 1, cancelled 1, success rate 66.6%, "
+            "left out (do not contact) 7" in text
+        )
+        assert "Left out for the do-not-contact list: 7." in text
         assert f"Mailing #{finished.pk} (finished): Night delivery notice" in text
         assert "messages 4, sent 3, failed 1, waiting 0, expired 0, cancelled 0, success rate 75.0%" in text
         assert "2 mailings processed in these 24 hours; their messages to date: 15, 9 sent, 3 failed" in text
@@ -86,6 +90,7 @@ class TestDailyReport:
         assert f"<td>#{running.pk}</td>" in html
         assert '<td style="text-align: right;">66.6%</td>' in html
         assert "<strong>69.2%</strong>" in html
+        assert '<td style="text-align: right;">7</td>' in html  # the running mailing's left out
         assert "Old news" not in html
 
     def test_a_quiet_day_is_reported_too(self, recipients):

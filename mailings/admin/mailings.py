@@ -60,7 +60,7 @@ class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, 
     search_fields = ["message_text", "filter_tag", "=filter_operator_code"]
     search_help_text = "Text, tag, operator code or id."
     ordering = ["-id"]  # newest first
-    exclude = ["audience_outdated"]
+    exclude = ["audience_outdated", "left_out_do_not_contact"]  # the engine's, never a form's
     actions = ["launch_now", "pause", "resume", "cancel", "retry_failed", "test_message", "clone", "delete_selected"]
     list_per_page = 50
 

@@ -2,6 +2,7 @@
 
 Every count links to those messages in the delivery log; the success rate is
 `outcomes.success_rate` (sent over sent, failed and expired), as in the API and the daily e-mail.
+Clients left out for the do-not-contact list are no messages: shown apart, not in the rate.
 """
 
 from django.contrib import admin
@@ -42,6 +43,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
 
     list_display = [
         "mailing_link", "status", "progress", "success_rate", "sent", "failed", "waiting", "expired", "cancelled",
+        "left_out",
     ]  # fmt: skip
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
@@ -76,6 +78,10 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     def cancelled(self, obj: Mailing) -> str:
         return _count_link(obj, "cancelled")
 
+    @admin.display(description="left out (do not contact)", ordering="left_out_do_not_contact")
+    def left_out(self, obj: Mailing) -> int:
+        return obj.left_out_do_not_contact
+
     @admin.display(description="success rate")
     def success_rate(self, obj: Mailing) -> str:
         return rate_label(success_rate(counts=_row_outcomes(obj)))
@@ -91,6 +97,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
                 "by_status": by_status,
                 "outcomes": message_outcomes(counts=by_status),
                 "success_rate": rate_label(success_rate(counts=by_status)),
+                "left_out": selectors.left_out_do_not_contact_total(mailings=changelist.queryset),
             }
             daily = selectors.message_daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)

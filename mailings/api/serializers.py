@@ -197,6 +197,10 @@ class MailingStatisticsSerializer(serializers.Serializer):
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
     success_rate = _success_rate_field()
+    left_out_do_not_contact = serializers.IntegerField(
+        help_text="Clients of the audience that got no message because their phone was on the do-not-contact list "
+        "when the audience was taken (not counted among the messages nor in the success rate)."
+    )
     messages = MessageSerializer(many=True, help_text="One page of the mailing's messages (see the Link header).")
 
 
@@ -209,6 +213,10 @@ class MailingSummarySerializer(serializers.Serializer):
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
     success_rate = _success_rate_field()
+    left_out_do_not_contact = serializers.IntegerField(
+        help_text="Clients of the audience that got no message because their phone was on the do-not-contact list "
+        "when the audience was taken (not counted among the messages nor in the success rate)."
+    )
 
 
 class OverallStatisticsSerializer(serializers.Serializer):
@@ -217,6 +225,9 @@ class OverallStatisticsSerializer(serializers.Serializer):
     messages_total = serializers.IntegerField()
     messages_by_status = StatusCountsSerializer()
     success_rate = _success_rate_field()
+    left_out_do_not_contact = serializers.IntegerField(
+        help_text="The sum over all mailings of their clients left out for the do-not-contact list."
+    )
     mailings = MailingSummarySerializer(many=True, help_text="One page of mailings (see the Link header).")
 
 

@@ -1,9 +1,10 @@
-"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/; and the
-do-not-contact list, /suppressions/."""
+"""The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/; the
+do-not-contact list, /suppressions/; and /inbound/<provider>/, where providers deliver replies."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from mailings.api.inbound import InboundRepliesView
 from mailings.api.suppressions import SuppressionViewSet
 from mailings.api.views import ActivateMailingView, ClientViewSet, MailingViewSet, MessageViewSet
 
@@ -15,5 +16,6 @@ router.register("suppressions", SuppressionViewSet, basename="suppression")
 
 urlpatterns = [
     path("activate_mailing/", ActivateMailingView.as_view(), name="activate-mailing"),
+    path("inbound/<str:provider>/", InboundRepliesView.as_view(), name="inbound-replies"),
     *router.urls,
 ]

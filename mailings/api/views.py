@@ -107,6 +107,7 @@ class MailingViewSet(ServiceModelViewSet):
             "messages_total": sum(counts.values()),
             "messages_by_status": counts,
             "success_rate": success_rate(counts=counts),
+            "left_out_do_not_contact": mailing.left_out_do_not_contact,
             "messages": messages,
         }
         return Response(MailingStatisticsSerializer(data).data, headers=self.paginator.get_headers())
@@ -130,6 +131,7 @@ class MailingViewSet(ServiceModelViewSet):
         data = {
             **overall,
             "success_rate": success_rate(counts=overall["messages_by_status"]),
+            "left_out_do_not_contact": selectors.left_out_do_not_contact_total(),
             "mailings": [
                 {
                     "id": mailing.pk,
@@ -140,6 +142,7 @@ class MailingViewSet(ServiceModelViewSet):
                     "messages_total": sum(counts[mailing.pk].values()),
                     "messages_by_status": counts[mailing.pk],
                     "success_rate": success_rate(counts=counts[mailing.pk]),
+                    "left_out_do_not_contact": mailing.left_out_do_not_contact,
                 }
                 for mailing in mailings
             ],

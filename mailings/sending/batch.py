@@ -2,7 +2,9 @@
 
 - **Claim** (here): one conditional UPDATE flips the batch's rows from pending to
   sending, only if they still carry the batch's token and the mailing is running; a
-  lease says when the reaper may take them back if this worker dies.
+  lease says when the reaper may take them back if this worker dies. Just before it, in
+  the same transaction, the batch's rows whose phone is on the do-not-contact list go
+  from pending to cancelled ("do not contact"): a phone suppressed after fan-out.
 - **Send** (`sender`): each message checked right before its request, then decided.
 - **Record** (`recorder`): sent rows written while the batch goes on, the rest at its end.
 
@@ -15,10 +17,11 @@ import time
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from mailings.metrics import record_provider_requests
-from mailings.models import Client, Mailing, Message
+from mailings.models import Client, Mailing, Message, Suppression
 from mailings.sending.circuit import Circuit
 from mailings.sending.config import SendingConfig
 from mailings.sending.recorder import SentRecorder, record
@@ -26,6 +29,8 @@ from mailings.sending.runtime import discard_runtime, runtime_for
 from mailings.sending.sender import BatchSender, MailingSnapshot, MailingView, Row
 
 logger = logging.getLogger(__name__)
+
+DO_NOT_CONTACT = "do not contact"
 
 
 def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) -> tuple[list[Row], int]:
@@ -39,16 +44,24 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
     if not Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.RUNNING, end_datetime__gt=now).exists():
         return [], claim_token  # paused, cancelled or over: the rows wait (or expire) where they are
     with transaction.atomic():
+        batch = Message.objects.filter(
+            id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
+        )
+        # Phones put on the do-not-contact list since fan-out: one probe of the list's unique
+        # index per row of the batch, in this statement; never sent, no attempt used.
+        dropped = batch.filter(Exists(Suppression.objects.filter(phone_number=OuterRef("phone_number")))).update(
+            status=Message.Status.CANCELLED, token=None, last_error=DO_NOT_CONTACT
+        )
         # One table, no join: under concurrent claims PostgreSQL re-checks token and status
         # on the row version it finally locks, so only one claim can flip a row.
-        Message.objects.filter(
-            id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
-        ).update(status=Message.Status.SENDING, token=claim_token, lease_expires_at=now + timedelta(seconds=lease))
+        batch.update(status=Message.Status.SENDING, token=claim_token, lease_expires_at=now + timedelta(seconds=lease))
         claimed = list(
             Message.objects.filter(id__any=message_ids, token=claim_token, status=Message.Status.SENDING).values_list(
                 "id", "phone_number", "client_id", "attempts"
             )
         )
+    if dropped:
+        logger.info("batch left out do-not-contact phones", extra={"mailing_id": mailing_id, "count": dropped})
     client_ids = [client_id for _, _, client_id, _ in claimed if client_id is not None]
     zones = dict(Client.objects.filter(id__any=client_ids).values_list("id", "timezone")) if client_ids else {}
     rows = [

@@ -13,6 +13,7 @@ from mailings.services.clients import (
     client_import_plan,
     client_update,
 )
+from mailings.services.inbound import InboundOutcome, Reply, inbound_replies_record
 from mailings.services.mailings import (
     mailing_cancel,
     mailing_clone,
@@ -48,6 +49,8 @@ from mailings.services.trial import (
 
 __all__ = [
     "ClientImport",
+    "InboundOutcome",
+    "Reply",
     "SuppressionAdded",
     "SuppressionImport",
     "TrialSend",
@@ -56,6 +59,7 @@ __all__ = [
     "client_import",
     "client_import_plan",
     "client_update",
+    "inbound_replies_record",
     "mailing_cancel",
     "mailing_clone",
     "mailing_create",

@@ -331,15 +331,45 @@ class TestDocs:
         assert "/mailings/{id}/statistics/:" in text
 
 
-def _schema_operations() -> list[tuple[str, str]]:
+# The providers' endpoints answer to a provider's secret, not to users' tokens and permissions
+# (tests/api/test_inbound.py holds them to that secret; TestProviderEndpoints below, to no user).
+PROVIDER_PATHS = ("/inbound/",)
+
+
+def _schema_operations(*, users: bool = True) -> list[tuple[str, str]]:
+    """The schema's operations: the users' (`users=True`) or the providers'."""
     from drf_spectacular.generators import SchemaGenerator
 
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
-    return sorted((method, path) for path, item in paths.items() for method in item if method != "parameters")
+    return sorted(
+        (method, path)
+        for path, item in paths.items()
+        for method in item
+        if method != "parameters" and path.startswith(PROVIDER_PATHS) != users
+    )
 
 
 def _schema_paths() -> list[str]:
     return sorted({path for _, path in _schema_operations()})
+
+
+class TestProviderEndpoints:
+    def test_the_schema_has_them(self):
+        assert ("post", "/inbound/{provider}/") in _schema_operations(users=False)
+
+    def test_no_user_token_or_session_is_a_provider_secret(self, settings, admin_api, django_user_model, objects):
+        """A superuser's token, or a logged-in browser driven by a page elsewhere, records no reply."""
+        settings.INBOUND_SECRET = "provider-secret-of-the-test"
+        browser = DjangoClient(enforce_csrf_checks=True)
+        browser.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
+        body = {"phone": "79001234568", "text": "STOP", "received_at": "2026-11-29T10:00:00Z"}
+        before = _snapshot()
+        for method, path in _schema_operations(users=False):
+            url = path.replace("{provider}", "default")
+            assert getattr(admin_api, method)(url, body, format="json").status_code == 401, path
+            assert getattr(browser, method)(url, body, content_type="application/json").status_code == 401, path
+        assert _snapshot() == before
+        assert not Suppression.objects.filter(phone_number="79001234568").exists()
 
 
 class TestEveryOperationOfTheSchema:

@@ -1,6 +1,6 @@
 """Schemathesis runs every operation of the JSON API from its own OpenAPI schema, with a token that
-may do everything, against a database seeded with clients, mailings in every status, messages and
-phones on the do-not-contact list:
+may do everything (the providers' `/inbound/` endpoint: the provider's secret), against a database
+seeded with clients, mailings in every status, messages and phones on the do-not-contact list:
 no answer is a 5xx, every answer matches the schema (status, type, body), and each operation
 answered at least once with a 2xx (it reached the logic, not only the 404 or 400 handler), with a
 404 when it takes an id, and with the 409 of each conflict it refuses.
@@ -43,8 +43,24 @@ from mailings.models import Client, Mailing, Message, Suppression
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
+INBOUND_SECRET = "fuzzed-provider-secret"  # pragma: allowlist secret
+
+
+def _provider_secret_on_inbound(app):
+    """Every request carries the fuzzer's token; the providers' endpoint (`/inbound/<provider>/`)
+    authenticates by the provider's secret instead, so its requests carry that. (Here rather than
+    in the test: Hypothesis derives its examples from the test's source.)"""
+
+    def with_secret(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/inbound/"):
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {INBOUND_SECRET}"
+        return app(environ, start_response)
+
+    return with_secret
+
+
 schema = schemathesis.openapi.from_dict(json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True))))
-schema.app = get_wsgi_application()
+schema.app = _provider_secret_on_inbound(get_wsgi_application())
 
 # The conflicts (409) each operation must have been seen refusing, given the seeded rows: a
 # closed mailing no longer changes, a mailing with messages is not deleted, only some statuses
@@ -210,6 +226,12 @@ def token(db, in_test_transaction, no_pass_on_the_broker, django_user_model) -> 
         username="fuzzer", defaults={"is_superuser": True, "is_staff": True}
     )
     return Token.objects.get_or_create(user=user)[0].key
+
+
+@pytest.fixture(autouse=True)
+def inbound_secret(settings) -> str:
+    settings.INBOUND_SECRET = INBOUND_SECRET
+    return INBOUND_SECRET
 
 
 @pytest.fixture

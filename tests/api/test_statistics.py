@@ -55,7 +55,9 @@ class TestMailingStatistics:
 
         assert response.status_code == 200, response.content
         body = response.json()
-        assert set(body) == {"mailing", "messages_total", "messages_by_status", "success_rate", "messages"}
+        assert set(body) == {
+            "mailing", "messages_total", "messages_by_status", "success_rate", "left_out_do_not_contact", "messages",
+        }  # fmt: skip
         assert body["mailing"]["id"] == a.pk
         assert body["mailing"]["message_text"] == "A"
         assert body["mailing"]["status"] == "running"
@@ -131,6 +133,7 @@ class TestOverallStatistics:
         body = response.json()
         assert set(body) == {
             "mailings_total", "mailings_by_status", "messages_total", "messages_by_status", "success_rate", "mailings",
+            "left_out_do_not_contact",
         }  # fmt: skip
         assert body["success_rate"] == 0.5  # 3 sent of 6 ended (3 sent, 2 failed, 1 expired)
         assert body["mailings_total"] == 3
@@ -186,6 +189,7 @@ class TestOverallStatistics:
             "messages_total": 0,
             "messages_by_status": ZEROS,
             "success_rate": None,
+            "left_out_do_not_contact": 0,
             "mailings": [],
         }
 

@@ -2,6 +2,7 @@
 
 `--port 0` binds a free port; `--fd N` serves a socket its parent bound and handed down. Either way the
 first line it prints, `Sandbox provider listening on http://HOST:PORT`, says it listens and where.
+`POST /replies` delivers a person's reply to `--inbound-url`; `--stop-rate` answers some messages STOP.
 """
 
 import asyncio
@@ -43,6 +44,15 @@ class Command(BaseCommand):
             default=0,
             help="answer 400 (permanent) the first request of each msgId that is a multiple of this",
         )
+        parser.add_argument(
+            "--inbound-url",
+            default=None,
+            help="where POST /replies delivers replies (default: SANDBOX_INBOUND_URL)",
+        )
+        parser.add_argument(
+            "--inbound-secret", default=None, help="the Bearer secret of replies (default: INBOUND_SECRET)"
+        )
+        parser.add_argument("--stop-rate", type=_rate, default=0.0, help="share of accepted messages answered STOP")
 
     def handle(self, *args, **options):
         config = SandboxConfig(
@@ -56,6 +66,11 @@ class Command(BaseCommand):
             hang_seconds=options["hang_seconds"],
             seed=options["seed"],
             refuse_first_every=options["refuse_first_every"],
+            inbound_url=options["inbound_url"] if options["inbound_url"] is not None else settings.SANDBOX_INBOUND_URL,
+            inbound_secret=options["inbound_secret"]
+            if options["inbound_secret"] is not None
+            else settings.INBOUND_SECRET,
+            stop_rate=options["stop_rate"],
         )
         host, port = options["host"], options["port"]
         sock = socket.socket(fileno=options["fd"]) if options["fd"] is not None else None

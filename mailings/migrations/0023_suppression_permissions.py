@@ -36,6 +36,6 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mailings", "0021_suppression")]
+    dependencies = [("mailings", "0022_left_out_and_inbound_replies")]
 
     operations = [migrations.RunPython(grant, revoke)]
