@@ -64,6 +64,30 @@ def message_count_subquery(*, statuses: list[str] | None = None):
     return Coalesce(Subquery(total), 0)
 
 
+def parts_sent_subquery():
+    """For annotating mailings: the SMS parts of their sent messages, from the trigger-kept counts."""
+    rows = MessageCount.objects.filter(mailing_id=OuterRef("pk"), status=Message.Status.SENT)
+    return Coalesce(Subquery(rows.order_by().values("mailing_id").annotate(n=Sum("parts")).values("n")[:1]), 0)
+
+
+def parts_sent_by_mailing(*, mailing_ids: Iterable[int]) -> dict[int, int]:
+    """{mailing id: SMS parts sent} for the given mailings (0 for none)."""
+    ids = list(mailing_ids)
+    parts = dict.fromkeys(ids, 0)
+    rows = MessageCount.objects.filter(mailing_id__in=ids, status=Message.Status.SENT).values_list("mailing_id")
+    for mailing_id, n in rows.annotate(n=Sum("parts")).order_by():
+        parts[mailing_id] = n
+    return parts
+
+
+def parts_sent_total(*, mailings: QuerySet | None = None) -> int:
+    """SMS parts sent over a set of mailings (a queryset of their ids), or over all."""
+    rows = MessageCount.objects.filter(status=Message.Status.SENT)
+    if mailings is not None:
+        rows = rows.filter(mailing_id__in=mailings)
+    return rows.aggregate(n=Sum("parts"))["n"] or 0
+
+
 def message_counts_by_status(*, mailings: QuerySet | None = None) -> dict[str, int]:
     """Message counts per status over a set of mailings (a queryset of their ids), or over all."""
     counts = _zero_counts(MESSAGE_STATUSES)

@@ -41,7 +41,8 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
     list_display = [
-        "mailing_link", "status", "progress", "success_rate", "sent", "failed", "waiting", "expired", "cancelled",
+        "mailing_link", "status", "progress", "success_rate", "sent", "parts_sent", "failed", "waiting", "expired",
+        "cancelled",
     ]  # fmt: skip
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
@@ -59,6 +60,13 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     @admin.display(description="sent", ordering="n_sent")
     def sent(self, obj: Mailing) -> str:
         return _count_link(obj, "sent")
+
+    @admin.display(description="parts sent", ordering="n_parts_sent")
+    def parts_sent(self, obj: Mailing) -> int:
+        return obj.n_parts_sent
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_parts_sent=selectors.parts_sent_subquery())
 
     @admin.display(description="failed", ordering="n_failed")
     def failed(self, obj: Mailing) -> str:
@@ -91,6 +99,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
                 "by_status": by_status,
                 "outcomes": message_outcomes(counts=by_status),
                 "success_rate": rate_label(success_rate(counts=by_status)),
+                "parts_sent": selectors.parts_sent_total(mailings=changelist.queryset.values("pk")),
             }
             daily = selectors.message_daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)

@@ -106,6 +106,7 @@ class MailingViewSet(ServiceModelViewSet):
             "messages_total": sum(counts.values()),
             "messages_by_status": counts,
             "success_rate": success_rate(counts=counts),
+            "parts_sent": selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk])[mailing.pk],
             "messages": messages,
         }
         return Response(MailingStatisticsSerializer(data).data, headers=self.paginator.get_headers())
@@ -126,6 +127,7 @@ class MailingViewSet(ServiceModelViewSet):
         mailings = self.paginate_queryset(self.get_queryset())
         counts = selectors.message_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         overall = selectors.mailing_statistics_overall()
+        parts = selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         data = {
             **overall,
             "success_rate": success_rate(counts=overall["messages_by_status"]),
@@ -139,6 +141,7 @@ class MailingViewSet(ServiceModelViewSet):
                     "messages_total": sum(counts[mailing.pk].values()),
                     "messages_by_status": counts[mailing.pk],
                     "success_rate": success_rate(counts=counts[mailing.pk]),
+                    "parts_sent": parts[mailing.pk],
                 }
                 for mailing in mailings
             ],

@@ -16,10 +16,19 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def client_create(*, phone_number: str, timezone: str, operator_code: str = "", tag: str = "") -> Client:
+def client_create(
+    *, phone_number: str, timezone: str, operator_code: str = "", tag: str = "", attributes: dict | None = None
+) -> Client:
     client = Client()
     validated_save(
-        client, {"phone_number": phone_number, "timezone": timezone, "operator_code": operator_code, "tag": tag}
+        client,
+        {
+            "phone_number": phone_number,
+            "timezone": timezone,
+            "operator_code": operator_code,
+            "tag": tag,
+            "attributes": attributes or {},
+        },
     )
     return client
 
