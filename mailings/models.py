@@ -239,17 +239,27 @@ class Mailing(models.Model):
             raise ValidationError(
                 {"send_window_end": "The window's end equals its start; leave both empty to send at any time of day."}
             )
-        if self._text_is_new():
+        if self._text_is_new() or ("{" in self.message_text and self._audience_is_new()):
+            from mailings.personalisation import check_text  # it reads the audience (models -> selectors)
+
             try:
-                validate_message_parts(self.message_text)
+                check_text(self.message_text, operator_code=self.filter_operator_code, tag=self.filter_tag)
             except ValidationError as exc:
                 raise ValidationError({"message_text": exc.error_list}) from None
 
     def _text_is_new(self) -> bool:
-        """A mailing saved before the limit on parts keeps its text: it may still be launched or edited."""
+        """A mailing saved before the limits on parts and placeholders keeps its text: it may still
+        be launched or edited. A new text is checked, and a personalised one on a new audience."""
         if self._state.adding or self.pk is None:
             return True
         return not type(self).objects.filter(pk=self.pk, message_text=self.message_text).exists()
+
+    def _audience_is_new(self) -> bool:
+        return (
+            not type(self)
+            .objects.filter(pk=self.pk, filter_operator_code=self.filter_operator_code, filter_tag=self.filter_tag)
+            .exists()
+        )
 
     def validate_constraints(self, exclude=None) -> None:
         try:
