@@ -104,7 +104,7 @@ class Template:
 
     def skeleton(self) -> str:
         """The text with each placeholder as its default (or nothing): the least any client gets."""
-        return self.render({name: None for name in self.attribute_names} | dict.fromkeys(CLIENT_FIELDS, ""))
+        return "".join(p if isinstance(p, str) else p.default or "" for p in self.pieces)
 
 
 def _placeholder(inner: str) -> tuple[Placeholder | None, str]:
