@@ -196,6 +196,7 @@ class TestClientRead:
             "operator_code": "913",
             "tag": "vip",
             "timezone": "Asia/Omsk",
+            "attributes": {},
         }
 
     def test_it_answers_404_for_an_unknown_client(self, api):
@@ -222,6 +223,7 @@ class TestClientUpdate:
             "operator_code": "913",
             "tag": "new",
             "timezone": "Etc/GMT-5",
+            "attributes": {},
         }
         client.refresh_from_db()
         assert (client.phone_number, client.operator_code, client.tag, client.timezone) == (
