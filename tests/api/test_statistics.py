@@ -55,7 +55,14 @@ class TestMailingStatistics:
 
         assert response.status_code == 200, response.content
         body = response.json()
-        assert set(body) == {"mailing", "messages_total", "messages_by_status", "success_rate", "parts_sent", "messages"}
+        assert set(body) == {
+            "mailing",
+            "messages_total",
+            "messages_by_status",
+            "success_rate",
+            "parts_sent",
+            "messages",
+        }
         assert body["mailing"]["id"] == a.pk
         assert body["mailing"]["message_text"] == "A"
         assert body["mailing"]["status"] == "running"
