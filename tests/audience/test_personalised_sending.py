@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mailings import selectors
 from mailings.counts import fold_message_counts
-from mailings.models import Message
+from mailings.models import Message, MessageCount
 from mailings.sending.batch import claim
 from tests.factories import ClientFactory, MessageFactory
 from tests.sending.support import _running, _send
@@ -87,6 +87,18 @@ class TestParts:
         fold_message_counts()
         assert selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk]) == {mailing.pk: 3}
         assert selectors.parts_sent_total() == 3
+
+    def test_folding_the_counts_keeps_the_parts(self, sandbox_factory):
+        sandbox_factory()
+        mailing = _running(message_text="{note}")
+        for note in ("short", "z" * 400):  # two batches: two count rows for `sent`, folded into one
+            ids, token = _queue(mailing, [ClientFactory(attributes={"note": note})])
+            Message.objects.filter(pk__in=ids).update(token=token + len(note))
+            assert _send(mailing, ids, token + len(note)) == {"sent": 1}
+        assert MessageCount.objects.filter(mailing_id=mailing.pk, status=S.SENT).count() == 2
+        fold_message_counts()
+        assert MessageCount.objects.filter(mailing_id=mailing.pk, status=S.SENT).count() == 1
+        assert selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk]) == {mailing.pk: 1 + 3}
 
     def test_a_plain_text_records_the_same_parts_for_every_message(self, sandbox_factory):
         sandbox_factory()
