@@ -15,9 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from mailings import personalisation, selectors, services
+from mailings import selectors, services
 from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
-from mailings.admin.composer import text_parts_summary
+from mailings.admin.composer import text_parts_answer
 from mailings.admin.deleting import MailingDeleteMixin
 from mailings.admin.panel import MailingPanelMixin
 from mailings.admin.timeline import mailing_timeline_context
@@ -149,12 +149,7 @@ class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, 
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        text = request.POST.get("text", "")
-        summary = text_parts_summary(text, limit=settings.MAILING_MAX_PARTS)
-        # A personalised text rendered for a few real clients of the audience the form names.
-        filters = {"operator_code": request.POST.get("filter_operator_code", "").strip()[:3],
-                   "tag": request.POST.get("filter_tag", "").strip()[:64]}  # fmt: skip
-        return JsonResponse({**summary, "preview": personalisation.preview(text, **filters)})
+        return JsonResponse(text_parts_answer(request.POST, limit=settings.MAILING_MAX_PARTS))
 
     def test_message_view(self, request, object_id: str):
         """Send the mailing's text to one phone now, and say what the provider answered."""
