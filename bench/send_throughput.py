@@ -13,6 +13,11 @@ second against the same sandbox, the worker's CPU time per message and its peak 
 worker's CPU time per message is the figure to compare changes by: the machine's speed
 varies from run to run, and the throughput and the ceiling with it.
 
+--text '{first_name|customer}, your code {contract}' adds, in the same cluster after each plain
+run, mailings of that personalised text to the same clients (each carries first_name and contract
+attributes) interleaved with another plain one: the best rate and its worker CPU per message of
+each kind, and personalised / plain. The requirement: personalised within 10% of plain.
+
 --without-recorder starts the workers with the recorder off (bench/celery_without_recorder.py:
 sent messages written at each batch's end only), so that its cost is the difference
 between a run with it and one without.
@@ -85,6 +90,12 @@ def make_clients(n: int) -> None:
         "INSERT INTO mailings_client (phone_number, operator_code, tag, timezone, created_at, updated_at) "
         "SELECT '79' || lpad(i::text, 9, '0'), '9' || lpad((i %% 100)::text, 2, '0'), 'bench', 'Europe/Moscow', "
         "now(), now() FROM generate_series(1, %s) AS i",
+        [n],
+    )
+    # What a personalised text names (--text): every client carries them; a plain text ignores them.
+    sql(
+        "UPDATE mailings_client SET attributes = jsonb_build_object('first_name', 'Name' || id, 'contract', "
+        "'C-' || lpad(id::text, 8, '0')) WHERE id <= %s",
         [n],
     )
     sql("VACUUM ANALYZE mailings_client")
@@ -167,9 +178,9 @@ class BenchCluster(Cluster):
         return super().start(name, args, pass_fds)
 
 
-def end_to_end(n: int, label: str, memory_pids: list[int]) -> tuple[float, float]:
+def end_to_end(n: int, label: str, memory_pids: list[int], text: str = "") -> tuple[float, float]:
     """Seconds from creating a mailing to all n messages recorded sent, and the peak worker RSS."""
-    mailing = new_mailing(label)
+    mailing = new_mailing(text or label)
     started = time.perf_counter()
     mailings_process()  # the tick, here and now (saving it in the admin asks a worker for one); beat goes on
     peak = 0.0
@@ -226,6 +237,17 @@ def measure(figures: harness.Figures, args: argparse.Namespace, log_dir: Path) -
             cpu_before = cpu_seconds([worker.process.pid])
             seconds, peak = end_to_end(args.clients, f"bench latency {latency}", [worker.process.pid])
             cpu = cpu_seconds([worker.process.pid]) - cpu_before
+            if args.text:
+                # Interleaved personalised, plain, personalised after the first plain run (which warms the
+                # worker up), each kind's best: the machine's pace drifts, and both meet it alike.
+                runs = {"plain": [(seconds, cpu)], "personalised": []}
+                for kind in ("personalised", "plain", "personalised"):
+                    cpu_before = cpu_seconds([worker.process.pid])
+                    text = args.text if kind == "personalised" else ""
+                    took, _ = end_to_end(args.clients, f"bench plain {len(runs[kind])}", [worker.process.pid], text)
+                    runs[kind].append((took, cpu_seconds([worker.process.pid]) - cpu_before))
+                seconds, cpu = min(runs["plain"])
+                personal_seconds, personal_cpu = min(runs["personalised"])
         finally:
             cluster.stop()
         rate = args.clients / seconds
@@ -242,6 +264,19 @@ def measure(figures: harness.Figures, args: argparse.Namespace, log_dir: Path) -
             f"recorder {recorder}",
             flush=True,
         )
+        if args.text:
+            personal = args.clients / personal_seconds
+            figures.add(f"{label}: personalised end to end", personal, "msg/s")
+            figures.add(f"{label}: personalised / plain", personal / rate * 100, "%")
+            figures.add(f"{label}: personalised worker CPU per message", personal_cpu / args.clients * 1e6, "µs")
+            print(
+                f"{label:>14}: personalised {args.text!r}: {personal_seconds:.1f} s = {personal:,.0f} msg/s; "
+                f"plain {rate:,.0f} msg/s; personalised / plain {personal / rate:.0%}; worker CPU "
+                f"{personal_cpu / args.clients * 1e6:,.0f} µs per message (plain {cpu / args.clients * 1e6:,.0f}); "
+                f"runs (s): plain {', '.join(f'{t:.1f}' for t, _ in runs['plain'])}, "
+                f"personalised {', '.join(f'{t:.1f}' for t, _ in runs['personalised'])}",
+                flush=True,
+            )
 
     if args.fanout_clients:
         raw, ours = fanout_comparison(args.fanout_clients)
@@ -279,6 +314,7 @@ def main() -> None:
     parser.add_argument("--fanout-clients", type=int, default=1_000_000, help="0 skips")
     parser.add_argument("--memory-clients", type=int, default=300_000, help="0 skips")
     parser.add_argument("--workers", type=int, default=4, help="worker processes (prefork pool size)")
+    parser.add_argument("--text", default="", help="a personalised text run after each plain one, e.g. '{a|b}'")
     parser.add_argument("--without-recorder", action="store_true", help="sent messages written at each batch's end")
     harness.add_repeat_option(parser)
     args = parser.parse_args()

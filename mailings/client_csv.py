@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
+from mailings import placeholders
 from mailings.formulas import escape_formulas, unescape_formulas
 from mailings.models import Client
 from mailings.normalizers import written_with_trunk_prefix
@@ -41,6 +42,9 @@ class ClientRow:
     operator_code: str
     tag: str
     timezone: str
+    # The row's attribute columns, "" for an empty cell (no such attribute); None when the file has
+    # none, and the clients' attributes stay as they are. The import merges them into the client's.
+    attributes: dict[str, str] | None = None
 
     def values(self) -> tuple[str, str, str]:
         return (self.operator_code, self.tag, self.timezone)
@@ -162,9 +166,20 @@ def _check_header(header: list[str]) -> tuple[str, ...]:
     expected = "phone_number, operator_code (optional), tag, timezone"
     if not any(columns):
         raise FileError(f"The file is empty: its first line must name the columns {expected}.")
-    unknown = [name for name in columns if name not in COLUMNS]
-    if unknown:
-        raise FileError(f"Unknown column {', '.join(map(repr, unknown))} in the first line: expected {expected}.")
+    # Every other column is an attribute of the clients (placeholders in texts: {first_name}).
+    bad = [(name, placeholders.attribute_key_problem(name)) for name in columns if name not in COLUMNS]
+    bad = [(name, problem) for name, problem in bad if problem]
+    if bad:
+        name, problem = bad[0]
+        raise FileError(
+            f"Column {name!r} in the first line: {problem}. Expected {expected}, and attribute columns "
+            "(such as first_name)."
+        )
+    attributes = [name for name in columns if name not in COLUMNS]
+    if len(attributes) > placeholders.ATTRIBUTES_MAX_KEYS:
+        raise FileError(
+            f"{len(attributes)} attribute columns in the first line; at most {placeholders.ATTRIBUTES_MAX_KEYS}."
+        )
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
         raise FileError(f"Column {', '.join(map(repr, repeated))} appears more than once in the first line.")
@@ -190,6 +205,7 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
     errors: list[RowError] = []
     first_line_of: dict[str, int] = {}
     width = len(table.columns)
+    attribute_columns = [column for column in table.columns if column not in COLUMNS]
     for line, cells, extra in table.rows:
         named = dict(zip(table.columns, (cell.strip() for cell in cells), strict=False))
         row_errors = _check_shape(line, extra, width, named)
@@ -208,6 +224,16 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
                     cleaned[column] = _clean_repeated(column, unescape_formulas(raw))
             except ValidationError as exc:
                 row_errors.extend(RowError(line, column, message, named) for message in exc.messages)
+        attributes = None
+        if attribute_columns:
+            attributes = {}
+            for column in attribute_columns:
+                value = unescape_formulas(named.get(column, ""))
+                problem = placeholders.attribute_value_problem(column, value)
+                if problem:
+                    row_errors.append(RowError(line, column, problem, named))
+                else:
+                    attributes[column] = value
         phone = cleaned.get("phone_number")
         if phone is not None:
             if phone in first_line_of:
@@ -219,7 +245,7 @@ def check_rows(table: Table) -> tuple[list[ClientRow], list[RowError]]:
             errors.extend(row_errors)
             continue
         operator_code = cleaned["operator_code"] or phone[1:4]
-        records.append(ClientRow(phone, operator_code, cleaned["tag"], cleaned["timezone"]))
+        records.append(ClientRow(phone, operator_code, cleaned["tag"], cleaned["timezone"], attributes))
     return records, errors
 
 

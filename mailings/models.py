@@ -18,7 +18,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from mailings import segments
+from mailings import placeholders, segments
 from mailings.normalizers import OPERATOR_CODE_RE, PHONE_RE, normalize_phone, normalize_timezone
 
 TAG_MAX_LENGTH = 64
@@ -103,6 +103,13 @@ class Client(models.Model):
         help_text="Mobile operator code, 3 digits; taken from the phone's digits 2-4 when left empty.",
     )
     tag = models.CharField(max_length=TAG_MAX_LENGTH, blank=True, db_index=True)
+    # What a mailing's text may name besides the fields ({first_name}): name -> text (placeholders.py).
+    attributes = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="Values a mailing's text may use, such as {first_name}: an object of name: text.",
+    )
     timezone = TimeZoneNameField(
         help_text=(
             "Required: sending windows are read on the client's clock. An IANA name (Europe/Moscow), "
@@ -143,6 +150,10 @@ class Client(models.Model):
         # The operator code defaults to the phone's digits 2-4 (7 900 ... -> 900).
         if not self.operator_code and self.phone_number and PHONE_RE.match(self.phone_number):
             self.operator_code = self.phone_number[1:4]
+        try:
+            self.attributes = placeholders.normalize_attributes(self.attributes)
+        except placeholders.AttributesError as exc:
+            raise ValidationError({"attributes": exc.problems}) from None
 
     def validate_constraints(self, exclude=None) -> None:
         # An empty code means "take it from the phone": when the phone is wrong, that error says it all.
@@ -233,17 +244,27 @@ class Mailing(models.Model):
             raise ValidationError(
                 {"send_window_end": "The window's end equals its start; leave both empty to send at any time of day."}
             )
-        if self._text_is_new():
+        if self._text_is_new() or ("{" in self.message_text and self._audience_is_new()):
+            from mailings.personalisation import check_text  # it reads the audience (models -> selectors)
+
             try:
-                validate_message_parts(self.message_text)
+                check_text(self.message_text, operator_code=self.filter_operator_code, tag=self.filter_tag)
             except ValidationError as exc:
                 raise ValidationError({"message_text": exc.error_list}) from None
 
     def _text_is_new(self) -> bool:
-        """A mailing saved before the limit on parts keeps its text: it may still be launched or edited."""
+        """A mailing saved before the limits on parts and placeholders keeps its text: it may still
+        be launched or edited. A new text is checked, and a personalised one on a new audience."""
         if self._state.adding or self.pk is None:
             return True
         return not type(self).objects.filter(pk=self.pk, message_text=self.message_text).exists()
+
+    def _audience_is_new(self) -> bool:
+        return (
+            not type(self)
+            .objects.filter(pk=self.pk, filter_operator_code=self.filter_operator_code, filter_tag=self.filter_tag)
+            .exists()
+        )
 
     def validate_constraints(self, exclude=None) -> None:
         try:
@@ -289,6 +310,8 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, max_length=1000)
+    # The SMS parts of the text this message went out with (rendered for its client); 0 until sent.
+    parts = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     # The batch that owns the message: set when it is queued, checked when it is claimed and recorded.
     token = models.BigIntegerField(null=True, blank=True, editable=False)
     # While sending: when the reaper may assume the worker died and put the message back.
@@ -345,6 +368,8 @@ class MessageCount(models.Model):
     # The (UTC) day the change happened: messages sent and failed per day come from here.
     day = models.DateField()
     delta = models.BigIntegerField()
+    # The net change of the SMS parts of those messages (Message.parts): parts sent per mailing.
+    parts = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         indexes = [

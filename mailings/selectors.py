@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection, connections, models
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Func, OuterRef, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -62,6 +62,30 @@ def message_count_subquery(*, statuses: list[str] | None = None):
         rows = rows.filter(status__in=statuses)
     total = rows.order_by().values("mailing_id").annotate(n=Sum("delta")).values("n")[:1]
     return Coalesce(Subquery(total), 0)
+
+
+def parts_sent_subquery():
+    """For annotating mailings: the SMS parts of their sent messages, from the trigger-kept counts."""
+    rows = MessageCount.objects.filter(mailing_id=OuterRef("pk"), status=Message.Status.SENT)
+    return Coalesce(Subquery(rows.order_by().values("mailing_id").annotate(n=Sum("parts")).values("n")[:1]), 0)
+
+
+def parts_sent_by_mailing(*, mailing_ids: Iterable[int]) -> dict[int, int]:
+    """{mailing id: SMS parts sent} for the given mailings (0 for none)."""
+    ids = list(mailing_ids)
+    parts = dict.fromkeys(ids, 0)
+    rows = MessageCount.objects.filter(mailing_id__in=ids, status=Message.Status.SENT).values_list("mailing_id")
+    for mailing_id, n in rows.annotate(n=Sum("parts")).order_by():
+        parts[mailing_id] = n
+    return parts
+
+
+def parts_sent_total(*, mailings: QuerySet | None = None) -> int:
+    """SMS parts sent over a set of mailings (a queryset of their ids), or over all."""
+    rows = MessageCount.objects.filter(status=Message.Status.SENT)
+    if mailings is not None:
+        rows = rows.filter(mailing_id__in=mailings)
+    return rows.aggregate(n=Sum("parts"))["n"] or 0
 
 
 def message_counts_by_status(*, mailings: QuerySet | None = None) -> dict[str, int]:
@@ -213,6 +237,31 @@ def client_values_by_phone(*, phones: list[str]) -> dict[str, tuple[str, str, st
         )
         found.update((phone, (operator_code, tag, zone)) for phone, operator_code, tag, zone in rows)
     return found
+
+
+def client_attributes_by_phone(*, phones: list[str]) -> dict[str, dict]:
+    """The attributes of the clients with these phones (an import with attribute columns merges them)."""
+    chunk = 50_000 if connection.vendor == "postgresql" else 500
+    found: dict[str, dict] = {}
+    for start in range(0, len(phones), chunk):
+        found.update(
+            Client.objects.filter(phone_number__any=phones[start : start + chunk]).values_list(
+                "phone_number", "attributes"
+            )
+        )
+    return found
+
+
+def client_attribute_names(clients: QuerySet[Client]) -> list[str]:
+    """The attribute names the clients carry, sorted: the export's attribute columns. One scan of
+    the clients that carry any (on PostgreSQL the keys never leave the database)."""
+    carrying = clients.exclude(attributes={}).order_by()
+    if connection.vendor == "postgresql":
+        keys = carrying.annotate(
+            key=Func(F("attributes"), function="jsonb_object_keys", output_field=TextField())
+        ).values_list("key", flat=True)
+        return sorted(set(keys.distinct()))
+    return sorted({key for attributes in carrying.values_list("attributes", flat=True) for key in attributes})
 
 
 PROCESSING_TASK = "mailings.tasks.process_active_mailings"

@@ -74,10 +74,17 @@ class ClientAdmin(QuickCheckboxesMixin, CsvImportMixin, ImportExportMixin, admin
         return self.export_stream(request, self.get_export_queryset(request), file_format, form)
 
     def export_stream(self, request, queryset, file_format, form) -> StreamingHttpResponse:
-        """The chosen columns of the listed clients as CSV, read in chunks, formulas made inert."""
+        """The chosen columns of the listed clients and their attributes as CSV, read in chunks,
+        formulas made inert."""
         columns = export_columns(self.get_export_resource_fields_from_form(form))
-        rows = queryset.order_by("id").values_list(*columns).iterator(chunk_size=5000)
-        response = StreamingHttpResponse(csv_chunks(columns, export_rows(rows)), content_type="text/csv")
+        # Each attribute a listed client carries is a column after the fields (as the import reads them).
+        names = selectors.client_attribute_names(queryset)
+        rows = (
+            queryset.order_by("id").values_list(*columns, *(["attributes"] if names else [])).iterator(chunk_size=5000)
+        )
+        if names:
+            rows = (row[:-1] + tuple(row[-1].get(name, "") for name in names) for row in rows)
+        response = StreamingHttpResponse(csv_chunks([*columns, *names], export_rows(rows)), content_type="text/csv")
         filename = self.get_export_filename(request, queryset, file_format)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         post_export.send(sender=None, model=self.model)

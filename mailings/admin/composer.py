@@ -1,10 +1,21 @@
 """The composer's line under a mailing's text: what each message of it costs in SMS parts, and the
 look-alikes that would keep it GSM-7 (mailings/static/mailings/admin/text_parts.js asks for it as
-the operator types)."""
+the operator types), and the preview of a personalised text for real clients."""
 
 from django.template.defaultfilters import pluralize
 
-from mailings import segments
+from mailings import personalisation, segments
+
+
+def text_parts_answer(form, *, limit: int) -> dict:
+    """The composer's answer: the line under the text, and a personalised text rendered for a few
+    real clients of the audience the form's filter names."""
+    text = form.get("text", "")
+    operator_code, tag = form.get("filter_operator_code", "").strip()[:3], form.get("filter_tag", "").strip()[:64]
+    return {
+        **text_parts_summary(text, limit=limit),
+        "preview": personalisation.preview(text, operator_code=operator_code, tag=tag),
+    }
 
 
 def text_parts_summary(text: str, *, limit: int) -> dict:

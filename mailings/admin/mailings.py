@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from mailings import selectors, services
 from mailings.admin.base import MessageCountsMixin, QuickCheckboxesMixin
-from mailings.admin.composer import text_parts_summary
+from mailings.admin.composer import text_parts_answer
 from mailings.admin.deleting import MailingDeleteMixin
 from mailings.admin.panel import MailingPanelMixin
 from mailings.admin.timeline import mailing_timeline_context
@@ -149,7 +149,7 @@ class MailingAdmin(MailingPanelMixin, MailingDeleteMixin, QuickCheckboxesMixin, 
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        return JsonResponse(text_parts_summary(request.POST.get("text", ""), limit=settings.MAILING_MAX_PARTS))
+        return JsonResponse(text_parts_answer(request.POST, limit=settings.MAILING_MAX_PARTS))
 
     def test_message_view(self, request, object_id: str):
         """Send the mailing's text to one phone now, and say what the provider answered."""

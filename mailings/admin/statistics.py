@@ -42,8 +42,8 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
     list_display = [
-        "mailing_link", "status", "progress", "success_rate", "sent", "failed", "waiting", "expired", "cancelled",
-        "left_out",
+        "mailing_link", "status", "progress", "success_rate", "sent", "parts_sent", "failed", "waiting", "expired",
+        "cancelled", "left_out",
     ]  # fmt: skip
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
@@ -61,6 +61,13 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     @admin.display(description="sent", ordering="n_sent")
     def sent(self, obj: Mailing) -> str:
         return _count_link(obj, "sent")
+
+    @admin.display(description="parts sent", ordering="n_parts_sent")
+    def parts_sent(self, obj: Mailing) -> int:
+        return obj.n_parts_sent
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_parts_sent=selectors.parts_sent_subquery())
 
     @admin.display(description="failed", ordering="n_failed")
     def failed(self, obj: Mailing) -> str:
@@ -98,6 +105,7 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
                 "outcomes": message_outcomes(counts=by_status),
                 "success_rate": rate_label(success_rate(counts=by_status)),
                 "left_out": selectors.left_out_do_not_contact_total(mailings=changelist.queryset),
+                "parts_sent": selectors.parts_sent_total(mailings=changelist.queryset.values("pk")),
             }
             daily = selectors.message_daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)

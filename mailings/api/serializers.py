@@ -6,7 +6,7 @@ Serializers parse and format; the services validate fully and write.
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from mailings import guard_rails
+from mailings import guard_rails, placeholders
 from mailings import segments as sms
 from mailings.api.fields import LocalTimeField, MessageStatusField, PhoneNumberField, TimeZoneField
 from mailings.models import Client, Mailing, Message, Suppression
@@ -26,6 +26,19 @@ def _request_example(name: str, summary: str, value: dict) -> OpenApiExample:
         )
     ]
 )
+class AttributesField(serializers.DictField):
+    """A client's attributes: name -> text; checked by placeholders.normalize_attributes, naming each key."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(allow_blank=True), **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return placeholders.normalize_attributes(data if isinstance(data, dict) else data or None)
+        except placeholders.AttributesError as exc:
+            raise serializers.ValidationError(exc.problems) from None
+
+
 class ClientSerializer(serializers.ModelSerializer):
     phone_number = PhoneNumberField(
         help_text="7 and ten digits, such as 79001234567; spaces, dashes, dots, brackets and a leading + are dropped."
@@ -38,9 +51,20 @@ class ClientSerializer(serializers.ModelSerializer):
         )
     )
 
+    attributes = AttributesField(
+        required=False,
+        help_text=(
+            'Values a mailing\'s text may use as placeholders, such as {"first_name": "Anna"} for '
+            "{first_name}: names of lowercase letters, digits and _ (at most 40, not a client field), values "
+            f"text of at most {placeholders.ATTRIBUTE_VALUE_MAX_LENGTH} characters (numbers are stored as text; "
+            f"an empty value removes the attribute), at most {placeholders.ATTRIBUTES_MAX_KEYS} of them. "
+            "A write replaces the whole object."
+        ),
+    )
+
     class Meta:
         model = Client
-        fields = ["id", "phone_number", "operator_code", "tag", "timezone"]
+        fields = ["id", "phone_number", "operator_code", "tag", "timezone", "attributes"]
         extra_kwargs = {"operator_code": {"required": False}, "tag": {"required": False}}
 
 
@@ -155,8 +179,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "attempts",
             "sent_at",
             "last_error",
+            "parts",
         ]
-        read_only_fields = ["phone_number", "attempts", "sent_at", "last_error"]
+        read_only_fields = ["phone_number", "attempts", "sent_at", "last_error", "parts"]
         extra_kwargs = {"created_at": {"required": False}}
 
 
@@ -201,6 +226,9 @@ class MailingStatisticsSerializer(serializers.Serializer):
         help_text="Clients of the audience that got no message because their phone was on the do-not-contact list "
         "when the audience was taken (not counted among the messages nor in the success rate)."
     )
+    parts_sent = serializers.IntegerField(
+        help_text="SMS parts of the sent messages (each text as rendered for its client)."
+    )
     messages = MessageSerializer(many=True, help_text="One page of the mailing's messages (see the Link header).")
 
 
@@ -217,6 +245,7 @@ class MailingSummarySerializer(serializers.Serializer):
         help_text="Clients of the audience that got no message because their phone was on the do-not-contact list "
         "when the audience was taken (not counted among the messages nor in the success rate)."
     )
+    parts_sent = serializers.IntegerField(help_text="SMS parts of the sent messages.")
 
 
 class OverallStatisticsSerializer(serializers.Serializer):

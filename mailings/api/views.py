@@ -108,6 +108,7 @@ class MailingViewSet(ServiceModelViewSet):
             "messages_by_status": counts,
             "success_rate": success_rate(counts=counts),
             "left_out_do_not_contact": mailing.left_out_do_not_contact,
+            "parts_sent": selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk])[mailing.pk],
             "messages": messages,
         }
         return Response(MailingStatisticsSerializer(data).data, headers=self.paginator.get_headers())
@@ -128,6 +129,7 @@ class MailingViewSet(ServiceModelViewSet):
         mailings = self.paginate_queryset(self.get_queryset())
         counts = selectors.message_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         overall = selectors.mailing_statistics_overall()
+        parts = selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         data = {
             **overall,
             "success_rate": success_rate(counts=overall["messages_by_status"]),
@@ -143,6 +145,7 @@ class MailingViewSet(ServiceModelViewSet):
                     "messages_by_status": counts[mailing.pk],
                     "success_rate": success_rate(counts=counts[mailing.pk]),
                     "left_out_do_not_contact": mailing.left_out_do_not_contact,
+                    "parts_sent": parts[mailing.pk],
                 }
                 for mailing in mailings
             ],

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from mailings.metrics import record_provider_requests
@@ -33,11 +34,20 @@ logger = logging.getLogger(__name__)
 DO_NOT_CONTACT = "do not contact"
 
 
-def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) -> tuple[list[Row], int]:
+def claim(
+    *,
+    mailing_id: int,
+    message_ids: list[int],
+    token: int,
+    lease: float,
+    fields: tuple[str, ...] = (),
+    attributes: tuple[str, ...] = (),
+) -> tuple[list[Row], int]:
     """Flip the batch's rows to sending under a fresh token only this call knows.
 
     Returns the rows this call flipped (none for a duplicate or stale task) and the
-    new token, which the record step must present.
+    new token, which the record step must present. `fields` and `attributes`: what a
+    personalised text names, read with each client's zone (a row's `values`).
     """
     now = timezone.now()
     claim_token = secrets.randbits(63)
@@ -63,22 +73,42 @@ def claim(*, mailing_id: int, message_ids: list[int], token: int, lease: float) 
     if dropped:
         logger.info("batch left out do-not-contact phones", extra={"mailing_id": mailing_id, "count": dropped})
     client_ids = [client_id for _, _, client_id, _ in claimed if client_id is not None]
-    zones = dict(Client.objects.filter(id__any=client_ids).values_list("id", "timezone")) if client_ids else {}
-    rows = [
-        Row(i, phone, client_id, attempts, zones.get(client_id, "UTC")) for i, phone, client_id, attempts in claimed
-    ]
+    if not (fields or attributes):
+        zones = dict(Client.objects.filter(id__any=client_ids).values_list("id", "timezone")) if client_ids else {}
+        rows = [
+            Row(i, phone, client_id, attempts, zones.get(client_id, "UTC")) for i, phone, client_id, attempts in claimed
+        ]
+        return rows, claim_token
+    # The same one query, reading also what the text names: each attribute as text (absent: None).
+    keys = {f"attribute_{n}": KeyTextTransform(name, "attributes") for n, name in enumerate(attributes)}
+    read = Client.objects.filter(id__any=client_ids).annotate(**keys).values_list("id", "timezone", *fields, *keys)
+    clients = {values[0]: values[1:] for values in read} if client_ids else {}
+    rows = []
+    for i, phone, client_id, attempts in claimed:
+        zone, *named = clients.get(client_id, ("UTC", *[None] * (len(fields) + len(attributes))))
+        rows.append(Row(i, phone, client_id, attempts, zone, dict(zip((*fields, *attributes), named, strict=True))))
     return rows, claim_token
 
 
 def batch_send(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
     """Claim, send and record one batch; returns counts per action."""
-    rows, claim_token = claim(mailing_id=mailing_id, message_ids=message_ids, token=token, lease=config.lease)
+    # Read first: a personalised text says what the claim must read of each client.
+    snapshot = MailingSnapshot.read(mailing_id)
+    template = snapshot.template
+    rows, claim_token = claim(
+        mailing_id=mailing_id,
+        message_ids=message_ids,
+        token=token,
+        lease=config.lease,
+        fields=template.field_names,
+        attributes=template.attribute_names,
+    )
     lease_end = time.time() + config.lease
     if not rows:
         return {}
     # With "batch done" below, what a worker held when it died: its batches claimed and not done.
     logger.info("batch claimed", extra={"mailing_id": mailing_id, "batch": claim_token, "count": len(rows)})
-    view = MailingView(mailing_id, MailingSnapshot.read(mailing_id))
+    view = MailingView(mailing_id, snapshot)
     started = time.perf_counter()
     runtime = runtime_for(config.gateway)
     sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit)

@@ -47,17 +47,17 @@ class SentRecorder:
         self.every = every
         self.enough = max(1, enough)
         self.recorded: set[int] = set()
-        self._waiting: list[tuple[int, asyncio.Future]] = []
+        self._waiting: list[tuple[int, int, asyncio.Future]] = []
         self._full = asyncio.Event()
         self._writer: asyncio.Task | None = None
 
-    async def sent(self, message_id: int, last: bool = False) -> None:
+    async def sent(self, message_id: int, parts: int = 0, last: bool = False) -> None:
         """Returns once the message is recorded as sent (or the write failed: the batch's record retries it).
 
         `last`: no other answer of the batch is to come, so there is nothing to wait for.
         """
         written = asyncio.get_running_loop().create_future()
-        self._waiting.append((message_id, written))
+        self._waiting.append((message_id, parts, written))
         if last or len(self._waiting) >= self.enough:
             self._full.set()
         if self._writer is None:
@@ -73,20 +73,20 @@ class SentRecorder:
                         await asyncio.wait_for(self._full.wait(), self.every)
                 self._full.clear()
                 waiting, self._waiting = self._waiting, []
-                ids = [message_id for message_id, _ in waiting]
+                parts = {message_id: n for message_id, n, _ in waiting}
                 try:
-                    await loop.run_in_executor(db_thread(), _record_sent, ids, self.token)
-                    self.recorded.update(ids)
+                    await loop.run_in_executor(db_thread(), _record_sent, parts, self.token)
+                    self.recorded.update(parts)
                 except Exception:  # the database blinked: the batch's own record writes them, with retries
                     logger.warning("could not record sent messages yet", exc_info=True)
-                for _, written in waiting:
+                for _, _, written in waiting:
                     if not written.done():
                         written.set_result(None)
         finally:
             self._writer = None
 
 
-def _record_sent(message_ids: list[int], token: int) -> None:
+def _record_sent(parts: dict[int, int], token: int) -> None:
     # The batch's database thread keeps its connection between these writes (many a second):
     # opening one each time would cost more than the write. A broken one is dropped here and
     # MailingSnapshot.read, in the same thread, applies CONN_MAX_AGE.
@@ -98,7 +98,7 @@ def _record_sent(message_ids: list[int], token: int) -> None:
                 # fraction of a second of them, and those messages would go again.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            _mark_sent(message_ids, token, timezone.now())
+            _mark_sent(parts, token, timezone.now())
     except (OperationalError, InterfaceError):
         connection.close()
         raise
@@ -142,7 +142,7 @@ def record(
 
 def _write(decisions: list[Decision], token: int) -> None:
     now = timezone.now()
-    sent = [d.row.id for d in decisions if d.action is Action.SENT]
+    sent = {d.row.id: d.parts for d in decisions if d.action is Action.SENT}
     others = [d for d in decisions if d.action is not Action.SENT]
     owned = Q(token=token, status=Message.Status.SENDING)
     with transaction.atomic():
@@ -172,12 +172,21 @@ def _write(decisions: list[Decision], token: int) -> None:
                 )
 
 
-def _mark_sent(message_ids: list[int], token: int, now: datetime) -> None:
+def _mark_sent(parts: dict[int, int], token: int, now: datetime) -> None:
+    """`parts`: each sent message's id and the SMS parts of the text it went out with."""
+    distinct = set(parts.values())
+    if len(distinct) == 1:  # a plain text: every message the same parts
+        parts_value = Value(distinct.pop())
+    else:
+        parts_value = Case(
+            *(When(id=i, then=Value(n)) for i, n in parts.items()), output_field=models.PositiveSmallIntegerField()
+        )
     # Also a row the reaper took back meanwhile: it was sent, it must not go again.
     Message.objects.filter(
-        Q(token=token, status=Message.Status.SENDING) | Q(status=Message.Status.PENDING), id__any=message_ids
+        Q(token=token, status=Message.Status.SENDING) | Q(status=Message.Status.PENDING), id__any=list(parts)
     ).update(
         status=Message.Status.SENT,
+        parts=parts_value,
         sent_at=now,
         attempts=F("attempts") + 1,
         last_error="",

@@ -17,12 +17,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from mailings import segments
 from mailings.gateway import Gateway, Outcome, SendResult
 from mailings.metrics import RequestTally
 from mailings.models import Mailing
+from mailings.placeholders import MissingValue, Template, parse_or_literal
 from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
 from mailings.sending.config import SendingConfig
@@ -53,6 +56,8 @@ class Row:
     client_id: int | None
     attempts: int
     zone: str
+    # What the text's placeholders need of the client (read with the zone), None for a plain text.
+    values: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class Decision:
     action: Action
     error: str = ""
     next_attempt_at: datetime | None = None
+    parts: int = 0  # SMS parts of the text sent (SENT only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,9 @@ class MailingSnapshot:
     window_start: object
     window_end: object
     text: str
+    # The text's pieces: a plain text is rendered once (`{{` is `{`), a personalised one per message.
+    template: Template
+    plain: str | None
 
     @classmethod
     def read(cls, mailing_id: int) -> "MailingSnapshot":
@@ -77,12 +86,15 @@ class MailingSnapshot:
         mailing = Mailing.objects.only(
             "status", "end_datetime", "send_window_start", "send_window_end", "message_text"
         ).get(pk=mailing_id)
+        template = parse_or_literal(mailing.message_text)
         return cls(
             mailing.status,
             mailing.end_datetime.timestamp(),
             mailing.send_window_start,
             mailing.send_window_end,
             mailing.message_text,
+            template,
+            None if template.has_placeholders else template.render({}),
         )
 
 
@@ -125,6 +137,7 @@ class BatchSender:
         self.circuit = circuit
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
         self.rng = rng or random.Random()
+        self.max_parts = settings.MAILING_MAX_PARTS
         # Past this, no request starts and none is still open: the lease must never run out while
         # a request is on the wire, or the reaper would hand the message to another worker.
         gateway = config.gateway
@@ -144,7 +157,7 @@ class BatchSender:
             decision = await self._one(row, view, gateway, probing)
             outstanding -= 1
             if recorder is not None and decision.action is Action.SENT:
-                await recorder.sent(row.id, last=outstanding == 0)
+                await recorder.sent(row.id, decision.parts, last=outstanding == 0)
             return decision
 
         decisions: list[Decision] = []
@@ -190,10 +203,42 @@ class BatchSender:
             until = max(self.circuit.held_until(), time.time() + self.config.circuit.cooldown)
             return Decision(row, Action.HOLD, "provider circuit open", _at(until))
 
-        result = await gateway.send(message_id=row.id, phone=row.phone, text=mailing.text, deadline=mailing.end_ts)
+        text = mailing.plain
+        if text is None:
+            text, refusal = self._render(row, mailing)
+            if refusal is not None:
+                return refusal
+        parts = segments.count(text).parts
+        if parts > self.max_parts and mailing.plain is None:
+            return Decision(
+                row,
+                Action.FAIL,
+                f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
+                "(MAILING_MAX_PARTS) are allowed",
+            )
+        result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
-        return self._decide(row, result, mailing, probing)
+        decision = self._decide(row, result, mailing, probing)
+        return Decision(row, Action.SENT, parts=parts) if decision.action is Action.SENT else decision
+
+    @staticmethod
+    def _render(row: Row, mailing: MailingSnapshot) -> tuple[str, Decision | None]:
+        """The text for this message's client, or why none goes (no request is made)."""
+        template = mailing.template
+        values = row.values
+        if values is None or any(name not in values for name in template.attribute_names):
+            # The text changed after the claim read the client: the next claim reads what it needs.
+            return "", Decision(row, Action.HOLD, "the text changed while the message was claimed", timezone.now())
+        try:
+            return template.render(values), None
+        except MissingValue as missing:
+            return "", Decision(
+                row,
+                Action.FAIL,
+                f"not sent: the client has no attribute {missing.name} and {{{missing.name}}} has no default "
+                f"(write {{{missing.name}|...}} to give one)",
+            )
 
     def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot, probing: bool = False) -> Decision:
         if result.outcome is Outcome.SENT:

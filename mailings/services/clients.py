@@ -1,7 +1,7 @@
 """Writes to the client directory: one client, or a whole CSV file at once."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -16,10 +16,19 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def client_create(*, phone_number: str, timezone: str, operator_code: str = "", tag: str = "") -> Client:
+def client_create(
+    *, phone_number: str, timezone: str, operator_code: str = "", tag: str = "", attributes: dict | None = None
+) -> Client:
     client = Client()
     validated_save(
-        client, {"phone_number": phone_number, "timezone": timezone, "operator_code": operator_code, "tag": tag}
+        client,
+        {
+            "phone_number": phone_number,
+            "timezone": timezone,
+            "operator_code": operator_code,
+            "tag": tag,
+            "attributes": attributes or {},
+        },
     )
     return client
 
@@ -43,13 +52,26 @@ class ClientImport:
 
 
 def client_import_plan(*, records: list[ClientRow]) -> ClientImport:
-    existing = selectors.client_values_by_phone(phones=[record.phone_number for record in records])
+    phones = [record.phone_number for record in records]
+    existing = selectors.client_values_by_phone(phones=phones)
+    with_attributes = bool(records) and records[0].attributes is not None
+    attributes = selectors.client_attributes_by_phone(phones=phones) if with_attributes else {}
     new, changed, unchanged = [], [], 0
     for record in records:
         before = existing.get(record.phone_number)
+        if with_attributes:
+            # The file's attribute columns replace those attributes (an empty cell removes one); the
+            # client's other attributes stay.
+            had = attributes.get(record.phone_number, {})
+            merged = {k: v for k, v in had.items() if k not in record.attributes}
+            merged.update((k, v) for k, v in record.attributes.items() if v)
+            attributes_changed = merged != had
+            record = replace(record, attributes=merged)
+        else:
+            attributes_changed = False
         if before is None:
             new.append(record)
-        elif before != record.values():
+        elif before != record.values() or attributes_changed:
             changed.append((before, record))
         else:
             unchanged += 1

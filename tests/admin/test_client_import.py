@@ -217,7 +217,7 @@ class TestBadFiles:
             (b"", "The submitted file is empty"),
             (b"\n\n", "The file is empty: its first line must name the columns"),
             (b"phone_number;tag\n79001234567;x\n", "Missing column &#x27;timezone&#x27;"),
-            (b"phone_number;tag;timezone;email\n", "Unknown column &#x27;email&#x27;"),
+            (b"phone_number;tag;timezone;e-mail\n", "&#x27;e-mail&#x27; is not a valid attribute name"),
             (b"phone_number;tag;tag;timezone\n", "Column &#x27;tag&#x27; appears more than once"),
             (b"phone_number;tag;timezone\n", "No valid data to import"),
             (b"phone_number;tag;timezone\n7900\x00;x;UTC\n", "NUL bytes"),

@@ -7,7 +7,7 @@ from tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
-CLIENT_KEYS = {"id", "phone_number", "operator_code", "tag", "timezone"}
+CLIENT_KEYS = {"id", "phone_number", "operator_code", "tag", "timezone", "attributes"}
 ORIGINAL_EXAMPLE = {"phone_number": "70000000000", "operator_code": "913", "tag": "new_client", "timezone": "GMT+3"}
 
 
@@ -29,6 +29,7 @@ class TestClientCreate:
             "operator_code": "913",
             "tag": "new_client",
             "timezone": "Etc/GMT-3",
+            "attributes": {},
         }
         assert (client.phone_number, client.operator_code, client.tag, client.timezone) == (
             "70000000000",
@@ -195,6 +196,7 @@ class TestClientRead:
             "operator_code": "913",
             "tag": "vip",
             "timezone": "Asia/Omsk",
+            "attributes": {},
         }
 
     def test_it_answers_404_for_an_unknown_client(self, api):
@@ -221,6 +223,7 @@ class TestClientUpdate:
             "operator_code": "913",
             "tag": "new",
             "timezone": "Etc/GMT-5",
+            "attributes": {},
         }
         client.refresh_from_db()
         assert (client.phone_number, client.operator_code, client.tag, client.timezone) == (

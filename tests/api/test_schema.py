@@ -48,6 +48,7 @@ class TestSchema:
             "operator_code",
             "tag",
             "timezone",
+            "attributes",
         }
 
     def test_it_documents_the_paging_parameters_and_headers(self, schema):

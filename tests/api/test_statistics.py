@@ -56,7 +56,8 @@ class TestMailingStatistics:
         assert response.status_code == 200, response.content
         body = response.json()
         assert set(body) == {
-            "mailing", "messages_total", "messages_by_status", "success_rate", "left_out_do_not_contact", "messages",
+            "mailing", "messages_total", "messages_by_status", "success_rate", "left_out_do_not_contact", "parts_sent",
+            "messages",
         }  # fmt: skip
         assert body["mailing"]["id"] == a.pk
         assert body["mailing"]["message_text"] == "A"
