@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from import_export.admin import ImportExportMixin
 from import_export.signals import post_export
 
-from mailings import selectors, services
+from mailings import directory_selectors, selectors, services
 from mailings.admin.base import QuickCheckboxesMixin
 from mailings.admin.filters import IndexedValuesFilter, ZoneValuesFilter
 from mailings.admin.imports import CsvImportMixin
@@ -78,7 +78,7 @@ class ClientAdmin(QuickCheckboxesMixin, CsvImportMixin, ImportExportMixin, admin
         formulas made inert."""
         columns = export_columns(self.get_export_resource_fields_from_form(form))
         # Each attribute a listed client carries is a column after the fields (as the import reads them).
-        names = selectors.client_attribute_names(queryset)
+        names = directory_selectors.client_attribute_names(queryset)
         rows = (
             queryset.order_by("id").values_list(*columns, *(["attributes"] if names else [])).iterator(chunk_size=5000)
         )

@@ -204,62 +204,6 @@ class MailingCountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
-def _success_rate_field() -> serializers.FloatField:
-    return serializers.FloatField(
-        allow_null=True,
-        min_value=0,
-        max_value=1,
-        help_text=(
-            "sent / (sent + failed + expired), from 0 to 1: of the messages whose delivery has ended, the share "
-            "the provider accepted. Waiting (pending, sending) and cancelled messages are left out; null while "
-            "no message has ended."
-        ),
-    )
-
-
-class MailingStatisticsSerializer(serializers.Serializer):
-    mailing = MailingSerializer()
-    messages_total = serializers.IntegerField()
-    messages_by_status = StatusCountsSerializer()
-    success_rate = _success_rate_field()
-    left_out_do_not_contact = serializers.IntegerField(
-        help_text="Clients of the audience that got no message because their phone was on the do-not-contact list "
-        "when the audience was taken (not counted among the messages nor in the success rate)."
-    )
-    parts_sent = serializers.IntegerField(
-        help_text="SMS parts of the sent messages (each text as rendered for its client)."
-    )
-    messages = MessageSerializer(many=True, help_text="One page of the mailing's messages (see the Link header).")
-
-
-class MailingSummarySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Mailing.Status.choices)
-    start_datetime = serializers.DateTimeField()
-    end_datetime = serializers.DateTimeField()
-    message_text = serializers.CharField()
-    messages_total = serializers.IntegerField()
-    messages_by_status = StatusCountsSerializer()
-    success_rate = _success_rate_field()
-    left_out_do_not_contact = serializers.IntegerField(
-        help_text="Clients of the audience that got no message because their phone was on the do-not-contact list "
-        "when the audience was taken (not counted among the messages nor in the success rate)."
-    )
-    parts_sent = serializers.IntegerField(help_text="SMS parts of the sent messages.")
-
-
-class OverallStatisticsSerializer(serializers.Serializer):
-    mailings_total = serializers.IntegerField()
-    mailings_by_status = MailingCountsSerializer()
-    messages_total = serializers.IntegerField()
-    messages_by_status = StatusCountsSerializer()
-    success_rate = _success_rate_field()
-    left_out_do_not_contact = serializers.IntegerField(
-        help_text="The sum over all mailings of their clients left out for the do-not-contact list."
-    )
-    mailings = MailingSummarySerializer(many=True, help_text="One page of mailings (see the Link header).")
-
-
 class ProviderStatusSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
         choices=[mode.value for mode in Mode],

@@ -19,11 +19,10 @@ from mailings.api.serializers import (
     ClientSerializer,
     MailingSavedSerializer,
     MailingSerializer,
-    MailingStatisticsSerializer,
     MessageSerializer,
-    OverallStatisticsSerializer,
     RetriedSerializer,
 )
+from mailings.api.statistics_serializers import MailingStatisticsSerializer, OverallStatisticsSerializer
 from mailings.models import Client, Mailing, Message
 from mailings.outcomes import success_rate
 from mailings.services import history

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from mailings import selectors
+from mailings import directory_selectors
 from mailings.client_csv import ClientRow
 from mailings.models import Client, Message
 from mailings.services.validation import validated_save
@@ -53,9 +53,9 @@ class ClientImport:
 
 def client_import_plan(*, records: list[ClientRow]) -> ClientImport:
     phones = [record.phone_number for record in records]
-    existing = selectors.client_values_by_phone(phones=phones)
+    existing = directory_selectors.client_values_by_phone(phones=phones)
     with_attributes = bool(records) and records[0].attributes is not None
-    attributes = selectors.client_attributes_by_phone(phones=phones) if with_attributes else {}
+    attributes = directory_selectors.client_attributes_by_phone(phones=phones) if with_attributes else {}
     new, changed, unchanged = [], [], 0
     for record in records:
         before = existing.get(record.phone_number)

@@ -51,7 +51,9 @@ def test_the_index_leads_with_the_mailing_pages(live_server, page, shot, operato
     apps = page.locator("#content-main .module caption a")
     expect(apps.first).to_have_text("Mailings")
     rows = page.locator("#content-main .app-mailings th a")
-    expect(rows).to_have_text(["Mailings", "Mailing statistics", "Messages", "Clients", "Sending schedule"])
+    expect(rows).to_have_text(
+        ["Mailings", "Mailing statistics", "Messages", "Clients", "Do-not-contact list", "Sending schedule"]
+    )
     expect(page.locator("#content-main .app-django_celery_beat")).to_have_count(0)
     icon = page.locator("link[rel=icon]")
     assert page.request.get(live_server.url + icon.get_attribute("href")).status == 200
