@@ -79,6 +79,7 @@ class MailingSnapshot:
     # The text's pieces: a plain text is rendered once (`{{` is `{`), a personalised one per message.
     template: Template
     plain: str | None
+    plain_parts: int  # a plain text's SMS parts, counted once here rather than per message
 
     @classmethod
     def read(cls, mailing_id: int) -> "MailingSnapshot":
@@ -87,6 +88,7 @@ class MailingSnapshot:
             "status", "end_datetime", "send_window_start", "send_window_end", "message_text"
         ).get(pk=mailing_id)
         template = parse_or_literal(mailing.message_text)
+        plain = None if template.has_placeholders else template.render({})
         return cls(
             mailing.status,
             mailing.end_datetime.timestamp(),
@@ -94,7 +96,8 @@ class MailingSnapshot:
             mailing.send_window_end,
             mailing.message_text,
             template,
-            None if template.has_placeholders else template.render({}),
+            plain,
+            segments.count(plain).parts if plain is not None else 0,
         )
 
 
@@ -203,19 +206,19 @@ class BatchSender:
             until = max(self.circuit.held_until(), time.time() + self.config.circuit.cooldown)
             return Decision(row, Action.HOLD, "provider circuit open", _at(until))
 
-        text = mailing.plain
+        text, parts = mailing.plain, mailing.plain_parts
         if text is None:
             text, refusal = self._render(row, mailing)
             if refusal is not None:
                 return refusal
-        parts = segments.count(text).parts
-        if parts > self.max_parts and mailing.plain is None:
-            return Decision(
-                row,
-                Action.FAIL,
-                f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
-                "(MAILING_MAX_PARTS) are allowed",
-            )
+            parts = segments.count(text).parts
+            if parts > self.max_parts:
+                return Decision(
+                    row,
+                    Action.FAIL,
+                    f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
+                    "(MAILING_MAX_PARTS) are allowed",
+                )
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
