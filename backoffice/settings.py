@@ -342,9 +342,15 @@ MAILING_MAX_PARTS = env.int("MAILING_MAX_PARTS", default=10)
 if not 1 <= MAILING_MAX_PARTS <= 65:
     raise ImproperlyConfigured(f"MAILING_MAX_PARTS is {MAILING_MAX_PARTS}: give a number of SMS parts from 1 to 65.")
 
-# The SMS provider (docs/provider-openapi.yaml). The default is the sandbox (`manage.py sandbox_gateway`).
+# The SMS providers (docs/provider-openapi.yaml), by name (backoffice/provider_settings.py):
+# `default` is SENDING_API_URL / SENDING_API_TOKEN, the sandbox (`manage.py sandbox_gateway`)
+# unless set, with SENDING_PARTS_PER_SECOND, SENDING_API_ENABLED, INBOUND_SECRET and
+# DELIVERY_REPORT_SECRET; SENDING_PROVIDERS names the others.
 SENDING_API_URL = env.str("SENDING_API_URL", default="http://127.0.0.1:8025").rstrip("/")
 SENDING_API_TOKEN = env.str("SENDING_API_TOKEN", default="sandbox-token" if DEBUG else "")
+from backoffice.provider_settings import read_provider_settings  # noqa: E402
+
+globals().update(read_provider_settings(env, env_bool))
 SENDING_CONNECT_TIMEOUT = env.float("SENDING_CONNECT_TIMEOUT", default=3.0)
 SENDING_READ_TIMEOUT = env.float("SENDING_READ_TIMEOUT", default=10.0)
 SENDING_CONCURRENCY = env.int("SENDING_CONCURRENCY", default=250)  # requests in flight per worker process
@@ -363,7 +369,6 @@ SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the period
 # Replies the provider delivers to `POST /inbound/default/` (mailings/inbound.py): refused while
 # INBOUND_SECRET is empty. An opt-out word puts the phone on the do-not-contact list, an opt-in
 # word takes it off if a STOP reply put it there. Words are comma-separated, matched ignoring case.
-INBOUND_SECRET = env.str("INBOUND_SECRET", default="")
 # Where the sandbox provider (`manage.py sandbox_gateway`) delivers the replies it is asked to send.
 SANDBOX_INBOUND_URL = env.str("SANDBOX_INBOUND_URL", default="http://127.0.0.1:8000/inbound/default/")
 OPT_OUT_WORDS = env.list("OPT_OUT_WORDS", default=["STOP", "СТОП", "ОТПИСАТЬСЯ", "UNSUBSCRIBE"])

@@ -1,8 +1,9 @@
 """Providers' replies: which providers may deliver them (and with which secret), and which texts
 are opt-out or opt-in words.
 
-A provider is named in the URL, `POST /inbound/<provider>/`: `default` is the provider of
-`SENDING_API_URL`, and its secret is `INBOUND_SECRET`. A word is matched case-insensitively,
+A provider is named in the URL, `POST /inbound/<provider>/` (mailings/providers.py): `default`
+is the provider of `SENDING_API_URL`, and its secret is `INBOUND_SECRET`; another's is
+`INBOUND_SECRET_<NAME>`. A word is matched case-insensitively,
 trimmed, with trailing punctuation ignored ("Stop!" is STOP); anything else is not a word.
 """
 
@@ -11,22 +12,23 @@ import re
 
 from django.conf import settings
 
-DEFAULT_PROVIDER = "default"
+from mailings.providers import DEFAULT_PROVIDER, provider_named, providers
+
+__all__ = ["DEFAULT_PROVIDER", "inbound_providers", "inbound_secret", "is_opt_in", "is_opt_out", "secret_matches"]
 
 _TRAILING_PUNCTUATION = re.compile(r"[\s.,!?;:…]+$")
 
 
 def inbound_providers() -> list[str]:
     """The providers whose replies have an endpoint (configured or not)."""
-    return [DEFAULT_PROVIDER]
+    return list(providers())
 
 
 def inbound_secret(provider: str) -> str | None:
     """The secret `provider` presents as `Authorization: Bearer <secret>`; "" while none is set
     (its replies are refused), None for a provider that does not exist."""
-    if provider == DEFAULT_PROVIDER:
-        return settings.INBOUND_SECRET
-    return None
+    found = provider_named(provider)
+    return None if found is None else found.inbound_secret
 
 
 def secret_matches(*, provider: str, presented: str) -> bool:

@@ -312,6 +312,8 @@ class Message(models.Model):
     last_error = models.TextField(blank=True, max_length=1000)
     # The SMS parts of the text this message went out with (rendered for its client); 0 until sent.
     parts = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    # The provider that took the message (mailings/providers.py), or is to be asked while it waits.
+    provider = models.CharField(max_length=40, default="default", db_default="default", editable=False)
     # The batch that owns the message: set when it is queued, checked when it is claimed and recorded.
     token = models.BigIntegerField(null=True, blank=True, editable=False)
     # While sending: when the reaper may assume the worker died and put the message back.
