@@ -13,6 +13,7 @@ from datetime import UTC
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers
@@ -34,6 +35,8 @@ _BIGINT = 2**63 - 1
 
 
 class DeliveryReportSerializer(serializers.Serializer):
+    """The schema's description of a report; the endpoint checks each by hand (`_report`)."""
+
     id = serializers.IntegerField(min_value=1, max_value=_BIGINT, help_text="The msgId the message was sent with.")
     status = serializers.ChoiceField(
         choices=["delivered", "undelivered", "expired"],
@@ -119,28 +122,69 @@ class PerProviderReportThrottle(PerProviderThrottle):
         return f"delivery-reports:{request.auth}" if request.auth else None
 
 
+_FIELDS = ("id", "status", "error_code", "reported_at")
+_STATUSES = ("delivered", "undelivered", "expired")
+
+
+def _report(item) -> tuple[services.DeliveryReport | None, dict]:
+    """One report checked by hand: what DeliveryReportSerializer documents, at a fraction of its
+    cost per item (a list of 1,000 is parsed in milliseconds). The report, or the errors by field."""
+    if not isinstance(item, dict):
+        return None, {"non_field_errors": ["Send an object: {id, status, error_code, reported_at}."]}
+    errors: dict[str, list[str]] = {}
+    for name in ("id", "status", "reported_at"):
+        if item.get(name) is None:
+            errors[name] = ["This field is required."]
+    message_id = item.get("id")
+    if isinstance(message_id, str) and message_id.isascii() and message_id.isdigit():
+        message_id = int(message_id)
+    if "id" not in errors and (isinstance(message_id, bool) or not isinstance(message_id, int)):
+        errors["id"] = ["A valid integer is required (the message's msgId)."]
+    elif "id" not in errors and not 1 <= message_id <= _BIGINT:
+        errors["id"] = [f"Must be from 1 to {_BIGINT}."]
+    status = item.get("status")
+    if "status" not in errors and status not in _STATUSES:
+        errors["status"] = [f"{str(status)[:40]!r} is not one of: {', '.join(_STATUSES)}."]
+    error_code = item.get("error_code")
+    if (error_code is not None and not isinstance(error_code, str | int)) or isinstance(error_code, bool):
+        errors["error_code"] = ["Send a string or null."]
+    elif error_code is not None and len(str(error_code)) > 100:
+        errors["error_code"] = ["Ensure this field has no more than 100 characters."]
+    reported_at = item.get("reported_at")
+    parsed = None
+    if "reported_at" not in errors:
+        try:
+            parsed = parse_datetime(reported_at) if isinstance(reported_at, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            errors["reported_at"] = ["Send a date and time in ISO 8601 (2026-11-30T10:00:00Z)."]
+        elif parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+    if errors:
+        return None, errors
+    code = "" if error_code is None else str(error_code)
+    return services.DeliveryReport(message_id, status, code, parsed), {}
+
+
 def _parse(data) -> list[services.DeliveryReport]:
     """Every report checked before any is recorded: ValidationError naming the item and the field."""
-    if isinstance(data, list):
-        if not 1 <= len(data) <= MAX_REPORTS:
-            raise exceptions.ValidationError({"non_field_errors": [f"Send from 1 to {MAX_REPORTS} reports."]})
-        errors, items = {}, []
-        for index, item in enumerate(data):
-            serializer = DeliveryReportSerializer(data=item)
-            if serializer.is_valid():
-                items.append(serializer.validated_data)
-            else:
-                errors[str(index)] = serializer.errors
+    if not isinstance(data, list):
+        report, errors = _report(data)
         if errors:
             raise exceptions.ValidationError(errors)
-    else:
-        serializer = DeliveryReportSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
-        items = [serializer.validated_data]
-    return [
-        services.DeliveryReport(item["id"], item["status"], item.get("error_code") or "", item["reported_at"])
-        for item in items
-    ]
+        return [report]
+    if not 1 <= len(data) <= MAX_REPORTS:
+        raise exceptions.ValidationError({"non_field_errors": [f"Send from 1 to {MAX_REPORTS} reports."]})
+    reports, errors = [], {}
+    for index, item in enumerate(data):
+        report, problems = _report(item)
+        if problems:
+            errors[str(index)] = problems
+        reports.append(report)
+    if errors:
+        raise exceptions.ValidationError(errors)
+    return reports
 
 
 class DeliveryReportsView(APIView):
