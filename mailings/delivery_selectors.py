@@ -9,7 +9,8 @@ waiting for a report (within DELIVERY_REPORT_TIMEOUT of sending) are left out.
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from mailings.models import DeliveryCount, Message
 
@@ -53,3 +54,15 @@ def delivery_rate(counts: dict[str, int]) -> float | None:
     """delivered / (delivered + undelivered + no report); None while none of them is known."""
     ended = sum(counts[key] for key in DELIVERY_KEYS)
     return counts[Message.DeliveryStatus.DELIVERED] / ended if ended else None
+
+
+def delivery_summary(counts: dict[str, int]) -> dict:
+    """The counts with their rate, as the API, the admin and the daily e-mail show them."""
+    return {**counts, "delivery_rate": delivery_rate(counts)}
+
+
+def delivery_count_subquery(*, delivery_status: str):
+    """A mailing's messages with this delivery status, to annotate a mailing queryset with."""
+    rows = DeliveryCount.objects.filter(mailing_id=OuterRef("pk"), delivery_status=delivery_status)
+    total = rows.order_by().values("mailing_id").annotate(n=Sum("delta")).values("n")
+    return Coalesce(Subquery(total), 0)

@@ -100,7 +100,10 @@ class ReportSecretAuthentication(BaseAuthentication):
 
 class ReportSecretScheme(OpenApiAuthenticationExtension):
     target_class = ReportSecretAuthentication
-    name = "reportSignature"
+    name = ["reportSignature", "reportBearer"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"reportSignature": []}, {"reportBearer": []}]  # either one
 
     def get_security_definition(self, auto_schema):
         return [
@@ -108,8 +111,8 @@ class ReportSecretScheme(OpenApiAuthenticationExtension):
                 "type": "apiKey",
                 "in": "header",
                 "name": "X-Signature",
-                "description": "sha256=<hex HMAC-SHA256 of the raw body keyed with the provider's report secret "
-                "(DELIVERY_REPORT_SECRET for `default`, DELIVERY_REPORT_SECRET_<NAME> for another)>.",
+                "description": "sha256=<hex HMAC-SHA256 of the raw body keyed with the provider's report secret> "
+                "(DELIVERY_REPORT_SECRET for `default`, DELIVERY_REPORT_SECRET_<NAME> for another).",
             },
             {"type": "http", "scheme": "bearer", "description": "The provider's report secret itself."},
         ]
