@@ -219,3 +219,40 @@ class TestTimeout:
         _post(_report(message))
         settings.DELIVERY_REPORT_TIMEOUT = timedelta(hours=1)
         assert delivery_reports_close_overdue(now=timezone.now()) == 0
+
+
+class TestDocumentedContract:
+    """docs/provider-openapi.yaml offers providers this callback: it says what the endpoint takes and answers."""
+
+    @staticmethod
+    def _document() -> dict:
+        import yaml
+
+        from backoffice.processes import ROOT
+
+        return yaml.safe_load((ROOT / "docs" / "provider-openapi.yaml").read_text())
+
+    def test_the_callback_matches_the_endpoint(self):
+        from mailings.api.delivery_reports import MAX_REPORTS, DeliveryReportAnswerSerializer
+
+        document = self._document()
+        [callback] = document["paths"]["/send/{msgId}"]["post"]["callbacks"]["deliveryReports"].items()
+        url, operation = callback
+        assert url.endswith("/providers/default/delivery-reports/")
+        assert set(operation["post"]["responses"]) == {"200", "400", "401", "403", "404"}
+        schemas = document["components"]["schemas"]
+        assert schemas["DeliveryReport"]["properties"]["status"]["enum"] == ["delivered", "undelivered", "expired"]
+        assert set(schemas["DeliveryReport"]["properties"]) == {"id", "status", "error_code", "reported_at"}
+        assert set(schemas["DeliveryReportAnswer"]["properties"]) == set(DeliveryReportAnswerSerializer().fields)
+        body = operation["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"][1]
+        assert body["maxItems"] == MAX_REPORTS
+        schemes = document["components"]["securitySchemes"]
+        assert schemes["reportSignature"]["name"] == "X-Signature"
+
+    def test_a_body_the_document_describes_is_taken(self, secret):
+        import jsonschema
+
+        schema = self._document()["components"]["schemas"]["DeliveryReport"]
+        report = {"id": _sent().id, "status": "expired", "reported_at": _at(0)}
+        jsonschema.validate(report, {k: v for k, v in schema.items()})
+        assert _post(report).json()["applied"] == 1
