@@ -256,3 +256,63 @@ class TestDocumentedContract:
         report = {"id": _sent().id, "status": "expired", "reported_at": _at(0)}
         jsonschema.validate(report, {k: v for k, v in schema.items()})
         assert _post(report).json()["applied"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRaces:
+    def test_lists_racing_for_the_same_messages_end_with_the_latest_report_each(self):
+        """Four connections post overlapping lists in shuffled order at once: every message ends with
+        the report whose reported_at is the latest of all posted, and the counts agree."""
+        import random
+        import threading
+
+        from django.db import connection, connections
+
+        from mailings.services import DeliveryReport, delivery_reports_apply
+
+        if connection.vendor != "postgresql":
+            pytest.skip("concurrent writers: PostgreSQL")
+        mailing = MailingFactory()
+        ids = [_sent(mailing=mailing).id for _ in range(200)]
+        lists = []
+        for seed in range(8):
+            rolls = random.Random(seed)
+            chosen = rolls.sample(ids, 150)
+            lists.append(
+                [
+                    DeliveryReport(
+                        i,
+                        rolls.choice(["delivered", "undelivered"]),
+                        "",
+                        BASE + timedelta(seconds=rolls.randrange(10_000)),
+                    )
+                    for i in chosen
+                ]
+            )
+        errors = []
+
+        def post(mine):
+            try:
+                for reports in mine:
+                    delivery_reports_apply(provider="default", reports=reports, now=timezone.now())
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=post, args=(lists[n::4],)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        latest = {}
+        for report in (r for reports in lists for r in reports):
+            if report.message_id not in latest or report.reported_at > latest[report.message_id].reported_at:
+                latest[report.message_id] = report
+        recorded = {m.id: (m.delivery_status, m.reported_at) for m in Message.objects.filter(id__in=latest)}
+        assert recorded == {i: (r.status, r.reported_at) for i, r in latest.items()}
+        expected = {"delivered": 0, "undelivered": 0, "no_report": 0}
+        for report in latest.values():
+            expected[report.status] += 1
+        assert _counts(mailing.id) == expected
