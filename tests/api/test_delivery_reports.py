@@ -316,3 +316,14 @@ class TestRaces:
         for report in latest.values():
             expected[report.status] += 1
         assert _counts(mailing.id) == expected
+
+
+class TestTheTick:
+    def test_the_tick_closes_the_wait_for_reports(self, settings):
+        from mailings.sending.processor import mailings_process
+
+        settings.DELIVERY_REPORT_TIMEOUT = timedelta(hours=1)
+        message = _sent()
+        assert mailings_process()["reports_overdue"] == 1
+        message.refresh_from_db()
+        assert message.delivery_status == Message.DeliveryStatus.NO_REPORT
