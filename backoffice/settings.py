@@ -249,6 +249,8 @@ REST_FRAMEWORK = {
         "user": env_rate("API_RATE_PER_USER", default="1200/minute"),
         "anon": env_rate("API_RATE_PER_ADDRESS", default="60/minute"),
         "inbound": env_rate("INBOUND_RATE", default="600/minute"),  # per provider (mailings/api/inbound.py)
+        # Requests per provider (mailings/api/delivery_reports.py); each may carry 1,000 reports.
+        "delivery_reports": env_rate("DELIVERY_REPORT_RATE", default="6000/minute"),
     },
     # The page size is the class's, set beside its maximum: no PAGE_SIZE here.
     "DEFAULT_PAGINATION_CLASS": "mailings.api.pagination.LinkHeaderPagination",
@@ -365,6 +367,10 @@ SENDING_CIRCUIT_THRESHOLD = env.int("SENDING_CIRCUIT_THRESHOLD", default=20)  # 
 SENDING_CIRCUIT_COOLDOWN = env.float("SENDING_CIRCUIT_COOLDOWN", default=5.0)
 SENDING_CIRCUIT_MAX_COOLDOWN = env.float("SENDING_CIRCUIT_MAX_COOLDOWN", default=120.0)
 SENDING_TICK_SECONDS = env.int("SENDING_TICK_SECONDS", default=10)  # the periodic task's initial interval
+# Delivery reports (`POST /providers/<name>/delivery-reports/`, mailings/delivery_reports.py): a sent
+# message without a report this long after sending is unknown for good ("no report"); a later
+# report is refused as late. Hours.
+DELIVERY_REPORT_TIMEOUT = timedelta(hours=env.float("DELIVERY_REPORT_TIMEOUT_HOURS", default=72.0))
 
 # Replies the provider delivers to `POST /inbound/default/` (mailings/inbound.py): refused while
 # INBOUND_SECRET is empty. An opt-out word puts the phone on the do-not-contact list, an opt-in

@@ -1,4 +1,5 @@
-"""Folding the count rows the database triggers append (see models.MessageCount, MessageMinute)."""
+"""Folding the count rows the database triggers append (see models.MessageCount, MessageMinute,
+DeliveryCount)."""
 
 from datetime import timedelta
 
@@ -6,7 +7,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Model, Sum
 from django.utils import timezone
 
-from mailings.models import MessageCount, MessageMinute
+from mailings.models import DeliveryCount, MessageCount, MessageMinute
 
 _FOLD_POSTGRES = """
 WITH crowded AS (
@@ -33,6 +34,7 @@ FOLD_MINUTES_WITHIN = timedelta(days=1)
 _FOLDS: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...], str | None], ...] = (
     (MessageCount, ("mailing_id", "status", "day"), ("delta", "parts"), None),
     (MessageMinute, ("mailing_id", "status", "minute"), ("delta",), "minute"),
+    (DeliveryCount, ("mailing_id", "delivery_status"), ("delta",), None),
 )
 
 

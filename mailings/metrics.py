@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from mailings import selectors
+from mailings.delivery_metrics import delivery_metrics
 from mailings.gateway import Outcome
 from mailings.models import Message
 from mailings.sending.circuit import Mode
@@ -159,7 +160,8 @@ class BackofficeCollector:
         for status, n in counts["mailings_by_status"].items():
             mailings.add_metric([status], n)
         # Gather first: a failure half-way must not leave half the families on the page.
-        yield from (messages, waiting, mailings)
+        delivery = list(delivery_metrics())
+        yield from (messages, waiting, mailings, *delivery)
 
     def _provider_requests(self, data: dict[str, int]) -> Iterator[Metric]:
         requests = CounterMetricFamily(

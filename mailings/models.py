@@ -291,6 +291,15 @@ class Message(models.Model):
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
 
+    class DeliveryStatus(models.TextChoices):
+        """What the provider reported later about a sent message (mailings/delivery_reports.py)."""
+
+        UNKNOWN = "unknown", "Unknown (no report yet)"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        # No report within DELIVERY_REPORT_TIMEOUT of sending: unknown for good, counted apart.
+        NO_REPORT = "no_report", "Unknown for good (no report in time)"
+
     # Groups the engine, the statistics and the pages all mean by these words:
     # still to be sent (due, retrying, held, or on the wire now),
     WAITING_STATUSES = (Status.PENDING, Status.SENDING)
@@ -314,6 +323,14 @@ class Message(models.Model):
     parts = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     # The provider that took the message (mailings/providers.py), or is to be asked while it waits.
     provider = models.CharField(max_length=40, default="default", db_default="default", editable=False)
+    # What the provider's delivery report said; never changes `status` (DESIGN.md: two statuses).
+    delivery_status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default="unknown", db_default="unknown", editable=False
+    )
+    # The provider's time of the latest report applied (the latest wins), and of the delivery.
+    reported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivery_error = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
     # The batch that owns the message: set when it is queued, checked when it is claimed and recorded.
     token = models.BigIntegerField(null=True, blank=True, editable=False)
     # While sending: when the reaper may assume the worker died and put the message back.
@@ -339,6 +356,10 @@ class Message(models.Model):
             models.Index(fields=["phone_number", "id"], name="message_phone_id_idx"),
             # The delivery log and /messages/ filtered by a status, however rare, in id order.
             models.Index(fields=["status", "id"], name="message_status_id_idx"),
+            # Sent messages still waiting for a report: what the report timeout closes, oldest first.
+            models.Index(
+                fields=["sent_at"], condition=Q(status="sent", delivery_status="unknown"), name="message_report_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -381,6 +402,26 @@ class MessageCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailing_id} {self.status} {self.delta:+d}"
+
+
+class DeliveryCount(models.Model):
+    """Messages per mailing and delivery status (delivered, undelivered, no report), kept by
+    database triggers on the message table like MessageCount and folded by the tick.
+
+    Apart from MessageCount so that the status counts keep their shape: only changes of
+    `delivery_status` away from or to `unknown` append a row. Trigger SQL: migration
+    0026_delivery_reports.
+    """
+
+    mailing_id = models.BigIntegerField()
+    delivery_status = models.CharField(max_length=16)
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["mailing_id", "delivery_status"], name="deliverycount_mailing_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mailing_id} {self.delivery_status} {self.delta:+d}"
 
 
 class MessageMinute(models.Model):

@@ -3,7 +3,9 @@
 A mailing was processed in the period if it had started by its end and had not
 finished (or been cancelled) before its start. Counts come from the trigger-kept
 message counts, as everywhere else; the words and the success rate (sent over sent,
-failed and expired) are `outcomes`', as on the admin's statistics page and in the API.
+failed and expired) are `outcomes`', as on the admin's statistics page and in the API. The
+delivery reports' counts and rate (delivered over delivered, undelivered and no report) are
+mailings/delivery_selectors.py's, from the trigger-kept delivery counts.
 """
 
 import logging
@@ -17,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from mailings import selectors
+from mailings.delivery_selectors import DELIVERY_KEYS, delivery_counts_by_mailing, delivery_rate
 from mailings.formatting import rate_label
 from mailings.models import Mailing
 from mailings.outcomes import OUTCOMES, message_outcomes, success_rate
@@ -35,10 +38,17 @@ class MailingLine:
     waiting: int
     expired: int
     cancelled: int
+    delivered: int = 0
+    undelivered: int = 0
+    no_report: int = 0
 
     @property
     def success_rate(self) -> str:
         return rate_label(success_rate(counts={"sent": self.sent, "failed": self.failed, "expired": self.expired}))
+
+    @property
+    def delivery_rate(self) -> str:
+        return rate_label(delivery_rate({key: getattr(self, key) for key in DELIVERY_KEYS}))
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class DailyReport:
             **outcomes,
             "success_rate": rate_label(success_rate(counts=outcomes)),
             "left_out": sum(line.mailing.left_out_do_not_contact for line in self.lines),
+            **{key: self._sum(key) for key in DELIVERY_KEYS},
+            "delivery_rate": rate_label(delivery_rate({key: self._sum(key) for key in DELIVERY_KEYS})),
         }
 
 
@@ -75,10 +87,13 @@ def daily_report(*, now: datetime | None = None) -> DailyReport:
     since = until - PERIOD
     mailings = list(mailings_processed_between(since=since, until=until))
     counts = selectors.message_counts_by_mailing(mailing_ids=[m.pk for m in mailings])
+    delivery = delivery_counts_by_mailing(mailing_ids=[m.pk for m in mailings])
     lines = []
     for mailing in mailings:
         c = counts[mailing.pk]
-        lines.append(MailingLine(mailing=mailing, total=sum(c.values()), **message_outcomes(counts=c)))
+        lines.append(
+            MailingLine(mailing=mailing, total=sum(c.values()), **message_outcomes(counts=c), **delivery[mailing.pk])
+        )
     return DailyReport(since=since, until=until, lines=lines)
 
 

@@ -25,6 +25,7 @@ docs/api.md): `POST /replies` with `{"phone", "text"}` sends that reply to `inbo
 `inbound_secret` and `received_at` now, and answers what the back-office answered; with
 `stop_rate`, that share of the accepted messages gets a STOP reply from its phone a moment later.
 Neither happens unless asked: without `stop_rate` the sandbox answers as it always does.
+Delivery reports posted back after acceptance, with their knobs: mailings/sandbox_reports.py.
 """
 
 import asyncio
@@ -38,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp import web
+
+from mailings.sandbox_reports import DeliveryReporter, ReportConfig
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class SandboxConfig:
     inbound_url: str = ""  # the back-office's POST /inbound/<provider>/
     inbound_secret: str = ""
     stop_rate: float = 0.0  # share of accepted messages answered with a STOP reply
+    reports: ReportConfig = field(default_factory=ReportConfig)  # delivery reports: off without a URL
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Sandbox:
         self.stop_random = random.Random(config.seed)  # its own: the answers' rolls stay as they were
         self._session = None
         self._replying: set[asyncio.Task] = set()
+        self.reporter = DeliveryReporter(config.reports)
 
     def _refuse(self, request: web.Request) -> web.StreamResponse:
         """Down: the connection is closed without an answer, as a dead server's would be."""
@@ -181,6 +186,7 @@ class Sandbox:
             state.accepted[msg_id] = time.time()
         state.outcomes["accepted"] += 1
         state.by_phone[body["phone"]].append(body["text"])
+        self.reporter.accepted(msg_id)
         if cfg.stop_rate and self.stop_random.random() < cfg.stop_rate:
             task = asyncio.get_running_loop().create_task(self._reply(str(body["phone"]), "STOP"))
             self._replying.add(task)
@@ -251,6 +257,7 @@ class Sandbox:
         app.router.add_post("/stats/reset", self.reset)
         app.router.add_post("/replies", self.replies)
         app.on_cleanup.append(self._close_session)
+        self.reporter.route(app)
         return app
 
     async def _close_session(self, app: web.Application) -> None:

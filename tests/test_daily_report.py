@@ -61,6 +61,7 @@ class TestDailyReport:
         assert report.totals == {
             "mailings": 2, "total": 15, "sent": 9, "failed": 3, "waiting": 1, "expired": 1, "cancelled": 1,
             "success_rate": "69.2%", "left_out": 7,
+            "delivered": 0, "undelivered": 0, "no_report": 0, "delivery_rate": "—",
         }  # fmt: skip
 
     def test_it_emails_text_and_html_to_the_recipients(self, day, recipients):

@@ -167,7 +167,7 @@ class TestMetricsContent:
             name for family in text_string_to_metric_families(client.get("/metrics").content.decode())
             for sample in family.samples for name in sample.labels
         }  # fmt: skip
-        assert label_names <= {"status", "outcome", "state", "source", "le"}
+        assert label_names <= {"status", "outcome", "state", "source", "le", "mailing", "delivery_status"}
 
     def test_a_store_that_does_not_answer_leaves_the_rest(self, client, settings):
         from backoffice.processes import bound_socket

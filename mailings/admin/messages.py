@@ -62,9 +62,12 @@ class DeliveryLogChangeList(ChangeList):
 class MessageAdmin(ReadOnlyAdmin):
     """The delivery log: read-only."""
 
-    list_display = ["id", "mailing_id", "phone_number", "status", "attempts", "sent_at", "short_error", "created_at"]
+    list_display = [
+        "id", "mailing_id", "phone_number", "status", "delivery_status", "attempts", "sent_at", "short_error",
+        "created_at",
+    ]  # fmt: skip
     # Mailings are listed from their own table, not by scanning messages.
-    list_filter = [("status", MessageOutcomeFilter), "mailing"]
+    list_filter = [("status", MessageOutcomeFilter), "delivery_status", "mailing"]
     paginator = EstimatedCountPaginator
     search_fields = ["phone_number"]  # see get_search_results
     search_help_text = "A phone number or its first digits, as you write it: +7 900 500-00-44, 8 900 500, 900 500."
@@ -111,7 +114,7 @@ class MessageAdmin(ReadOnlyAdmin):
     # bookkeeping (the batch token, the lease, a next attempt once there will be none).
     def get_fields(self, request, obj=None):
         fields = ["mailing_link", "client_link", "phone_number", "outcome", "text_sent", "provider_answer"]
-        fields += ["attempts", "created_at", "sent_at"]
+        fields += ["delivery_report", "attempts", "created_at", "sent_at"]
         if obj is not None and obj.status == Message.Status.PENDING:
             fields.append("next_attempt_at")
         return fields
@@ -162,3 +165,17 @@ class MessageAdmin(ReadOnlyAdmin):
         if not obj.last_error:
             return "None yet: no attempt has ended."
         return obj.last_error if obj.status == S.FAILED else f"Last attempt: {obj.last_error}"
+
+    @admin.display(description="delivery report")
+    def delivery_report(self, obj: Message) -> str:
+        """What the provider reported later (docs/sending.md: sent is not delivered)."""
+        D = Message.DeliveryStatus
+        if obj.status != Message.Status.SENT:
+            return "None: only a sent message gets one."
+        if obj.delivery_status == D.UNKNOWN:
+            return "None yet: the provider has not reported on it."
+        if obj.delivery_status == D.NO_REPORT:
+            return "None in time: unknown for good (no report within DELIVERY_REPORT_TIMEOUT_HOURS of sending)."
+        error = f", error {obj.delivery_error}" if obj.delivery_error else ""
+        when = f"{obj.reported_at.astimezone(UTC):%d %b %Y %H:%M:%S} UTC" if obj.reported_at else "an unknown time"
+        return f"{obj.get_delivery_status_display()}{error}: reported by {obj.provider} at {when}."

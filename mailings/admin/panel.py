@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from mailings import selectors, services
+from mailings.admin.delivery import delivery_panel
 from mailings.admin.links import delivery_log_url
 from mailings.admin.retries import MailingRetryMixin
 from mailings.models import Mailing, Message
@@ -71,6 +72,7 @@ class MailingPanelMixin(MailingRetryMixin):
             "by_status": by_status,
             "buttons": self.panel_buttons(request, obj),
             "live_counts_every": settings.ADMIN_LIVE_COUNTS_SECONDS,
+            "delivery": delivery_panel(mailing_id=obj.pk),
         }
 
     def panel_buttons(self, request, obj: Mailing) -> list[dict]:

@@ -3,6 +3,7 @@
 Every count links to those messages in the delivery log; the success rate is
 `outcomes.success_rate` (sent over sent, failed and expired), as in the API and the daily e-mail.
 Clients left out for the do-not-contact list are no messages: shown apart, not in the rate.
+Delivered and undelivered are the provider's delivery reports (mailings/delivery_selectors.py).
 """
 
 from django.contrib import admin
@@ -13,6 +14,7 @@ from mailings import selectors
 from mailings.admin.base import MessageCountsMixin, ReadOnlyAdmin
 from mailings.admin.charts import daily_bars_svg
 from mailings.admin.links import delivery_log_url
+from mailings.delivery_selectors import delivery_count_subquery, delivery_counts_total, delivery_rate, delivery_summary
 from mailings.formatting import rate_label
 from mailings.models import Mailing, MailingStatistics
 from mailings.outcomes import message_outcomes, success_rate
@@ -37,13 +39,24 @@ def _count_link(obj: Mailing, outcome: str) -> str:
     )
 
 
+DELIVERY_COLUMNS = ("delivered", "undelivered", "no_report")
+
+
+def _delivery_link(obj: Mailing, delivery_status: str) -> str:
+    n = getattr(obj, f"n_{delivery_status}")
+    if not n:
+        return "0"
+    url = f"{delivery_log_url(mailing_id=obj.pk)}&delivery_status__exact={delivery_status}"
+    return format_html('<a class="delivery-{}" href="{}">{}</a>', delivery_status, url, n)
+
+
 @admin.register(MailingStatistics)
 class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
     """One row per mailing with its counts and success rate, and the totals of what the filters select."""
 
     list_display = [
         "mailing_link", "status", "progress", "success_rate", "sent", "parts_sent", "failed", "waiting", "expired",
-        "cancelled", "left_out",
+        "cancelled", "left_out", "delivered", "undelivered", "delivery_rate",
     ]  # fmt: skip
     list_display_links = None
     list_filter = ["status", "start_datetime", "end_datetime"]
@@ -67,7 +80,20 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
         return obj.n_parts_sent
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_parts_sent=selectors.parts_sent_subquery())
+        delivery = {f"n_{key}": delivery_count_subquery(delivery_status=key) for key in DELIVERY_COLUMNS}
+        return super().get_queryset(request).annotate(n_parts_sent=selectors.parts_sent_subquery(), **delivery)
+
+    @admin.display(description="delivered", ordering="n_delivered")
+    def delivered(self, obj: Mailing) -> str:
+        return _delivery_link(obj, "delivered")
+
+    @admin.display(description="undelivered", ordering="n_undelivered")
+    def undelivered(self, obj: Mailing) -> str:
+        return _delivery_link(obj, "undelivered")
+
+    @admin.display(description="delivery rate")
+    def delivery_rate(self, obj: Mailing) -> str:
+        return rate_label(delivery_rate({key: getattr(obj, f"n_{key}") for key in DELIVERY_COLUMNS}))
 
     @admin.display(description="failed", ordering="n_failed")
     def failed(self, obj: Mailing) -> str:
@@ -106,7 +132,11 @@ class MailingStatisticsAdmin(MessageCountsMixin, ReadOnlyAdmin):
                 "success_rate": rate_label(success_rate(counts=by_status)),
                 "left_out": selectors.left_out_do_not_contact_total(mailings=changelist.queryset),
                 "parts_sent": selectors.parts_sent_total(mailings=changelist.queryset.values("pk")),
+                "delivery": delivery_summary(delivery_counts_total(mailings=changelist.queryset.values("pk"))),
             }
+            response.context_data["totals"]["delivery"]["rate_label"] = rate_label(
+                response.context_data["totals"]["delivery"]["delivery_rate"]
+            )
             daily = selectors.message_daily_sent_failed(mailings=changelist.queryset.values("pk"))
             response.context_data["daily_chart"] = daily_bars_svg(daily)
             response.context_data["daily_totals"] = (sum(d[1] for d in daily), sum(d[2] for d in daily))

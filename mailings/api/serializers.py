@@ -180,8 +180,22 @@ class MessageSerializer(serializers.ModelSerializer):
             "sent_at",
             "last_error",
             "parts",
+            "delivery_status",
+            "reported_at",
+            "delivered_at",
+            "delivery_error",
         ]
-        read_only_fields = ["phone_number", "attempts", "sent_at", "last_error", "parts"]
+        read_only_fields = [
+            "phone_number",
+            "attempts",
+            "sent_at",
+            "last_error",
+            "parts",
+            "delivery_status",
+            "reported_at",
+            "delivered_at",
+            "delivery_error",
+        ]
         extra_kwargs = {"created_at": {"required": False}}
 
 

@@ -1,5 +1,6 @@
 """The statistics endpoints' shapes: counts per status, the success rate, what the
-do-not-contact list left out and the SMS parts sent, per mailing and overall."""
+do-not-contact list left out, the SMS parts sent and the delivery reports' outcome, per mailing
+and overall."""
 
 from rest_framework import serializers
 
@@ -36,6 +37,23 @@ def _parts_sent_field() -> serializers.IntegerField:
     return serializers.IntegerField(help_text="SMS parts of the sent messages (each text as rendered for its client).")
 
 
+class DeliverySerializer(serializers.Serializer):
+    """What the provider's delivery reports said of the sent messages (docs/sending.md)."""
+
+    delivered = serializers.IntegerField(help_text="Sent messages the provider reported delivered.")
+    undelivered = serializers.IntegerField(help_text="Sent messages reported undelivered or expired.")
+    no_report = serializers.IntegerField(
+        help_text="Sent messages without a report DELIVERY_REPORT_TIMEOUT_HOURS after sending: unknown for good."
+    )
+    delivery_rate = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="delivered / (delivered + undelivered + no_report), from 0 to 1; messages still waiting for a "
+        "report are left out; null while none is known.",
+    )
+
+
 class MailingStatisticsSerializer(serializers.Serializer):
     mailing = MailingSerializer()
     messages_total = serializers.IntegerField()
@@ -43,6 +61,7 @@ class MailingStatisticsSerializer(serializers.Serializer):
     success_rate = _success_rate_field()
     left_out_do_not_contact = _left_out_field()
     parts_sent = _parts_sent_field()
+    delivery = DeliverySerializer()
     messages = MessageSerializer(many=True, help_text="One page of the mailing's messages (see the Link header).")
 
 
@@ -57,6 +76,7 @@ class MailingSummarySerializer(serializers.Serializer):
     success_rate = _success_rate_field()
     left_out_do_not_contact = _left_out_field()
     parts_sent = _parts_sent_field()
+    delivery = DeliverySerializer()
 
 
 class OverallStatisticsSerializer(serializers.Serializer):
@@ -68,4 +88,5 @@ class OverallStatisticsSerializer(serializers.Serializer):
     left_out_do_not_contact = serializers.IntegerField(
         help_text="The sum over all mailings of their clients left out for the do-not-contact list."
     )
+    delivery = DeliverySerializer()
     mailings = MailingSummarySerializer(many=True, help_text="One page of mailings (see the Link header).")

@@ -1,9 +1,11 @@
 """The original Mailer API's paths: /clients/, /mailings/, /messages/, statistics, /activate_mailing/; the
-do-not-contact list, /suppressions/; and /inbound/<provider>/, where providers deliver replies."""
+do-not-contact list, /suppressions/; and /inbound/<provider>/ and /providers/<provider>/delivery-reports/,
+where providers deliver replies and delivery reports."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from mailings.api.delivery_reports import DeliveryReportsView
 from mailings.api.inbound import InboundRepliesView
 from mailings.api.suppressions import SuppressionViewSet
 from mailings.api.views import ActivateMailingView, ClientViewSet, MailingViewSet, MessageViewSet
@@ -17,5 +19,6 @@ router.register("suppressions", SuppressionViewSet, basename="suppression")
 urlpatterns = [
     path("activate_mailing/", ActivateMailingView.as_view(), name="activate-mailing"),
     path("inbound/<str:provider>/", InboundRepliesView.as_view(), name="inbound-replies"),
+    path("providers/<str:provider>/delivery-reports/", DeliveryReportsView.as_view(), name="delivery-reports"),
     *router.urls,
 ]

@@ -23,6 +23,7 @@ from mailings.api.serializers import (
     RetriedSerializer,
 )
 from mailings.api.statistics_serializers import MailingStatisticsSerializer, OverallStatisticsSerializer
+from mailings.delivery_selectors import delivery_counts_by_mailing, delivery_counts_total, delivery_summary
 from mailings.models import Client, Mailing, Message
 from mailings.outcomes import success_rate
 from mailings.services import history
@@ -108,6 +109,7 @@ class MailingViewSet(ServiceModelViewSet):
             "success_rate": success_rate(counts=counts),
             "left_out_do_not_contact": mailing.left_out_do_not_contact,
             "parts_sent": selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk])[mailing.pk],
+            "delivery": delivery_summary(delivery_counts_by_mailing(mailing_ids=[mailing.pk])[mailing.pk]),
             "messages": messages,
         }
         return Response(MailingStatisticsSerializer(data).data, headers=self.paginator.get_headers())
@@ -129,10 +131,12 @@ class MailingViewSet(ServiceModelViewSet):
         counts = selectors.message_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         overall = selectors.mailing_statistics_overall()
         parts = selectors.parts_sent_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
+        delivery = delivery_counts_by_mailing(mailing_ids=[mailing.pk for mailing in mailings])
         data = {
             **overall,
             "success_rate": success_rate(counts=overall["messages_by_status"]),
             "left_out_do_not_contact": selectors.left_out_do_not_contact_total(),
+            "delivery": delivery_summary(delivery_counts_total()),
             "mailings": [
                 {
                     "id": mailing.pk,
@@ -145,6 +149,7 @@ class MailingViewSet(ServiceModelViewSet):
                     "success_rate": success_rate(counts=counts[mailing.pk]),
                     "left_out_do_not_contact": mailing.left_out_do_not_contact,
                     "parts_sent": parts[mailing.pk],
+                    "delivery": delivery_summary(delivery[mailing.pk]),
                 }
                 for mailing in mailings
             ],

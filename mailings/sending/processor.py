@@ -6,8 +6,9 @@
 3. start: scheduled mailings whose start has come take their audience (fan-out);
 4. re-take the audience of running mailings whose filter changed;
 5. dispatch due messages to the workers;
-6. fold the message count rows the database triggers appended;
-7. note what it did in the cache, for the Sending schedule page (sending/ticks.py).
+6. sent messages without a delivery report past DELIVERY_REPORT_TIMEOUT become `no_report`;
+7. fold the message count rows the database triggers appended;
+8. note what it did in the cache, for the Sending schedule page (sending/ticks.py).
 """
 
 import logging
@@ -24,6 +25,7 @@ from mailings.sending.config import SendingConfig
 from mailings.sending.dispatch import dispatch_due
 from mailings.sending.fanout import fan_out, refresh_statistics_after
 from mailings.sending.ticks import tick_record
+from mailings.services.delivery_reports import delivery_reports_close_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +151,7 @@ def mailings_process(*, config: SendingConfig | None = None, now: datetime | Non
         "audiences_retaken": retake_outdated_audiences(now=now),
     }
     summary["queued"] = dispatch_due(config=config, now=now)
+    summary["reports_overdue"] = delivery_reports_close_overdue(now=now)
     fold_message_counts()
     tick_record(started_at=now, duration=time.monotonic() - began, summary=summary)
     return summary

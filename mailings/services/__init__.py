@@ -13,6 +13,11 @@ from mailings.services.clients import (
     client_import_plan,
     client_update,
 )
+from mailings.services.delivery_reports import (
+    DeliveryReport,
+    delivery_reports_apply,
+    delivery_reports_close_overdue,
+)
 from mailings.services.inbound import InboundOutcome, Reply, inbound_replies_record
 from mailings.services.mailings import (
     mailing_cancel,
@@ -49,6 +54,7 @@ from mailings.services.trial import (
 
 __all__ = [
     "ClientImport",
+    "DeliveryReport",
     "InboundOutcome",
     "Reply",
     "SuppressionAdded",
@@ -59,6 +65,8 @@ __all__ = [
     "client_import",
     "client_import_plan",
     "client_update",
+    "delivery_reports_apply",
+    "delivery_reports_close_overdue",
     "inbound_replies_record",
     "mailing_cancel",
     "mailing_clone",

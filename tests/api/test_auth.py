@@ -333,7 +333,7 @@ class TestDocs:
 
 # The providers' endpoints answer to a provider's secret, not to users' tokens and permissions
 # (tests/api/test_inbound.py holds them to that secret; TestProviderEndpoints below, to no user).
-PROVIDER_PATHS = ("/inbound/",)
+PROVIDER_PATHS = ("/inbound/", "/providers/")
 
 
 def _schema_operations(*, users: bool = True) -> list[tuple[str, str]]:
@@ -356,10 +356,12 @@ def _schema_paths() -> list[str]:
 class TestProviderEndpoints:
     def test_the_schema_has_them(self):
         assert ("post", "/inbound/{provider}/") in _schema_operations(users=False)
+        assert ("post", "/providers/{provider}/delivery-reports/") in _schema_operations(users=False)
 
     def test_no_user_token_or_session_is_a_provider_secret(self, settings, admin_api, django_user_model, objects):
         """A superuser's token, or a logged-in browser driven by a page elsewhere, records no reply."""
         settings.INBOUND_SECRET = "provider-secret-of-the-test"
+        settings.DELIVERY_REPORT_SECRET = "report-secret-of-the-test"
         browser = DjangoClient(enforce_csrf_checks=True)
         browser.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pass-123x"))
         body = {"phone": "79001234568", "text": "STOP", "received_at": "2026-11-29T10:00:00Z"}

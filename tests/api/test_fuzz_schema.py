@@ -1,5 +1,5 @@
 """Schemathesis runs every operation of the JSON API from its own OpenAPI schema, with a token that
-may do everything (the providers' `/inbound/` endpoint: the provider's secret), against a database
+may do everything (the providers' `/inbound/` and `/providers/` endpoints: the provider's secrets), against a database
 seeded with clients, mailings in every status, messages and phones on the do-not-contact list:
 no answer is a 5xx, every answer matches the schema (status, type, body), and each operation
 answered at least once with a 2xx (it reached the logic, not only the 404 or 400 handler), with a
@@ -44,6 +44,7 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 INBOUND_SECRET = "fuzzed-provider-secret"  # pragma: allowlist secret
+REPORT_SECRET = "fuzzed-report-secret"  # pragma: allowlist secret
 
 
 def _provider_secret_on_inbound(app):
@@ -54,6 +55,8 @@ def _provider_secret_on_inbound(app):
     def with_secret(environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/inbound/"):
             environ["HTTP_AUTHORIZATION"] = f"Bearer {INBOUND_SECRET}"
+        if environ.get("PATH_INFO", "").startswith("/providers/"):
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {REPORT_SECRET}"
         return app(environ, start_response)
 
     return with_secret
@@ -231,6 +234,7 @@ def token(db, in_test_transaction, no_pass_on_the_broker, django_user_model) -> 
 @pytest.fixture(autouse=True)
 def inbound_secret(settings) -> str:
     settings.INBOUND_SECRET = INBOUND_SECRET
+    settings.DELIVERY_REPORT_SECRET = REPORT_SECRET
     return INBOUND_SECRET
 
 

@@ -57,7 +57,7 @@ class TestMailingStatistics:
         body = response.json()
         assert set(body) == {
             "mailing", "messages_total", "messages_by_status", "success_rate", "left_out_do_not_contact", "parts_sent",
-            "messages",
+            "delivery", "messages",
         }  # fmt: skip
         assert body["mailing"]["id"] == a.pk
         assert body["mailing"]["message_text"] == "A"
@@ -126,6 +126,25 @@ class TestMailingStatistics:
         assert "messages_total" not in response.json()
 
 
+class TestDeliveryStatistics:
+    """The delivery reports' outcome, from the counts the delivery triggers keep."""
+
+    def test_it_counts_delivered_undelivered_and_no_report_per_mailing_and_overall(self, api, data):
+        a = data["a"]
+        sent = [m.pk for m in data["a_messages"] if m.status == Message.Status.SENT]
+        Message.objects.filter(pk__in=sent[:1]).update(delivery_status="delivered")
+        Message.objects.filter(pk__in=sent[1:2]).update(delivery_status="undelivered")
+        Message.objects.filter(pk__in=sent[2:]).update(delivery_status="no_report")
+        expected = {"delivered": 1, "undelivered": 1, "no_report": 1, "delivery_rate": 1 / 3}
+
+        assert api.get(f"/mailings/{a.pk}/statistics/").json()["delivery"] == expected
+        body = api.get("/mailings/statistics/").json()
+        assert body["delivery"] == expected
+        by_id = {row["id"]: row["delivery"] for row in body["mailings"]}
+        assert by_id[a.pk] == expected
+        assert by_id[data["b"].pk] == {"delivered": 0, "undelivered": 0, "no_report": 0, "delivery_rate": None}
+
+
 class TestOverallStatistics:
     def test_it_counts_all_mailings_and_messages(self, api, data):
         response = api.get("/mailings/statistics/")
@@ -134,7 +153,7 @@ class TestOverallStatistics:
         body = response.json()
         assert set(body) == {
             "mailings_total", "mailings_by_status", "messages_total", "messages_by_status", "success_rate", "mailings",
-            "left_out_do_not_contact",
+            "left_out_do_not_contact", "delivery",
         }  # fmt: skip
         assert body["success_rate"] == 0.5  # 3 sent of 6 ended (3 sent, 2 failed, 1 expired)
         assert body["mailings_total"] == 3
@@ -191,6 +210,7 @@ class TestOverallStatistics:
             "messages_by_status": ZEROS,
             "success_rate": None,
             "left_out_do_not_contact": 0,
+            "delivery": {"delivered": 0, "undelivered": 0, "no_report": 0, "delivery_rate": None},
             "mailings": [],
         }
 

@@ -3,6 +3,7 @@
 `--port 0` binds a free port; `--fd N` serves a socket its parent bound and handed down. Either way the
 first line it prints, `Sandbox provider listening on http://HOST:PORT`, says it listens and where.
 `POST /replies` delivers a person's reply to `--inbound-url`; `--stop-rate` answers some messages STOP.
+`--reports-url` posts a delivery report back for each accepted message (mailings/sandbox_reports.py).
 """
 
 import asyncio
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from mailings.sandbox import Sandbox, SandboxConfig
+from mailings.sandbox_reports import add_report_arguments, report_config
 
 
 def _rate(value: str) -> float:
@@ -53,6 +55,7 @@ class Command(BaseCommand):
             "--inbound-secret", default=None, help="the Bearer secret of replies (default: INBOUND_SECRET)"
         )
         parser.add_argument("--stop-rate", type=_rate, default=0.0, help="share of accepted messages answered STOP")
+        add_report_arguments(parser)
 
     def handle(self, *args, **options):
         config = SandboxConfig(
@@ -71,6 +74,7 @@ class Command(BaseCommand):
             if options["inbound_secret"] is not None
             else settings.INBOUND_SECRET,
             stop_rate=options["stop_rate"],
+            reports=report_config(options, secret=settings.DELIVERY_REPORT_SECRET, seed=options["seed"]),
         )
         host, port = options["host"], options["port"]
         sock = socket.socket(fileno=options["fd"]) if options["fd"] is not None else None
