@@ -17,8 +17,8 @@ accepted more than once, and the most requests it was answering at once;
 `GET /stats/accepted` lists each accepted msgId with the time (Unix seconds) it was
 accepted, after the latency; `GET /stats/received` lists each text received with the
 times its requests arrived (before the latency, so a request's start);
-`GET /stats/phones` lists the texts accepted for each phone; `POST /stats/reset` starts the
-counts anew.
+`GET /stats/phones` lists the texts accepted for each phone; `GET /stats/seconds` the requests
+and SMS parts accepted in each second (`sandbox_seconds`); `POST /stats/reset` starts anew.
 
 Replies, as a provider delivers them to the back-office (`POST /inbound/default/`, see
 docs/api.md): `POST /replies` with `{"phone", "text"}` sends that reply to `inbound_url` with
@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp import web
+
+from mailings.sandbox_seconds import PerSecond
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class SandboxState:
     received: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # text: arrivals
     refused: set[int] = field(default_factory=set)  # msgIds refused once (refuse_first_every)
     by_phone: defaultdict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # accepted texts
+    seconds: PerSecond = field(default_factory=PerSecond)  # accepted requests and parts per second
     replies: Counter = field(default_factory=Counter)  # replies sent to the back-office, by its answer
     down: bool = False
     in_flight: int = 0
@@ -181,6 +184,7 @@ class Sandbox:
             state.accepted[msg_id] = time.time()
         state.outcomes["accepted"] += 1
         state.by_phone[body["phone"]].append(body["text"])
+        state.seconds.add(arrived=arrived, text=body["text"])
         if cfg.stop_rate and self.stop_random.random() < cfg.stop_rate:
             task = asyncio.get_running_loop().create_task(self._reply(str(body["phone"]), "STOP"))
             self._replying.add(task)
@@ -236,6 +240,9 @@ class Sandbox:
     async def received(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.received)
 
+    async def seconds(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.seconds.series())
+
     async def reset(self, request: web.Request) -> web.Response:
         down = self.state.down
         self.state = SandboxState(down=down)
@@ -248,6 +255,7 @@ class Sandbox:
         app.router.add_get("/stats/accepted", self.accepted)
         app.router.add_get("/stats/received", self.received)
         app.router.add_get("/stats/phones", self.phones)
+        app.router.add_get("/stats/seconds", self.seconds)
         app.router.add_post("/stats/reset", self.reset)
         app.router.add_post("/replies", self.replies)
         app.on_cleanup.append(self._close_session)
