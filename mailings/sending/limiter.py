@@ -17,7 +17,9 @@ its limit for that moment, never more.
 Burst: the bucket lets a provider run ahead of its steady pace by `BURST_SECONDS` worth
 of parts (at least the message at hand), so that requests of several workers arriving
 together do not all wait for one another, while any one second holds at most
-`rate * (1 + BURST_SECONDS)` parts plus one message: 105% of the limit at 200 parts/s.
+`rate * (1 + BURST_SECONDS)` parts plus one message: 105% of the limit at 200 parts/s. A
+message whose process wakes up more than `LATE_SECONDS` after its slot (a busy machine) does not
+go late, crowding the slots after it: it reserves a new slot and its missed one goes unused.
 
 Redis unreachable: the message is held for `HOLD_SECONDS` without an attempt (a warning is
 logged once per outage and process). Sending unlimited could exceed the provider's rate,
@@ -48,6 +50,7 @@ logger = logging.getLogger(__name__)
 BURST_SECONDS = 0.05  # how far ahead of its steady pace a provider may run
 HOLD_SECONDS = 5.0  # a message held because the limiter did not answer waits this long
 RETRY_REDIS_SECONDS = 1.0  # after Redis failed to answer, ask again no sooner than this
+LATE_SECONDS = BURST_SECONDS  # a message woken later than this after its slot takes a new one
 REDIS_TIMEOUT = 0.5  # the sending event loop waits for Redis no longer than this
 UNAVAILABLE = "the rate limiter (Redis) did not answer"
 MARGIN_SECONDS = 0.05  # a slot this close to the caller's `until` is too late (the request needs time)
@@ -190,5 +193,10 @@ class Limiter:
         if not reserved:
             raise Held(f"provider {provider} is at its rate of {rate:g} SMS parts per second", now + wait)
         if wait > 0:
+            slot = time.monotonic() + wait
             await asyncio.sleep(wait)
+            if time.monotonic() - slot > LATE_SECONDS:
+                # Woken late (a busy machine): sent now, it would crowd the next slots. The missed
+                # slot goes unused; a new one is reserved.
+                return wait + await self.take(provider, parts, until=until)
         return wait

@@ -109,6 +109,36 @@ class TestSharedRate:
             assert max(0, due - 0.01) <= wait <= due  # less the time spent between the calls
 
 
+class TestLateWakeUp:
+    def test_a_message_woken_late_takes_a_new_slot(self, provider, monkeypatch):
+        """Sent late, it would land among the messages of the next slots: it reserves again."""
+        buckets = buckets_from_settings()
+        reserved = []
+        reserve = buckets.reserve
+
+        def counting(*args, **kwargs):
+            reserved.append(reserve(*args, **kwargs))
+            return reserved[-1]
+
+        monkeypatch.setattr(buckets, "reserve", counting)
+        real_sleep = asyncio.sleep
+        late = iter([0.2])  # the first sleep overruns by 200 ms (a busy machine), the next ones do not
+
+        async def sleep(seconds):
+            await real_sleep(seconds + next(late, 0))
+
+        monkeypatch.setattr(limiter_module.asyncio, "sleep", sleep)
+        limiter = Limiter(buckets, rate_of=lambda _name: 10)
+
+        async def run():
+            await limiter.take(provider, 1, until=time.time() + 60)  # goes at once: the bucket was empty
+            await limiter.take(provider, 1, until=time.time() + 60)  # waits for its slot, wakes up late
+
+        asyncio.run(run())
+        assert [was for was, _ in reserved] == [True, True, True]
+        assert reserved[1][1] > 0
+
+
 class TestHolding:
     def test_a_slot_too_late_is_not_reserved(self, provider):
         limiter = Limiter(buckets_from_settings(), rate_of=lambda _name: 10)
