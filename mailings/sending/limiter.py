@@ -174,6 +174,20 @@ class Limiter:
         rate = self.rate_of(provider)
         if rate <= 0:
             return 0.0
+        started = time.monotonic()
+        while True:
+            wait = self._reserve(provider, parts, rate=rate, until=until)
+            if wait <= 0:
+                return time.monotonic() - started
+            slot = time.monotonic() + wait
+            await asyncio.sleep(wait)
+            if time.monotonic() - slot <= LATE_SECONDS:
+                return time.monotonic() - started
+            # Woken late (a busy machine): sent now, it would crowd the next slots. The missed
+            # slot goes unused; a new one is reserved.
+
+    def _reserve(self, provider: str, parts: int, *, rate: float, until: float) -> float:
+        """The wait for the slot reserved, or `Held`."""
         now = time.time()
         if time.monotonic() < self._down_until:
             raise Held(UNAVAILABLE, now + HOLD_SECONDS)
@@ -192,11 +206,4 @@ class Limiter:
             logger.warning("the rate limiter answers again", extra={"provider": provider})
         if not reserved:
             raise Held(f"provider {provider} is at its rate of {rate:g} SMS parts per second", now + wait)
-        if wait > 0:
-            slot = time.monotonic() + wait
-            await asyncio.sleep(wait)
-            if time.monotonic() - slot > LATE_SECONDS:
-                # Woken late (a busy machine): sent now, it would crowd the next slots. The missed
-                # slot goes unused; a new one is reserved.
-                return wait + await self.take(provider, parts, until=until)
         return wait
