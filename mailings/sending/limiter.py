@@ -23,12 +23,12 @@ go late, crowding the slots after it: it reserves a new slot and its missed one 
 
 Redis unreachable: the message is held for `HOLD_SECONDS` without an attempt (a warning is
 logged once per outage and process). Sending unlimited could exceed the provider's rate,
-which providers answer with 429s or a blocked account; Redis is also the broker, so an
-outage long enough to matter stops the sending anyway. A provider with no limit
+which providers answer with 429s or a blocked account; Redis is usually the broker too, so
+an outage long enough to matter stops the sending anyway. A provider with no limit
 (`parts_per_second` 0) never calls Redis.
 
 Without Redis (`make run` with the cache in files, one machine), the same algorithm runs on
-a file under the cache's directory, locked for each message.
+`var/limiter.json`, locked for each message.
 """
 
 import asyncio
