@@ -220,3 +220,12 @@ class TestFileStore:
         assert slots[2] - slots[1] == pytest.approx(0.1, abs=0.005)
         reserved, _ = buckets.reserve("default", interval=0.02, parts=5, burst=0.05, max_wait=0.05)
         assert not reserved
+
+    def test_it_is_the_store_when_the_cache_is_in_files(self, settings, tmp_path):
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+        }
+        settings.VAR_DIR = tmp_path
+        buckets = buckets_from_settings()
+        assert isinstance(buckets, FileBuckets)
+        assert buckets.path == tmp_path / "limiter.json"
