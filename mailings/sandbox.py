@@ -17,8 +17,8 @@ accepted more than once, and the most requests it was answering at once;
 `GET /stats/accepted` lists each accepted msgId with the time (Unix seconds) it was
 accepted, after the latency; `GET /stats/received` lists each text received with the
 times its requests arrived (before the latency, so a request's start);
-`GET /stats/phones` lists the texts accepted for each phone; `POST /stats/reset` starts the
-counts anew.
+`GET /stats/phones` lists the texts accepted for each phone; `GET /stats/seconds` the requests
+and SMS parts accepted in each second (`sandbox_seconds`); `POST /stats/reset` starts anew.
 
 Replies, as a provider delivers them to the back-office (`POST /inbound/default/`, see
 docs/api.md): `POST /replies` with `{"phone", "text"}` sends that reply to `inbound_url` with
@@ -41,6 +41,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from mailings.sandbox_reports import DeliveryReporter, ReportConfig
+from mailings.sandbox_requests import reply_body_error, valid_send_body
+from mailings.sandbox_seconds import PerSecond
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class SandboxState:
     received: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # text: arrivals
     refused: set[int] = field(default_factory=set)  # msgIds refused once (refuse_first_every)
     by_phone: defaultdict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # accepted texts
+    seconds: PerSecond = field(default_factory=PerSecond)  # accepted requests and parts per second
     replies: Counter = field(default_factory=Counter)  # replies sent to the back-office, by its answer
     down: bool = False
     in_flight: int = 0
@@ -89,20 +92,6 @@ class SandboxState:
             "most_in_flight": self.most_in_flight,
             "replies": dict(self.replies),
         }
-
-
-def _valid_body(body: object, msg_id: int) -> str | None:
-    """None if the body is what the provider expects, else why not."""
-    if not isinstance(body, dict):
-        return "body must be a JSON object"
-    if type(body.get("id")) is not int or body["id"] != msg_id:
-        return "id must be the msgId of the path"
-    phone = body.get("phone")
-    if not isinstance(phone, int) or isinstance(phone, bool) or not (70000000000 <= phone <= 79999999999):
-        return "phone must be an 11-digit integer starting with 7"
-    if not isinstance(body.get("text"), str):
-        return "text must be a string"
-    return None
 
 
 class Sandbox:
@@ -148,7 +137,7 @@ class Sandbox:
         except ValueError:
             state.outcomes["bad_request"] += 1
             return web.json_response({"code": 400, "message": "body is not JSON"}, status=400)
-        problem = _valid_body(body, msg_id)
+        problem = valid_send_body(body, msg_id)
         if problem:
             state.outcomes["bad_request"] += 1
             return web.json_response({"code": 400, "message": problem}, status=400)
@@ -187,6 +176,7 @@ class Sandbox:
         state.outcomes["accepted"] += 1
         state.by_phone[body["phone"]].append(body["text"])
         self.reporter.accepted(msg_id)
+        state.seconds.add(arrived=arrived, text=body["text"])
         if cfg.stop_rate and self.stop_random.random() < cfg.stop_rate:
             task = asyncio.get_running_loop().create_task(self._reply(str(body["phone"]), "STOP"))
             self._replying.add(task)
@@ -219,14 +209,9 @@ class Sandbox:
             body = json.loads(await request.read())
         except ValueError:
             return web.json_response({"detail": "body is not JSON"}, status=400)
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("phone"), str | int)
-            or isinstance(body.get("phone"), bool)
-        ):
-            return web.json_response({"detail": "phone must be a string or a number"}, status=400)
-        if not isinstance(body.get("text"), str):
-            return web.json_response({"detail": "text must be a string"}, status=400)
+        problem = reply_body_error(body)
+        if problem:
+            return web.json_response({"detail": problem}, status=400)
         status, answer = await self._reply(str(body["phone"]), body["text"])
         return web.json_response({"status": status, "answer": answer}, status=200 if status < 300 else 502)
 
@@ -242,6 +227,9 @@ class Sandbox:
     async def received(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.received)
 
+    async def seconds(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.seconds.series())
+
     async def reset(self, request: web.Request) -> web.Response:
         down = self.state.down
         self.state = SandboxState(down=down)
@@ -254,6 +242,7 @@ class Sandbox:
         app.router.add_get("/stats/accepted", self.accepted)
         app.router.add_get("/stats/received", self.received)
         app.router.add_get("/stats/phones", self.phones)
+        app.router.add_get("/stats/seconds", self.seconds)
         app.router.add_post("/stats/reset", self.reset)
         app.router.add_post("/replies", self.replies)
         app.on_cleanup.append(self._close_session)

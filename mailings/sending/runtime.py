@@ -4,7 +4,8 @@
   alive between batches instead of opening hundreds of new ones for each;
 - one thread for the database work done while the event loop runs;
 - its handle on the shared provider circuit, which remembers this process's run of
-  failures and whether it holds the probe.
+  failures and whether it holds the probe;
+- its handle on the providers' shared rate limits (its Redis connection).
 
 All of it belongs to the process that made it. A new worker process forgets what it
 inherited (`forget_inherited`, on Celery's `worker_process_init`, connected in
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mailings.gateway import Gateway, GatewayConfig
 from mailings.sending.circuit import Circuit
 from mailings.sending.config import SendingConfig
+from mailings.sending.limiter import Limiter
 
 
 class ProcessRuntime:
@@ -83,11 +85,22 @@ def process_circuit(config: SendingConfig) -> Circuit:
     return _circuit
 
 
+_limiter: Limiter | None = None
+
+
+def process_limiter() -> Limiter:
+    """One handle per worker process on the providers' shared rate limits."""
+    global _limiter
+    if _limiter is None:
+        _limiter = Limiter()
+    return _limiter
+
+
 def forget_inherited(**_signal_kwargs) -> None:
-    """In a freshly forked worker process: drop the parent's loop, thread and circuit handle.
+    """In a freshly forked worker process: drop the parent's loop, thread, circuit and limiter handles.
 
     Nothing is closed: the loop's selector and sockets are shared with the parent, and
     closing them here would pull them from under it.
     """
-    global _runtime, _executor, _circuit
-    _runtime, _executor, _circuit = None, None, None
+    global _runtime, _executor, _circuit, _limiter
+    _runtime, _executor, _circuit, _limiter = None, None, None, None

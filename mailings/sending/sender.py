@@ -2,10 +2,10 @@
 
 Every request goes out right after checking, for that message, that the mailing is
 still running and not past its end (the request's own timeout ends at the end too),
-that the client's window is open, and that the provider circuit is closed. Anything
-that cannot go now is held, without using an attempt. The provider's answer becomes a
-`Decision` (sent, retry after a backoff, fail, hold, expire, cancel) that the recorder
-writes; the sender itself writes nothing.
+that the client's window is open, that the provider circuit is closed, and then after
+waiting for the provider's rate (`limiter`: a slot too late for the batch holds it). Anything
+that cannot go now is held, without using an attempt. The provider's answer becomes a `Decision`
+(sent, retry after a backoff, fail, hold, expire, cancel); the recorder writes it, the sender nothing.
 """
 
 import asyncio
@@ -26,10 +26,12 @@ from mailings.gateway import Gateway, Outcome, SendResult
 from mailings.metrics import RequestTally
 from mailings.models import Mailing
 from mailings.placeholders import MissingValue, Template, parse_or_literal
+from mailings.providers import DEFAULT_PROVIDER
 from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
 from mailings.sending.config import SendingConfig
-from mailings.sending.runtime import db_thread
+from mailings.sending.limiter import Held
+from mailings.sending.runtime import db_thread, process_limiter
 from mailings.sending.windows import next_opening, window_open
 
 logger = logging.getLogger(__name__)
@@ -141,6 +143,7 @@ class BatchSender:
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
         self.rng = rng or random.Random()
         self.max_parts = settings.MAILING_MAX_PARTS
+        self.limiter = process_limiter()  # the providers' rates, shared by every worker (Redis)
         # Past this, no request starts and none is still open: the lease must never run out while
         # a request is on the wire, or the reaper would hand the message to another worker.
         gateway = config.gateway
@@ -184,12 +187,13 @@ class BatchSender:
         """Never raises: whatever goes wrong, the batch records every other message."""
         try:
             return await self._checked_send(row, view, gateway, probing)
+        except Held as held:  # the provider's rate limit has no slot for it in time
+            return Decision(row, Action.HOLD, held.reason, _at(held.retry_at))
         except Exception as exc:
             logger.exception("could not send", extra={"mailing_id": self.mailing_id, "message_id": row.id})
             return Decision(row, Action.HOLD, f"not sent: {type(exc).__name__}", timezone.now() + timedelta(seconds=5))
 
-    async def _checked_send(self, row: Row, view: MailingView, gateway: Gateway, probing: bool) -> Decision:
-        mailing = await view.current()
+    def _stopped(self, row: Row, mailing: MailingSnapshot) -> Decision | None:
         if mailing.status == Mailing.Status.CANCELLED:
             return Decision(row, Action.CANCEL, "the mailing was cancelled")
         if mailing.status != Mailing.Status.RUNNING:
@@ -198,6 +202,11 @@ class BatchSender:
             return Decision(row, Action.EXPIRE, "the mailing ended before the message could be sent")
         if time.time() >= self.stop_at:
             return Decision(row, Action.HOLD, "the batch ran out of time", timezone.now())
+
+    async def _checked_send(self, row: Row, view: MailingView, gateway: Gateway, probing: bool) -> Decision:
+        mailing = await view.current()
+        if stopped := self._stopped(row, mailing):
+            return stopped
         now = timezone.now()
         if not window_open(at=now, zone_name=row.zone, start=mailing.window_start, end=mailing.window_end):
             opening = next_opening(at=now, zone_name=row.zone, start=mailing.window_start)
@@ -219,6 +228,9 @@ class BatchSender:
                     f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
                     "(MAILING_MAX_PARTS) are allowed",
                 )
+        waited = await self.limiter.take(DEFAULT_PROVIDER, parts, until=min(self.stop_at, mailing.end_ts))
+        if waited >= MAILING_REFRESH_SECONDS and (stopped := self._stopped(row, await view.current())):
+            return stopped
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
