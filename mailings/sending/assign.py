@@ -52,8 +52,7 @@ def assign_providers(
                 break
             if state is Mode.PROBING and name not in tried_probe:
                 tried_probe.add(name)
-                if circuits.get(name).acquire_probe():
-                    modes[name] = Mode.OPEN  # one probe per provider: the batch's others go elsewhere
+                if circuits.get(name).acquire_probe():  # one per provider: the batch's others go on
                     chosen, probe = name, True
                     break
         assigned[message_id] = Assignment(chosen, len(order) > 1, probe)
