@@ -518,6 +518,8 @@ class Route(models.Model):
 
     class Meta:
         ordering = ["phone_prefix", "operator_code", "-weight", "provider"]
+        verbose_name = "route"
+        verbose_name_plural = "routes and providers"  # its page lists the providers too
         constraints = [
             models.CheckConstraint(
                 condition=Q(weight__gt=0),

@@ -92,6 +92,9 @@ def test_a_provider_down_fails_its_messages_over_and_routing_returns_to_the_weig
     assert set(accepted_a) | set(accepted_b) == set(sent)
     assert {i for i, p in sent.items() if p == "default"} == set(accepted_a)
     assert {i for i, p in sent.items() if p == "b"} == set(accepted_b)
+    # The requests A's outage cut mid-request (their connection dropped): pinned to A, sent there.
+    pinned = set(Message.objects.filter(provider_pinned=True).values_list("provider", flat=True))
+    assert pinned == {"default"}, pinned
     # A accepted nothing while it was down; B took A's share meanwhile.
     assert not [t for t in accepted_a.values() if down_at + 0.5 < t < up_at - 0.5]
     table = RouteTable.build(("", "", p, w) for p, w in WEIGHTS.items())
@@ -118,7 +121,7 @@ def test_a_provider_down_fails_its_messages_over_and_routing_returns_to_the_weig
         accepted_b=len(accepted_b),
         failed_over_to_b=len(failed_over),
         first_failover_after_down_s=round(failed_over[0] - down_at, 2),
-        pinned_to_a=Message.objects.filter(provider_pinned=True).count(),
+        pinned_to_a=Message.objects.filter(provider_pinned=True, provider="default").count(),
         refused_by_a=stats_a["outcomes"].get("down", 0),
         first_a_after_return_s=round(min((t for t in accepted_a.values() if t > up_at), default=up_at) - up_at, 1),
         second_mailing_share_a=round(share_a, 3),

@@ -21,7 +21,7 @@ from mailings.sending.circuit import Circuit, Circuits, CircuitSettings, Mode
 from mailings.sending.decisions import Action, Row, decide
 from mailings.sending.processor import reap_expired_leases
 from tests.sending.support import _config, _queued, _running
-from tests.sending.test_gateway import PHONE, gateway_config, send_once
+from tests.sending.test_gateway import PHONE, TOKEN, gateway_config, send_once
 
 S = Message.Status
 SETTINGS = CircuitSettings(threshold=3, cooldown=30, refresh=0)
@@ -60,22 +60,22 @@ class TestWhichAnswersPinAMessage:
         assert (result.outcome, result.ambiguous) == (Outcome.TRANSIENT, False)
 
     def test_a_server_error_is_a_definite_no(self):
-        result, _ = send_once(Sandbox(SandboxConfig(token="tok-8f3kQz-sandbox-secret", error_rate=1.0, seed=3)))
+        result, _ = send_once(Sandbox(SandboxConfig(token=TOKEN, error_rate=1.0, seed=3)))
         assert result.status in (500, 502, 503, 429)
         assert result.ambiguous is False
 
     def test_a_timeout_after_the_request_left_is_ambiguous(self):
-        sandbox = Sandbox(SandboxConfig(token="tok-8f3kQz-sandbox-secret", timeout_rate=1.0, hang_seconds=1.0))
+        sandbox = Sandbox(SandboxConfig(token=TOKEN, timeout_rate=1.0, hang_seconds=1.0))
         result, _ = send_once(sandbox, read_timeout=0.2, wait_after=1.0)
         assert (result.outcome, result.status, result.ambiguous) == (Outcome.TRANSIENT, None, True)
 
     def test_a_200_without_code_0_is_ambiguous(self):
-        sandbox = Sandbox(SandboxConfig(token="tok-8f3kQz-sandbox-secret", garbage_rate=1.0, seed=5))
+        sandbox = Sandbox(SandboxConfig(token=TOKEN, garbage_rate=1.0, seed=5))
         result, _ = send_once(sandbox)
         assert (result.status, result.ambiguous) == (200, True)
 
     def test_an_accepted_message_is_not_ambiguous(self):
-        result, _ = send_once(Sandbox(SandboxConfig(token="tok-8f3kQz-sandbox-secret")))
+        result, _ = send_once(Sandbox(SandboxConfig(token=TOKEN)))
         assert (result.outcome, result.ambiguous) == (Outcome.SENT, False)
 
 
