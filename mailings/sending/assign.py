@@ -4,7 +4,8 @@ A message whose request may have reached its provider (`provider_pinned`) stays 
 Any other goes to the first provider of its ranking (mailings/routing.py: its weighted pick,
 then the route's others by weight) whose circuit is closed, or whose cool-down is over and
 whose probe this process takes (that message is then the probe). With none of them usable it
-keeps its pick, and the sender holds it. Only the rows whose provider changes are written: one
+keeps its pick, and the sender holds it (as it holds a message whose route has no enabled
+provider). Only the rows whose provider changes are written: one
 UPDATE per provider they move to, none at all when nothing moves (the usual case).
 """
 
@@ -41,9 +42,11 @@ def assign_providers(
 
     assigned: dict[int, Assignment] = {}
     for message_id, phone, operator_code, current, pinned in rows:
-        order = [current]
-        if not pinned:
-            order = ranked(table.route_for(phone, operator_code), message_id, enabled) or order
+        if pinned:
+            order = [current]
+        else:  # a route whose providers are all disabled keeps its heaviest: the sender holds it
+            route = table.route_for(phone, operator_code)
+            order = ranked(route, message_id, enabled) or [route[0][0]]
         chosen, probe = order[0], False
         for name in order:
             state = mode(name)

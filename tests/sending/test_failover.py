@@ -138,6 +138,12 @@ class TestAssignment:
         ids = _picked("b", 2)
         assert {a.provider for a in _assign(ids, Circuits(SETTINGS)).values()} == {"b"}
 
+    def test_a_route_without_an_enabled_provider_holds_its_messages_rather_than_use_another(self):
+        rows = [(i, PHONE, "900", "default", False) for i in range(1, 5)]
+        only_b = RouteTable.build([("", "900", "b", 1)])
+        assigned = assign_providers(rows, table=only_b, enabled=frozenset({"default"}), circuits=Circuits(SETTINGS))
+        assert {a.provider for a in assigned.values()} == {"b"}  # not enabled: the sender holds them
+
     def test_a_provider_past_its_cool_down_gets_one_probe_and_the_others_fail_over(self):
         short = CircuitSettings(cooldown=0.01, refresh=0)
         Circuit(short).open("down")
