@@ -205,6 +205,21 @@ class TestMetricsContent:
             == 0
         )
 
+    def test_each_provider_has_its_own_requests_and_circuit(self, client, store, settings):
+        settings.SENDING_PROVIDERS = {"b": {"url": "http://b.example", "token": "t", "enabled": True}}
+        Circuit(CircuitSettings(), "b").open("HTTP 503 five times")
+        tally = metrics.RequestTally()
+        tally.add(provider="b", outcome="sent", duration=0.02)
+        tally.add(provider="b", outcome="transient", duration=0.02)
+        metrics.record_provider_requests(tally)
+        samples = _samples(client.get("/metrics").content)
+        assert samples[("backoffice_provider_circuit", (("provider", "b"), ("state", "open")))] == 1
+        assert samples[("backoffice_provider_circuit", (("provider", "default"), ("state", "closed")))] == 1
+        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"), ("provider", "b")))] == 1
+        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"), ("provider", "default")))] == 0
+        histogram = "backoffice_provider_request_duration_seconds_count"
+        assert samples[(histogram, (("provider", "b"),))] == 2
+
     def test_it_has_no_per_message_or_per_client_labels(self, client, store):
         MessageFactory(status=S.SENT)
         label_names = {
