@@ -156,7 +156,8 @@ class BatchSender:
             finally:
                 for row in probes:  # a no-op once the answer closed or reopened the circuit
                     self.circuits.get(row.provider).release_probe()
-            rows = [row for row in rows if row not in probes]
+            probed = {row.id for row in probes}
+            rows = [row for row in rows if row.id not in probed]
         semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
 
         async def bounded(row: Row) -> Decision:
@@ -169,16 +170,14 @@ class BatchSender:
     def _probes(self, rows: list[Row]) -> list[Row]:
         """The rows that test their provider: the claim's (`Row.probe`), and the first row of a
         provider whose cool-down ended since and whose probe this process takes now."""
-        probes, seen = [], set()
+        probes = [row for row in rows if row.probe]
+        seen = {row.provider for row in probes}
         for row in rows:
-            if row.provider in seen:
-                continue
-            circuit = self.circuits.get(row.provider)
-            if row.probe or (circuit.mode() is Mode.PROBING and circuit.acquire_probe()):
-                probes.append(row)
+            if row.provider not in seen:
                 seen.add(row.provider)
-            elif row.provider not in seen:
-                seen.add(row.provider)
+                circuit = self.circuits.get(row.provider)
+                if circuit.mode() is Mode.PROBING and circuit.acquire_probe():
+                    probes.append(row)
         return probes
 
     async def _one(self, row: Row, view: MailingView, gateway: Gateway | None, probing: bool = False) -> Decision:

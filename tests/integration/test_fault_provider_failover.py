@@ -5,7 +5,8 @@ A refuses connections for a while: its circuit opens, and the messages A never r
 B, while a message whose request may have reached A (the connection dropped with the request in
 flight) stays with A and goes once A is back. Every message is accepted by exactly one sandbox,
 once, and its row names that sandbox's provider. When A is back, a second mailing's messages
-follow the weights again: each goes to its weighted pick.
+follow the weights again: each goes to its weighted pick (but for those that fail over while
+its first message probes A).
 """
 
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from mailings.models import Client, Message, Route
 from mailings.routing import RouteTable, ranked
-from mailings.sending.circuit import circuit_state
+from mailings.sending.circuit import Mode, circuit_mode, circuit_state
 from tests.integration.conftest import processing_every
 from tests.integration.faults import (
     CIRCUIT_OPENED,
@@ -31,12 +32,13 @@ from tests.integration.faults import (
     wait_until_ready,
 )
 
-FIRST = 10_000  # clients of the mailing the outage interrupts
+FIRST = 6_000  # clients of the mailing the outage interrupts (B alone sends what is left before A is back)
 SECOND = 3_000  # clients of the mailing sent once A is back
 DOWN_AFTER = 4
-DOWN_FOR = 12
+DOWN_FOR = 20
 WEIGHTS = {"default": 70, "b": 30}
 TOKEN_B = "faults-token-b"
+BATCH = 200  # sending_env's SENDING_BATCH_SIZE
 
 
 @pytest.mark.integration
@@ -76,7 +78,8 @@ def test_a_provider_down_fails_its_messages_over_and_routing_returns_to_the_weig
     wait_for(lambda: time.time() > down_at + 1 and circuit_state("default") is not None, 30, "A's circuit to open")
     wait_for(lambda: time.time() > up_at, DOWN_FOR + 10, "A's outage to end", interval=1)
     wait_for(lambda: all_done(first), 180, "the first mailing to end", interval=1)
-    wait_for(lambda: circuit_state("default") is None, 60, "A's circuit to close")
+    # A's cool-down over: with no message left for it, it stays "probing" until one comes.
+    wait_for(lambda: circuit_mode(circuit_state("default")) is not Mode.OPEN, 60, "A's cool-down to end")
     second = mailing_for(300, "After A is back", filter_tag="second")
     wait_for(lambda: all_done(second), 180, "the second mailing to end", interval=1)
 
@@ -106,9 +109,11 @@ def test_a_provider_down_fails_its_messages_over_and_routing_returns_to_the_weig
     failed_over = sorted(accepted_b[i] for i, p in sent.items() if p == "b" and pick(i) == "default")
     assert failed_over, "no message A would have taken went to B"
     assert failed_over[0] > down_at - 0.5, failed_over[:3]
-    # A back: the second mailing follows the weights, each message to its weighted pick.
+    # A back: the second mailing follows the weights, each message to its weighted pick, but for
+    # those that failed over while the first one probed A (at most a batch or two of them).
     second_ids = list(second.messages.values_list("id", flat=True))
-    assert [i for i in second_ids if sent[i] != pick(i)] == []
+    elsewhere = [i for i in second_ids if sent[i] != pick(i)]
+    assert len(elsewhere) <= 2 * BATCH, len(elsewhere)
     share_a = sum(sent[i] == "default" for i in second_ids) / SECOND
     assert abs(share_a - 0.7) < 0.05, share_a
 
@@ -125,5 +130,6 @@ def test_a_provider_down_fails_its_messages_over_and_routing_returns_to_the_weig
         refused_by_a=stats_a["outcomes"].get("down", 0),
         first_a_after_return_s=round(min((t for t in accepted_a.values() if t > up_at), default=up_at) - up_at, 1),
         second_mailing_share_a=round(share_a, 3),
+        second_mailing_not_at_pick=len(elsewhere),
         duplicates=stats_a["duplicates"] + stats_b["duplicates"],
     )

@@ -219,6 +219,20 @@ class TestFailoverThroughTheClaim:
         )
         assert set(Message.objects.filter(id__in=ids).values_list("status", "provider_pinned")) == {(S.PENDING, True)}
 
+    def test_a_disabled_provider_gets_no_request(self, sandbox_factory, settings):
+        sandbox = sandbox_factory()
+        settings.SENDING_API_ENABLED = False
+        mailing = _running()
+        ids, token = _queued(mailing, 2)
+        counts = batch_send(
+            mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(), circuits=Circuits(SETTINGS)
+        )
+        assert counts == {"hold": 2}
+        assert sandbox.stats["requests"] == 0
+        assert set(Message.objects.filter(id__in=ids).values_list("status", "attempts", "last_error")) == {
+            (S.PENDING, 0, "provider default is not enabled")
+        }
+
     def test_the_reaper_pins_what_a_dead_worker_held(self):
         mailing = _running()
         ids, _ = _queued(mailing, 1)
