@@ -35,6 +35,7 @@ class Cluster:
         self.env = env
         self.processes: list[ManagedProcess] = []
         self._sandbox_sockets: dict[str, socket.socket] = {}
+        self._sandbox_urls: dict[str, str] = {}
 
     def start(self, name: str, args: list[str], pass_fds: tuple[int, ...] = ()) -> ManagedProcess:
         process = ManagedProcess(name, args, self.env, self.log_dir, pass_fds=pass_fds)
@@ -49,9 +50,10 @@ class Cluster:
 
     def sandbox_url_of(self, name: str) -> str:
         """The same for a sandbox of that name: a test of several providers runs one each."""
-        if name not in self._sandbox_sockets:
+        if name not in self._sandbox_urls:
             self._sandbox_sockets[name] = bound_socket()
-        return f"http://127.0.0.1:{self._sandbox_sockets[name].getsockname()[1]}"
+            self._sandbox_urls[name] = f"http://127.0.0.1:{self._sandbox_sockets[name].getsockname()[1]}"
+        return self._sandbox_urls[name]
 
     def sandbox(self, *knobs: str, name: str = "sandbox") -> ManagedProcess:
         """The sandbox provider on `sandbox_url_of(name)`, once it listens."""
