@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import path, reverse
 
 # The Mailings app's pages in the order an operator works through them.
-MAILING_PAGES = ("Mailing", "MailingStatistics", "Message", "Client", "Suppression")
+MAILING_PAGES = ("Mailing", "MailingStatistics", "Message", "Client", "Suppression", "Route")
 SCHEDULE_OBJECT_NAME = "SendingSchedule"
 
 

@@ -14,6 +14,7 @@ CONTEXT_FIELDS = (
     "message_id",
     "client_id",
     "batch",
+    "provider",
     "status",
     "outcome",
     "duration_ms",

@@ -35,6 +35,9 @@ class SendResult:
     status: int | None
     error: str
     duration: float
+    # No answer says whether the provider took it (a timeout or a connection dropped after the
+    # request may have left, a 200 without code 0): the message must not move to another provider.
+    ambiguous: bool = False
 
 
 def classify(status: int, body: bytes) -> tuple[Outcome, str]:
@@ -114,11 +117,18 @@ class Gateway:
                 body = await response.read()
                 outcome, error = classify(response.status, body)
                 status: int | None = response.status
+                ambiguous = status == 200 and outcome is not Outcome.SENT
+        except aiohttp.ConnectionTimeoutError:  # never connected: the request did not leave
+            outcome, error, status = Outcome.TRANSIENT, f"timed out after {time.perf_counter() - started:.1f}s", None
+            ambiguous = False
+        except aiohttp.ClientConnectorError as exc:  # refused, unreachable: the request did not leave
+            outcome, error, status, ambiguous = Outcome.TRANSIENT, f"{type(exc).__name__}: {exc}", None, False
         except TimeoutError:
             outcome, error, status = Outcome.TRANSIENT, f"timed out after {time.perf_counter() - started:.1f}s", None
+            ambiguous = True
         except aiohttp.ClientError as exc:
-            outcome, error, status = Outcome.TRANSIENT, f"{type(exc).__name__}: {exc}", None
+            outcome, error, status, ambiguous = Outcome.TRANSIENT, f"{type(exc).__name__}: {exc}", None, True
         except asyncio.CancelledError:
             raise
         duration = time.perf_counter() - started
-        return SendResult(message_id, outcome, status, redact(error, secrets=[cfg.token]), duration)
+        return SendResult(message_id, outcome, status, redact(error, secrets=[cfg.token]), duration, ambiguous)

@@ -29,6 +29,7 @@ from mailings import selectors
 from mailings.delivery_metrics import delivery_metrics
 from mailings.gateway import Outcome
 from mailings.models import Message
+from mailings.providers import DEFAULT_PROVIDER, providers
 from mailings.sending.circuit import Mode
 
 logger = logging.getLogger(__name__)
@@ -40,16 +41,19 @@ CIRCUIT_STATES: tuple[str, ...] = tuple(Mode)
 
 
 class RequestTally:
-    """One batch's provider requests, counted in memory: nothing leaves the process per request."""
+    """One batch's provider requests, counted in memory: nothing leaves the process per request.
+
+    Fields are `requests:<provider>:<outcome>`, `duration_bucket:<provider>:<le>` and
+    `duration_sum_us:<provider>` (a provider's name has no colon)."""
 
     def __init__(self) -> None:
         self.fields: Counter[str] = Counter()
 
-    def add(self, *, outcome: str, duration: float) -> None:
-        self.fields[f"requests:{outcome}"] += 1
+    def add(self, *, outcome: str, duration: float, provider: str = DEFAULT_PROVIDER) -> None:
+        self.fields[f"requests:{provider}:{outcome}"] += 1
         bucket = next((f"{le:g}" for le in DURATION_BUCKETS if duration <= le), "+Inf")
-        self.fields[f"duration_bucket:{bucket}"] += 1
-        self.fields["duration_sum_us"] += round(duration * 1_000_000)  # integers: HINCRBY, exact sums
+        self.fields[f"duration_bucket:{provider}:{bucket}"] += 1
+        self.fields[f"duration_sum_us:{provider}"] += round(duration * 1_000_000)  # integers: HINCRBY, exact sums
 
     def __bool__(self) -> bool:
         return bool(self.fields)
@@ -165,31 +169,34 @@ class BackofficeCollector:
 
     def _provider_requests(self, data: dict[str, int]) -> Iterator[Metric]:
         requests = CounterMetricFamily(
-            "backoffice_provider_requests", "Requests to the SMS provider by outcome.", labels=["outcome"]
+            "backoffice_provider_requests", "Requests to the SMS providers by outcome.", labels=["provider", "outcome"]
         )
-        for outcome in OUTCOMES:
-            requests.add_metric([outcome], data.get(f"requests:{outcome}", 0))
-        cumulative, buckets = 0, []
-        for le in [f"{b:g}" for b in DURATION_BUCKETS] + ["+Inf"]:
-            cumulative += data.get(f"duration_bucket:{le}", 0)
-            buckets.append((le, cumulative))
         duration = HistogramMetricFamily(
             "backoffice_provider_request_duration_seconds",
             "Time from sending a request to the provider to its answer (or the timeout).",
-            buckets=buckets,
-            sum_value=data.get("duration_sum_us", 0) / 1_000_000,
+            labels=["provider"],
         )
+        # Every configured provider, and any other the store has counts of (one since removed).
+        named = dict.fromkeys([*providers(), *(key.split(":")[1] for key in data if key.count(":") == 2)])
+        for provider in named:
+            for outcome in OUTCOMES:
+                requests.add_metric([provider, outcome], data.get(f"requests:{provider}:{outcome}", 0))
+            cumulative, buckets = 0, []
+            for le in [f"{b:g}" for b in DURATION_BUCKETS] + ["+Inf"]:
+                cumulative += data.get(f"duration_bucket:{provider}:{le}", 0)
+                buckets.append((le, cumulative))
+            duration.add_metric([provider], buckets, data.get(f"duration_sum_us:{provider}", 0) / 1_000_000)
         yield from (requests, duration)
 
     def _circuit(self) -> Metric:
-        state = selectors.provider_status()["state"]
         circuit = GaugeMetricFamily(
             "backoffice_provider_circuit",
-            "The provider circuit breaker: 1 for its current state (closed: sending; open: holding; probing).",
-            labels=["state"],
+            "Each provider's circuit breaker: 1 for its current state (closed: sending; open: holding; probing).",
+            labels=["provider", "state"],
         )
-        for name in CIRCUIT_STATES:
-            circuit.add_metric([name], 1 if name == state else 0)
+        for status in selectors.providers_status():
+            for name in CIRCUIT_STATES:
+                circuit.add_metric([status["name"], name], 1 if name == status["state"] else 0)
         return circuit
 
 

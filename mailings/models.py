@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from mailings import placeholders, segments
 from mailings.normalizers import OPERATOR_CODE_RE, PHONE_RE, normalize_phone, normalize_timezone
+from mailings.providers import providers
 
 TAG_MAX_LENGTH = 64
 # A ceiling for the database; the limit people meet is on SMS parts (validate_message_parts).
@@ -331,6 +332,9 @@ class Message(models.Model):
     reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
     delivery_error = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
+    # Its request may have reached `provider` (a timeout, a connection dropped mid-request, a worker
+    # that died): it stays with that provider for good, so that no second provider sends a copy.
+    provider_pinned = models.BooleanField(default=False, db_default=False, editable=False)
     # The batch that owns the message: set when it is queued, checked when it is claimed and recorded.
     token = models.BigIntegerField(null=True, blank=True, editable=False)
     # While sending: when the reaper may assume the worker died and put the message back.
@@ -523,6 +527,73 @@ class InboundReply(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone_number} {self.text[:20]!r} ({self.action})"
+
+
+PHONE_PREFIX_RE = r"^7\d{0,10}$"
+
+
+class Route(models.Model):
+    """Where messages go: a phone prefix or an operator code to a provider, with a weight.
+
+    The rows with the same prefix or code make one route, whose providers share its messages
+    by weight; the rows with neither are the default route, for the messages no other route
+    takes (without one, those go to `default`). mailings/routing.py reads them.
+    """
+
+    phone_prefix = models.CharField(
+        max_length=11,
+        blank=True,
+        validators=[RegexValidator(PHONE_PREFIX_RE, "Enter 7 and up to 10 more digits, such as 7913.")],
+        help_text="The phones this route takes: 7 and more digits (the longest prefix that matches wins).",
+    )
+    operator_code = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[operator_code_validator],
+        help_text="Or the clients of this mobile operator code (3 digits). Neither: the default route.",
+    )
+    provider = models.CharField(max_length=40, help_text="A provider's name, as configured (Providers page).")
+    weight = models.PositiveIntegerField(
+        default=100, help_text="Its share of the route: 70 and 30 send 70% and 30% of the route's messages."
+    )
+
+    class Meta:
+        ordering = ["phone_prefix", "operator_code", "-weight", "provider"]
+        verbose_name = "route"
+        verbose_name_plural = "routes and providers"  # its page lists the providers too
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight__gt=0),
+                name="route_weight_positive",
+                violation_error_message="Weight must be 1 or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(phone_prefix="") | Q(operator_code=""),
+                name="route_prefix_or_operator",
+                violation_error_message="A route takes a phone prefix or an operator code, not both.",
+            ),
+            models.UniqueConstraint(
+                fields=["phone_prefix", "operator_code", "provider"],
+                name="route_provider_once",
+                violation_error_message="This route already names this provider.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.phone_prefix:
+            where = f"phones {self.phone_prefix}…"
+        else:
+            where = f"operator {self.operator_code}" if self.operator_code else "default route"
+        return f"{where} → {self.provider} ({self.weight})"
+
+    def clean(self) -> None:
+        known = providers()
+        if self.provider and self.provider not in known:
+            raise ValidationError(
+                {"provider": f"No provider is named {self.provider!r}; configured: {', '.join(known)}."}
+            )
+        if self.weight is not None and self.weight <= 0:
+            raise ValidationError({"weight": "Weight must be 1 or more."})
 
 
 class SsoIdentity(models.Model):

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from mailings.models import Client, Mailing, Message, MessageCount
-from mailings.sending.circuit import Mode, circuit_mode, circuit_state
+from mailings.providers import DEFAULT_PROVIDER, providers
+from mailings.sending.circuit import Mode, circuit_mode, circuit_state, circuit_states
 
 MESSAGE_STATUSES: tuple[str, ...] = tuple(Message.Status.values)
 MAILING_STATUSES: tuple[str, ...] = tuple(Mailing.Status.values)
@@ -240,9 +241,13 @@ def sending_task_state() -> str:
     return "missing" if enabled is None else ("on" if enabled else "off")
 
 
-def provider_status() -> dict:
-    """{"state": "closed"} when sending normally, else the open circuit with its reason and times."""
-    state = circuit_state()
+def provider_status(provider: str = DEFAULT_PROVIDER) -> dict:
+    """A provider's circuit: {"state": "closed"} when sending normally, else open or probing with
+    its reason and times."""
+    return _circuit_status(circuit_state(provider))
+
+
+def _circuit_status(state: dict | None) -> dict:
     mode = circuit_mode(state)
     if mode is Mode.CLOSED:
         return {"state": mode.value, "reason": "", "opened_at": None, "retry_at": None}
@@ -253,6 +258,24 @@ def provider_status() -> dict:
         "retry_at": state["until"],
         "retry_at_display": datetime.fromtimestamp(state["until"], UTC).strftime("%H:%M:%S"),
     }
+
+
+def providers_status() -> list[dict]:
+    """Every configured provider with its settings and circuit, for the admin and /metrics; its
+    token only as "set" or "missing", never its value."""
+    configured = providers()
+    states = circuit_states(list(configured))
+    return [
+        {
+            "name": name,
+            "url": provider.url,
+            "parts_per_second": provider.parts_per_second,
+            "enabled": provider.enabled,
+            "token": "set" if provider.token else "missing",
+            **_circuit_status(states[name]),
+        }
+        for name, provider in configured.items()
+    ]
 
 
 def phones_starting_with(queryset: QuerySet, prefix: str) -> QuerySet:

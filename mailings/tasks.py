@@ -21,11 +21,11 @@ def send_batch(*, mailing_id: int, message_ids: list[int], token: int) -> dict[s
     from mailings.sending.batch import batch_send
     from mailings.sending.config import SendingConfig
     from mailings.sending.dispatch import dispatch_due
-    from mailings.sending.runtime import process_circuit
+    from mailings.sending.runtime import process_circuits
 
     config = SendingConfig.from_settings()
     counts = batch_send(
-        mailing_id=mailing_id, message_ids=message_ids, token=token, config=config, circuit=process_circuit(config)
+        mailing_id=mailing_id, message_ids=message_ids, token=token, config=config, circuits=process_circuits(config)
     )
     dispatch_due(config=config)  # keep the queue topped up between ticks
     return counts

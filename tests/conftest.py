@@ -134,16 +134,22 @@ def sandbox_factory(settings):
 
 @pytest.fixture(autouse=True)
 def _clean_shared_state():
-    """The circuit and the dispatch lock live in the (real, shared) cache: start every test closed."""
+    """The circuits and the dispatch lock live in the (real, shared) cache: start every test closed."""
     from django.core.cache import cache
 
-    from mailings.sending.circuit import PROBE_KEY, STATE_KEY
+    from mailings.routing import forget_routes
+    from mailings.sending.circuit import PROBE_KEY, STATE_KEY, probe_key, state_key
     from mailings.sending.dispatch import DISPATCH_LOCK
 
-    keys = [STATE_KEY, PROBE_KEY, DISPATCH_LOCK]
+    # The providers the tests name (tests/sending/test_failover.py): their circuits too. And the
+    # routes a worker process keeps for a few seconds: each test reads its own.
+    named = ["b"]
+    keys = [STATE_KEY, PROBE_KEY, DISPATCH_LOCK, *map(state_key, named), *map(probe_key, named)]
     cache.delete_many(keys)
+    forget_routes()
     yield
     cache.delete_many(keys)
+    forget_routes()
 
 
 class FrozenClock:

@@ -107,7 +107,8 @@ def _sent(base: str) -> tuple[float, float, float]:
     """(messages sent, all messages, provider requests that sent) from /metrics, which loopback may read."""
     body = requests.get(f"{base}/metrics", timeout=5).text
     by_status = {m[0]: float(m[1]) for m in re.findall(r'^backoffice_messages\{status="(\w+)"\} (\S+)$', body, re.M)}
-    requests_sent = re.search(r'^backoffice_provider_requests_total\{outcome="sent"\} (\S+)$', body, re.M)
+    sent_pattern = r'^backoffice_provider_requests_total\{provider="default",outcome="sent"\} (\S+)$'
+    requests_sent = re.search(sent_pattern, body, re.M)
     return by_status["sent"], sum(by_status.values()), float(requests_sent.group(1))
 
 

@@ -137,8 +137,30 @@ class TestMetricsContent:
         assert samples[("backoffice_mailings", (("status", "running"),))] == 1
         assert samples[("backoffice_mailings", (("status", "scheduled"),))] == 1
         assert samples[("backoffice_mailings", (("status", "finished"),))] == 0
-        assert samples[("backoffice_provider_circuit", (("state", "closed"),))] == 1
-        assert samples[("backoffice_provider_circuit", (("state", "open"),))] == 0
+        assert (
+            samples[
+                (
+                    "backoffice_provider_circuit",
+                    (
+                        ("provider", "default"),
+                        ("state", "closed"),
+                    ),
+                )
+            ]
+            == 1
+        )
+        assert (
+            samples[
+                (
+                    "backoffice_provider_circuit",
+                    (
+                        ("provider", "default"),
+                        ("state", "open"),
+                    ),
+                )
+            ]
+            == 0
+        )
         assert samples[("backoffice_metrics_source_up", (("source", "database"),))] == 1
         assert samples[("backoffice_metrics_source_up", (("source", "store"),))] == 1
 
@@ -158,8 +180,45 @@ class TestMetricsContent:
     def test_it_shows_an_open_circuit(self, client, store):
         Circuit(CircuitSettings()).open("HTTP 401: the provider refused our token")
         samples = _samples(client.get("/metrics").content)
-        assert samples[("backoffice_provider_circuit", (("state", "open"),))] == 1
-        assert samples[("backoffice_provider_circuit", (("state", "closed"),))] == 0
+        assert (
+            samples[
+                (
+                    "backoffice_provider_circuit",
+                    (
+                        ("provider", "default"),
+                        ("state", "open"),
+                    ),
+                )
+            ]
+            == 1
+        )
+        assert (
+            samples[
+                (
+                    "backoffice_provider_circuit",
+                    (
+                        ("provider", "default"),
+                        ("state", "closed"),
+                    ),
+                )
+            ]
+            == 0
+        )
+
+    def test_each_provider_has_its_own_requests_and_circuit(self, client, store, settings):
+        settings.SENDING_PROVIDERS = {"b": {"url": "http://b.example", "token": "t", "enabled": True}}
+        Circuit(CircuitSettings(), "b").open("HTTP 503 five times")
+        tally = metrics.RequestTally()
+        tally.add(provider="b", outcome="sent", duration=0.02)
+        tally.add(provider="b", outcome="transient", duration=0.02)
+        metrics.record_provider_requests(tally)
+        samples = _samples(client.get("/metrics").content)
+        assert samples[("backoffice_provider_circuit", (("provider", "b"), ("state", "open")))] == 1
+        assert samples[("backoffice_provider_circuit", (("provider", "default"), ("state", "closed")))] == 1
+        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"), ("provider", "b")))] == 1
+        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"), ("provider", "default")))] == 0
+        histogram = "backoffice_provider_request_duration_seconds_count"
+        assert samples[(histogram, (("provider", "b"),))] == 2
 
     def test_it_has_no_per_message_or_per_client_labels(self, client, store):
         MessageFactory(status=S.SENT)
@@ -167,7 +226,7 @@ class TestMetricsContent:
             name for family in text_string_to_metric_families(client.get("/metrics").content.decode())
             for sample in family.samples for name in sample.labels
         }  # fmt: skip
-        assert label_names <= {"status", "outcome", "state", "source", "le", "mailing", "delivery_status"}
+        assert label_names <= {"status", "outcome", "state", "source", "le", "mailing", "delivery_status", "provider"}
 
     def test_a_store_that_does_not_answer_leaves_the_rest(self, client, settings):
         from backoffice.processes import bound_socket
@@ -192,17 +251,19 @@ class TestProviderRequestMetrics:
         ids = [MessageFactory(mailing=mailing, token=77).pk for _ in range(4)]
         circuit = Circuit(CircuitSettings(refresh=0))
         batch_send(
-            mailing_id=mailing.pk, message_ids=ids, token=77, config=SendingConfig.from_settings(), circuit=circuit
+            mailing_id=mailing.pk, message_ids=ids, token=77, config=SendingConfig.from_settings(), circuits=circuit
         )
 
         samples = _samples(client.get("/metrics").content)
-        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"),))] == 4
-        assert samples[("backoffice_provider_requests_total", (("outcome", "transient"),))] == 0
+        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"), ("provider", "default")))] == 4
+        assert samples[("backoffice_provider_requests_total", (("outcome", "transient"), ("provider", "default")))] == 0
         histogram = "backoffice_provider_request_duration_seconds"
-        assert samples[(f"{histogram}_count", ())] == 4
-        assert samples[(f"{histogram}_bucket", (("le", "0.025"),))] == 0  # 30 ms of latency each
-        assert samples[(f"{histogram}_bucket", (("le", "+Inf"),))] == 4
-        assert 4 * 0.03 <= samples[(f"{histogram}_sum", ())] < 4 * 1.0
+        assert samples[(f"{histogram}_count", (("provider", "default"),))] == 4
+        assert (
+            samples[(f"{histogram}_bucket", (("le", "0.025"), ("provider", "default")))] == 0
+        )  # 30 ms of latency each
+        assert samples[(f"{histogram}_bucket", (("le", "+Inf"), ("provider", "default")))] == 4
+        assert 4 * 0.03 <= samples[(f"{histogram}_sum", (("provider", "default"),))] < 4 * 1.0
 
     def test_failures_are_counted_by_outcome(self, client, store, sandbox_factory):
         sandbox_factory(error_rate=1.0)
@@ -213,11 +274,11 @@ class TestProviderRequestMetrics:
         ids = [MessageFactory(mailing=mailing, token=78).pk for _ in range(3)]
         circuit = Circuit(CircuitSettings(threshold=100, refresh=0))
         batch_send(
-            mailing_id=mailing.pk, message_ids=ids, token=78, config=SendingConfig.from_settings(), circuit=circuit
+            mailing_id=mailing.pk, message_ids=ids, token=78, config=SendingConfig.from_settings(), circuits=circuit
         )
         samples = _samples(client.get("/metrics").content)
-        assert samples[("backoffice_provider_requests_total", (("outcome", "transient"),))] == 3
-        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"),))] == 0
+        assert samples[("backoffice_provider_requests_total", (("outcome", "transient"), ("provider", "default")))] == 3
+        assert samples[("backoffice_provider_requests_total", (("outcome", "sent"), ("provider", "default")))] == 0
 
 
 def _add_many(path: str, times: int) -> None:
@@ -235,11 +296,11 @@ class TestStores:
             tally.add(outcome="sent", duration=duration)
             metrics.record_provider_requests(tally)
         data = store.read()
-        assert data["requests:sent"] == 3
-        assert data["duration_bucket:0.01"] == 1
-        assert data["duration_bucket:0.25"] == 1
-        assert data["duration_bucket:+Inf"] == 1
-        assert data["duration_sum_us"] == 30_205_000
+        assert data["requests:default:sent"] == 3
+        assert data["duration_bucket:default:0.01"] == 1
+        assert data["duration_bucket:default:0.25"] == 1
+        assert data["duration_bucket:default:+Inf"] == 1
+        assert data["duration_sum_us:default"] == 30_205_000
 
     def test_the_file_store_adds_up_across_processes(self, tmp_path):
         path = tmp_path / "metrics.json"
@@ -249,4 +310,4 @@ class TestStores:
             worker.start()
         for worker in workers:
             worker.join(30)
-        assert metrics.FileStore(path).read()["requests:sent"] == 200
+        assert metrics.FileStore(path).read()["requests:default:sent"] == 200

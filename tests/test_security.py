@@ -102,7 +102,7 @@ def _send_three_messages() -> Mailing:
     ids = [MessageFactory(mailing=mailing, token=7).pk for _ in range(3)]
     batch_send(
         mailing_id=mailing.pk, message_ids=ids, token=7, config=SendingConfig.from_settings(),
-        circuit=Circuit(CircuitSettings(threshold=1, cooldown=30, refresh=0)),
+        circuits=Circuit(CircuitSettings(threshold=1, cooldown=30, refresh=0)),
     )  # fmt: skip
     return mailing
 

@@ -7,6 +7,6 @@ One module per page; importing them registers the pages (Django's autodiscovery
 imports `mailings.admin`).
 """
 
-from mailings.admin import clients, mailings, messages, periodic_tasks, statistics, suppressions
+from mailings.admin import clients, mailings, messages, periodic_tasks, routes, statistics, suppressions
 
-__all__ = ["clients", "mailings", "messages", "periodic_tasks", "statistics", "suppressions"]
+__all__ = ["clients", "mailings", "messages", "periodic_tasks", "routes", "statistics", "suppressions"]

@@ -8,7 +8,9 @@
 - **Send** (`sender`): each message checked right before its request, then decided.
 - **Record** (`recorder`): sent rows written while the batch goes on, the rest at its end.
 
-The batch runs on this worker process's event loop and provider session (`runtime`).
+Each row's provider is decided in the claim (`assign`: its route, its weighted pick, failover
+while a circuit is open). The batch runs on this worker process's event loop and provider
+sessions, one per provider (`runtime`).
 """
 
 import logging
@@ -23,7 +25,9 @@ from django.utils import timezone
 
 from mailings.metrics import record_provider_requests
 from mailings.models import Client, Mailing, Message, Suppression
-from mailings.sending.circuit import Circuit
+from mailings.routing import route_table
+from mailings.sending.assign import assign_providers, write_providers
+from mailings.sending.circuit import Circuit, Circuits
 from mailings.sending.config import SendingConfig
 from mailings.sending.recorder import SentRecorder, record
 from mailings.sending.runtime import discard_runtime, runtime_for
@@ -42,17 +46,22 @@ def claim(
     lease: float,
     fields: tuple[str, ...] = (),
     attributes: tuple[str, ...] = (),
+    config: SendingConfig | None = None,
+    circuits: Circuits | None = None,
 ) -> tuple[list[Row], int]:
     """Flip the batch's rows to sending under a fresh token only this call knows.
 
     Returns the rows this call flipped (none for a duplicate or stale task) and the
     new token, which the record step must present. `fields` and `attributes`: what a
-    personalised text names, read with each client's zone (a row's `values`).
+    personalised text names, read with each client's zone (a row's `values`). Each row's
+    provider is decided here (`assign`), with the circuits' states as this process sees them.
     """
     now = timezone.now()
     claim_token = secrets.randbits(63)
     if not Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.RUNNING, end_datetime__gt=now).exists():
         return [], claim_token  # paused, cancelled or over: the rows wait (or expire) where they are
+    config = config or SendingConfig.from_settings()
+    circuits = circuits or Circuits(config.circuit)
     with transaction.atomic():
         batch = Message.objects.filter(
             id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
@@ -67,31 +76,49 @@ def claim(
         batch.update(status=Message.Status.SENDING, token=claim_token, lease_expires_at=now + timedelta(seconds=lease))
         claimed = list(
             Message.objects.filter(id__any=message_ids, token=claim_token, status=Message.Status.SENDING).values_list(
-                "id", "phone_number", "client_id", "attempts"
+                "id", "phone_number", "client_id", "attempts", "provider", "provider_pinned"
             )
         )
     if dropped:
         logger.info("batch left out do-not-contact phones", extra={"mailing_id": mailing_id, "count": dropped})
-    client_ids = [client_id for _, _, client_id, _ in claimed if client_id is not None]
-    if not (fields or attributes):
-        zones = dict(Client.objects.filter(id__any=client_ids).values_list("id", "timezone")) if client_ids else {}
-        rows = [
-            Row(i, phone, client_id, attempts, zones.get(client_id, "UTC")) for i, phone, client_id, attempts in claimed
-        ]
-        return rows, claim_token
-    # The same one query, reading also what the text names: each attribute as text (absent: None).
+    client_ids = [row[2] for row in claimed if row[2] is not None]
+    # One query for what each client's row needs: its zone, its operator code (its route) and,
+    # for a personalised text, the fields and attributes it names (an attribute as text, absent: None).
     keys = {f"attribute_{n}": KeyTextTransform(name, "attributes") for n, name in enumerate(attributes)}
-    read = Client.objects.filter(id__any=client_ids).annotate(**keys).values_list("id", "timezone", *fields, *keys)
-    clients = {values[0]: values[1:] for values in read} if client_ids else {}
+    read = Client.objects.filter(id__any=client_ids).annotate(**keys)
+    clients = (
+        {values[0]: values[1:] for values in read.values_list("id", "timezone", "operator_code", *fields, *keys)}
+        if client_ids
+        else {}
+    )
+    missing = ("UTC", None, *[None] * (len(fields) + len(attributes)))
+    routed = [
+        (i, phone, clients.get(client_id, missing)[1], to, pinned) for i, phone, client_id, _, to, pinned in claimed
+    ]
+    assigned = assign_providers(
+        routed,
+        table=route_table(),
+        enabled=config.enabled,
+        circuits=circuits,
+    )
+    moved = write_providers(current={row[0]: row[4] for row in claimed}, assigned=assigned, token=claim_token)
+    if moved:
+        logger.info("batch moved messages to other providers", extra={"mailing_id": mailing_id, "count": moved})
+    personalised = bool(fields or attributes)
     rows = []
-    for i, phone, client_id, attempts in claimed:
-        zone, *named = clients.get(client_id, ("UTC", *[None] * (len(fields) + len(attributes))))
-        rows.append(Row(i, phone, client_id, attempts, zone, dict(zip((*fields, *attributes), named, strict=True))))
+    for i, phone, client_id, attempts, _, _ in claimed:
+        zone, _, *named = clients.get(client_id, missing)
+        values = dict(zip((*fields, *attributes), named, strict=True)) if personalised else None
+        to = assigned[i]
+        rows.append(Row(i, phone, client_id, attempts, zone, values, to.provider, to.movable, to.probe))
     return rows, claim_token
 
 
-def batch_send(*, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuit: Circuit) -> dict:
+def batch_send(
+    *, mailing_id: int, message_ids: list[int], token: int, config: SendingConfig, circuits: Circuits | Circuit
+) -> dict:
     """Claim, send and record one batch; returns counts per action."""
+    circuits = circuits if isinstance(circuits, Circuits) else Circuits(config.circuit, circuits)
     # Read first: a personalised text says what the claim must read of each client.
     snapshot = MailingSnapshot.read(mailing_id)
     template = snapshot.template
@@ -102,6 +129,8 @@ def batch_send(*, mailing_id: int, message_ids: list[int], token: int, config: S
         lease=config.lease,
         fields=template.field_names,
         attributes=template.attribute_names,
+        config=config,
+        circuits=circuits,
     )
     lease_end = time.time() + config.lease
     if not rows:
@@ -110,11 +139,11 @@ def batch_send(*, mailing_id: int, message_ids: list[int], token: int, config: S
     logger.info("batch claimed", extra={"mailing_id": mailing_id, "batch": claim_token, "count": len(rows)})
     view = MailingView(mailing_id, snapshot)
     started = time.perf_counter()
-    runtime = runtime_for(config.gateway)
-    sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit)
+    runtime = runtime_for(config)
+    sender = BatchSender(mailing_id=mailing_id, config=config, circuits=circuits)
     recorder = SentRecorder(claim_token, enough=config.gateway.concurrency // 2)
     try:
-        decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway, recorder))
+        decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateways, recorder))
     except BaseException:
         discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
         raise

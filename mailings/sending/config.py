@@ -1,10 +1,17 @@
-"""The engine's knobs, read once from settings (see backoffice/settings.py, SENDING_*)."""
+"""The engine's knobs, read once from settings (see backoffice/settings.py, SENDING_*).
 
-from dataclasses import dataclass
+`gateway` is the `default` provider's client settings; every provider shares its timeouts and
+concurrency, with its own URL and token (`gateway_for`). `enabled`: the providers messages may
+go to (mailings/providers.py).
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from mailings.gateway import GatewayConfig
+from mailings.providers import DEFAULT_PROVIDER, providers
 from mailings.sending.circuit import CircuitSettings
 
 
@@ -19,9 +26,24 @@ class SendingConfig:
     backoff_cap: float
     gateway: GatewayConfig
     circuit: CircuitSettings
+    # The named providers other than `default`: (name, url, token), enabled or not.
+    others: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
+    enabled: frozenset[str] = frozenset({DEFAULT_PROVIDER})
+
+    def gateway_for(self, provider: str) -> GatewayConfig | None:
+        """The client settings of an enabled provider (None: disabled or unknown)."""
+        if provider not in self.enabled:
+            return None
+        if provider == DEFAULT_PROVIDER:
+            return self.gateway
+        for name, url, token in self.others:
+            if name == provider:
+                return dataclasses.replace(self.gateway, url=url, token=token)
+        return None
 
     @classmethod
     def from_settings(cls) -> "SendingConfig":
+        configured = providers()
         return cls(
             batch_size=settings.SENDING_BATCH_SIZE,
             max_queued=settings.SENDING_MAX_QUEUED,
@@ -42,4 +64,6 @@ class SendingConfig:
                 cooldown=settings.SENDING_CIRCUIT_COOLDOWN,
                 max_cooldown=settings.SENDING_CIRCUIT_MAX_COOLDOWN,
             ),
+            others=tuple((p.name, p.url, p.token) for p in configured.values() if p.name != DEFAULT_PROVIDER),
+            enabled=frozenset(p.name for p in configured.values() if p.enabled),
         )

@@ -7,6 +7,9 @@ and the rows are dispatched again under a new token, which the lost task could
 no longer claim. The queue holds at most `max_queued` messages, so a task never
 waits long enough for its grace to run out; each finished batch tops it up.
 
+Providers are decided later, in the claim (`assign`); dispatch holds back only while every
+enabled provider's circuit is open, and hands out one batch (a probe's) while none is closed.
+
 Messages outside their client's sending window are not queued: their
 `next_attempt_at` moves to the window's next opening in the client's zone.
 """
@@ -22,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailings.models import Mailing, Message
-from mailings.sending.circuit import Mode, circuit_mode, circuit_state
+from mailings.sending.circuit import Mode, circuit_mode, circuit_states
 from mailings.sending.config import SendingConfig
 from mailings.sending.windows import next_opening, window_open
 from mailings.tasks import send_batch as send_batch_task
@@ -35,14 +38,15 @@ DISPATCH_LOCK = "dispatch-lock"
 def dispatch_due(*, config: SendingConfig, now: datetime | None = None) -> int:
     """Queue due messages of running mailings; returns how many. One dispatcher at a time."""
     now = now or timezone.now()
-    mode = circuit_mode(circuit_state(), now=now.timestamp())
-    if mode is Mode.OPEN:
-        return 0  # the provider is down: nothing to hand out until the cool-down ends
+    states = circuit_states(sorted(config.enabled))
+    modes = {circuit_mode(state, now=now.timestamp()) for state in states.values()}
+    if modes == {Mode.OPEN}:
+        return 0  # every provider is down: nothing to hand out until a cool-down ends
     if not cache.add(DISPATCH_LOCK, 1, timeout=60):
         return 0
     try:
-        # Probing: one batch, whose first message tests the provider.
-        room = config.batch_size if mode is Mode.PROBING else config.max_queued - queued_count(now=now)
+        # None closed, one probing: one batch, whose first message tests that provider.
+        room = config.batch_size if Mode.CLOSED not in modes else config.max_queued - queued_count(now=now)
         return _dispatch(room=room, config=config, now=now)
     finally:
         cache.delete(DISPATCH_LOCK)

@@ -31,9 +31,11 @@ logger = logging.getLogger(__name__)
 
 
 def reap_expired_leases(*, now: datetime) -> int:
-    """Messages left `sending` by a worker that died go back to pending, to be retried with the same msgId."""
+    """Messages left `sending` by a worker that died go back to pending, to be retried with the same msgId
+    and the same provider (its request may have reached it: `provider_pinned`)."""
     reaped = Message.objects.filter(status=Message.Status.SENDING, lease_expires_at__lt=now).update(
         status=Message.Status.PENDING,
+        provider_pinned=True,
         token=None,
         lease_expires_at=None,
         next_attempt_at=now,

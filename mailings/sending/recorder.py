@@ -164,6 +164,10 @@ def _write(decisions: list[Decision], token: int) -> None:
                 token=None,
                 lease_expires_at=None,
             )
+            # A request that may have reached its provider: the message stays with it for good.
+            pinned = [d.row.id for d in others if d.pinned]
+            if pinned:
+                Message.objects.filter(id__any=pinned).update(provider_pinned=True)
             # A message whose client was deleted while it was out has nobody to wait for.
             waiting = [d.row.id for d in others if _STATUS_BY_ACTION[d.action] == Message.Status.PENDING]
             if waiting:

@@ -1,9 +1,9 @@
 """What a worker process keeps from one batch to the next, and drops when it is forked.
 
-- its event loop and provider session: reusing them keeps the provider's connections
-  alive between batches instead of opening hundreds of new ones for each;
+- its event loop and one session per enabled provider: reusing them keeps each provider's
+  connections alive between batches instead of opening hundreds of new ones for each;
 - one thread for the database work done while the event loop runs;
-- its handle on the shared provider circuit, which remembers this process's run of
+- its handles on the providers' shared circuits, each of which remembers this process's run of
   failures and whether it holds the probe;
 - its handle on the providers' shared rate limits (its Redis connection).
 
@@ -20,24 +20,33 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from mailings.gateway import Gateway, GatewayConfig
-from mailings.sending.circuit import Circuit
+from mailings.sending.circuit import Circuits
 from mailings.sending.config import SendingConfig
 from mailings.sending.limiter import Limiter
 
 
-class ProcessRuntime:
-    """This worker process's event loop and provider session, kept across batches."""
+def gateway_configs(config: SendingConfig) -> dict[str, GatewayConfig]:
+    """Each enabled provider's client settings, by name."""
+    found = {name: config.gateway_for(name) for name in sorted(config.enabled)}
+    return {name: gateway for name, gateway in found.items() if gateway is not None}
 
-    def __init__(self, config: GatewayConfig):
+
+class ProcessRuntime:
+    """This worker process's event loop and provider sessions (one per provider), kept across batches."""
+
+    def __init__(self, configs: dict[str, GatewayConfig]):
         self.pid = os.getpid()
-        self.config = config
+        self.configs = configs
         self.loop = asyncio.new_event_loop()
-        self.gateway = Gateway(config)
-        self.loop.run_until_complete(self.gateway.__aenter__())
+        self.gateways = {name: Gateway(config) for name, config in configs.items()}
+        for gateway in self.gateways.values():
+            self.loop.run_until_complete(gateway.__aenter__())
 
     def close(self) -> None:
         try:
-            self.loop.run_until_complete(self.gateway.__aexit__(None, None, None))
+            for gateway in self.gateways.values():
+                with contextlib.suppress(Exception):
+                    self.loop.run_until_complete(gateway.__aexit__(None, None, None))
         finally:
             self.loop.close()
 
@@ -45,12 +54,13 @@ class ProcessRuntime:
 _runtime: ProcessRuntime | None = None
 
 
-def runtime_for(config: GatewayConfig) -> ProcessRuntime:
+def runtime_for(config: SendingConfig) -> ProcessRuntime:
     global _runtime
-    if _runtime is not None and (_runtime.pid != os.getpid() or _runtime.config != config):
+    configs = gateway_configs(config)
+    if _runtime is not None and (_runtime.pid != os.getpid() or _runtime.configs != configs):
         discard_runtime()
     if _runtime is None:
-        _runtime = ProcessRuntime(config)
+        _runtime = ProcessRuntime(configs)
         atexit.register(discard_runtime)
     return _runtime
 
@@ -74,15 +84,15 @@ def db_thread() -> ThreadPoolExecutor:
     return _executor[1]
 
 
-_circuit: Circuit | None = None
+_circuits: Circuits | None = None
 
 
-def process_circuit(config: SendingConfig) -> Circuit:
-    """One circuit handle per worker process: it remembers this process's run of failures."""
-    global _circuit
-    if _circuit is None:
-        _circuit = Circuit(config.circuit)
-    return _circuit
+def process_circuits(config: SendingConfig) -> Circuits:
+    """One set of circuit handles per worker process: each remembers this process's run of failures."""
+    global _circuits
+    if _circuits is None:
+        _circuits = Circuits(config.circuit)
+    return _circuits
 
 
 _limiter: Limiter | None = None
@@ -102,5 +112,5 @@ def forget_inherited(**_signal_kwargs) -> None:
     Nothing is closed: the loop's selector and sockets are shared with the parent, and
     closing them here would pull them from under it.
     """
-    global _runtime, _executor, _circuit, _limiter
-    _runtime, _executor, _circuit, _limiter = None, None, None, None
+    global _runtime, _executor, _circuits, _limiter
+    _runtime, _executor, _circuits, _limiter = None, None, None, None

@@ -2,19 +2,20 @@
 
 Every request goes out right after checking, for that message, that the mailing is
 still running and not past its end (the request's own timeout ends at the end too),
-that the client's window is open, that the provider circuit is closed, and then after
-waiting for the provider's rate (`limiter`: a slot too late for the batch holds it). Anything
-that cannot go now is held, without using an attempt. The provider's answer becomes a `Decision`
-(sent, retry after a backoff, fail, hold, expire, cancel); the recorder writes it, the sender nothing.
+that the client's window is open, that its provider's circuit is closed (each row carries
+its provider, decided in the claim), and then after waiting for that provider's rate
+(`limiter`: a slot too late for the batch holds it). Anything that cannot go now is held,
+without using an attempt. The provider's answer becomes a `Decision` (sent, retry after a
+backoff, fail, hold, expire, cancel); the recorder writes it, the sender nothing.
 """
 
 import asyncio
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 from typing import Protocol
 
 from django.conf import settings
@@ -22,14 +23,13 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from mailings import segments
-from mailings.gateway import Gateway, Outcome, SendResult
+from mailings.gateway import Gateway, SendResult
 from mailings.metrics import RequestTally
 from mailings.models import Mailing
 from mailings.placeholders import MissingValue, Template, parse_or_literal
-from mailings.providers import DEFAULT_PROVIDER
-from mailings.sending.backoff import retry_delay
-from mailings.sending.circuit import Circuit, Mode
+from mailings.sending.circuit import Circuit, Circuits, Mode
 from mailings.sending.config import SendingConfig
+from mailings.sending.decisions import END_MARGIN_SECONDS, Action, Decision, Row, at, decide, held_until
 from mailings.sending.limiter import Held
 from mailings.sending.runtime import db_thread, process_limiter
 from mailings.sending.windows import next_opening, window_open
@@ -38,37 +38,6 @@ logger = logging.getLogger(__name__)
 
 # How often a running batch re-reads its mailing (pause, cancel, a new end).
 MAILING_REFRESH_SECONDS = 0.5
-# A request is not started this close to the mailing's end.
-END_MARGIN_SECONDS = 0.05
-
-
-class Action(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"  # attempted, failed for now: back to pending after a backoff
-    FAIL = "fail"  # attempted, will never go (permanent error, or attempts used up)
-    HOLD = "hold"  # not attempted: back to pending at `next_attempt_at`
-    EXPIRE = "expire"
-    CANCEL = "cancel"
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    id: int
-    phone: str
-    client_id: int | None
-    attempts: int
-    zone: str
-    # What the text's placeholders need of the client (read with the zone), None for a plain text.
-    values: dict | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    row: Row
-    action: Action
-    error: str = ""
-    next_attempt_at: datetime | None = None
-    parts: int = 0  # SMS parts of the text sent (SENT only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +105,12 @@ class SentSink(Protocol):
 
 
 class BatchSender:
-    def __init__(self, *, mailing_id: int, config: SendingConfig, circuit: Circuit, rng: random.Random | None = None):
+    def __init__(
+        self, *, mailing_id: int, config: SendingConfig, circuits: Circuits | Circuit, rng: random.Random | None = None
+    ):
         self.mailing_id = mailing_id
         self.config = config
-        self.circuit = circuit
+        self.circuits = circuits if isinstance(circuits, Circuits) else Circuits(config.circuit, circuits)
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
         self.rng = rng or random.Random()
         self.max_parts = settings.MAILING_MAX_PARTS
@@ -150,30 +121,45 @@ class BatchSender:
         self.stop_at = time.time() + config.lease - gateway.connect_timeout - gateway.read_timeout - 5
 
     async def send(
-        self, rows: list[Row], view: MailingView, gateway: Gateway | None = None, recorder: SentSink | None = None
+        self,
+        rows: list[Row],
+        view: MailingView,
+        gateways: Mapping[str, Gateway] | None = None,
+        recorder: SentSink | None = None,
     ) -> list[Decision]:
-        if gateway is None:
-            async with Gateway(self.config.gateway) as own:
+        """`gateways`: a session per enabled provider, by name (opened here for this call when not given)."""
+        if gateways is None:
+            names = [name for name in sorted(self.config.enabled) if self.config.gateway_for(name)]
+            own = {name: Gateway(self.config.gateway_for(name)) for name in names}
+            try:
+                for gateway in own.values():
+                    await gateway.__aenter__()
                 return await self.send(rows, view, own, recorder)
+            finally:
+                for gateway in own.values():
+                    await gateway.__aexit__(None, None, None)
 
         outstanding = len(rows)
 
         async def one(row: Row, probing: bool = False) -> Decision:
             nonlocal outstanding
-            decision = await self._one(row, view, gateway, probing)
+            decision = await self._one(row, view, gateways.get(row.provider), probing)
             outstanding -= 1
             if recorder is not None and decision.action is Action.SENT:
                 await recorder.sent(row.id, decision.parts, last=outstanding == 0)
             return decision
 
         decisions: list[Decision] = []
-        if rows and self.circuit.mode() is Mode.PROBING and self.circuit.acquire_probe():
-            # The cool-down is over and this process tests the provider: one message first.
+        probes = self._probes(rows)
+        if probes:
+            # A provider's cool-down is over and this process tests it: its one message first.
             try:
-                decisions.append(await one(rows[0], probing=True))
+                decisions.extend(await asyncio.gather(*(one(row, probing=True) for row in probes)))
             finally:
-                self.circuit.release_probe()  # a no-op once the answer closed or reopened the circuit
-            rows = rows[1:]
+                for row in probes:  # a no-op once the answer closed or reopened the circuit
+                    self.circuits.get(row.provider).release_probe()
+            probed = {row.id for row in probes}
+            rows = [row for row in rows if row.id not in probed]
         semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
 
         async def bounded(row: Row) -> Decision:
@@ -183,12 +169,25 @@ class BatchSender:
         decisions.extend(await asyncio.gather(*(bounded(row) for row in rows)))
         return decisions
 
-    async def _one(self, row: Row, view: MailingView, gateway: Gateway, probing: bool = False) -> Decision:
+    def _probes(self, rows: list[Row]) -> list[Row]:
+        """The rows that test their provider: the claim's (`Row.probe`), and the first row of a
+        provider whose cool-down ended since and whose probe this process takes now."""
+        probes = [row for row in rows if row.probe]
+        seen = {row.provider for row in probes}
+        for row in rows:
+            if row.provider not in seen:
+                seen.add(row.provider)
+                circuit = self.circuits.get(row.provider)
+                if circuit.mode() is Mode.PROBING and circuit.acquire_probe():
+                    probes.append(row)
+        return probes
+
+    async def _one(self, row: Row, view: MailingView, gateway: Gateway | None, probing: bool = False) -> Decision:
         """Never raises: whatever goes wrong, the batch records every other message."""
         try:
             return await self._checked_send(row, view, gateway, probing)
         except Held as held:  # the provider's rate limit has no slot for it in time
-            return Decision(row, Action.HOLD, held.reason, _at(held.retry_at))
+            return Decision(row, Action.HOLD, held.reason, at(held.retry_at))
         except Exception as exc:
             logger.exception("could not send", extra={"mailing_id": self.mailing_id, "message_id": row.id})
             return Decision(row, Action.HOLD, f"not sent: {type(exc).__name__}", timezone.now() + timedelta(seconds=5))
@@ -202,8 +201,9 @@ class BatchSender:
             return Decision(row, Action.EXPIRE, "the mailing ended before the message could be sent")
         if time.time() >= self.stop_at:
             return Decision(row, Action.HOLD, "the batch ran out of time", timezone.now())
+        return None
 
-    async def _checked_send(self, row: Row, view: MailingView, gateway: Gateway, probing: bool) -> Decision:
+    async def _checked_send(self, row: Row, view: MailingView, gateway: Gateway | None, probing: bool) -> Decision:
         mailing = await view.current()
         if stopped := self._stopped(row, mailing):
             return stopped
@@ -211,9 +211,11 @@ class BatchSender:
         if not window_open(at=now, zone_name=row.zone, start=mailing.window_start, end=mailing.window_end):
             opening = next_opening(at=now, zone_name=row.zone, start=mailing.window_start)
             return Decision(row, Action.HOLD, "outside the client's sending window", opening)
-        if not probing and self.circuit.mode() is not Mode.CLOSED:
-            until = max(self.circuit.held_until(), time.time() + self.config.circuit.cooldown)
-            return Decision(row, Action.HOLD, "provider circuit open", _at(until))
+        if gateway is None:
+            return Decision(row, Action.HOLD, f"provider {row.provider} is not enabled", at(time.time() + 60))
+        circuit = self.circuits.get(row.provider)
+        if not probing and circuit.mode() is not Mode.CLOSED:
+            return Decision(row, Action.HOLD, f"provider {row.provider} circuit open", held_until(row, circuit))
 
         text, parts = mailing.plain, mailing.plain_parts
         if text is None:
@@ -228,13 +230,16 @@ class BatchSender:
                     f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
                     "(MAILING_MAX_PARTS) are allowed",
                 )
-        waited = await self.limiter.take(DEFAULT_PROVIDER, parts, until=min(self.stop_at, mailing.end_ts))
+        waited = await self.limiter.take(row.provider, parts, until=min(self.stop_at, mailing.end_ts))
         if waited >= MAILING_REFRESH_SECONDS and (stopped := self._stopped(row, await view.current())):
             return stopped
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
-        self.requests.add(outcome=result.outcome.value, duration=result.duration)
-        decision = self._decide(row, result, mailing, probing)
+        self.requests.add(provider=row.provider, outcome=result.outcome.value, duration=result.duration)
+        circuit = self.circuits.get(row.provider)
+        decision = decide(
+            row, result, end_ts=mailing.end_ts, circuit=circuit, config=self.config, rng=self.rng, probing=probing
+        )
         return Decision(row, Action.SENT, parts=parts) if decision.action is Action.SENT else decision
 
     @staticmethod
@@ -255,31 +260,6 @@ class BatchSender:
                 f"(write {{{missing.name}|...}} to give one)",
             )
 
-    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot, probing: bool = False) -> Decision:
-        if result.outcome is Outcome.SENT:
-            self.circuit.record_success()
-            return Decision(row, Action.SENT)
-        if result.outcome is Outcome.UNAUTHORIZED:
-            self.circuit.record_refusal(result.error)
-            return Decision(row, Action.HOLD, result.error, _at(self.circuit.held_until()))
-        if result.outcome is Outcome.PERMANENT:
-            self.circuit.record_success()  # the provider is up; this message is the problem
-            return Decision(row, Action.FAIL, result.error)
-        if time.time() >= mailing.end_ts - END_MARGIN_SECONDS:
-            # Cut off by the end (the request's timeout ends there): not the provider's failure.
-            return Decision(row, Action.EXPIRE, f"the mailing ended while sending ({result.error})")
-        self.circuit.record_failure(result.error)
-        if probing:
-            # The probe asked whether the provider is back, and it is not: that is news of the
-            # provider, not of this message. Counting it would fail a message probed a few times
-            # during a long outage although every other message is being held.
-            return Decision(row, Action.HOLD, f"probe failed: {result.error}", _at(self.circuit.held_until()))
-        attempt = row.attempts + 1
-        if attempt >= self.config.max_attempts:
-            return Decision(row, Action.FAIL, f"gave up after {attempt} attempts: {result.error}")
-        delay = retry_delay(attempt=attempt, base=self.config.backoff_base, cap=self.config.backoff_cap, rng=self.rng)
-        return Decision(row, Action.RETRY, result.error, timezone.now() + delay)
-
     def _log(self, row: Row, result: SendResult) -> None:
         logger.info(
             "provider answered",
@@ -287,6 +267,7 @@ class BatchSender:
                 "mailing_id": self.mailing_id,
                 "message_id": row.id,
                 "client_id": row.client_id,
+                "provider": row.provider,
                 "status": result.status,
                 "outcome": result.outcome.value,
                 "duration_ms": round(result.duration * 1000, 1),
@@ -294,7 +275,3 @@ class BatchSender:
                 "error": result.error or None,
             },
         )
-
-
-def _at(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)

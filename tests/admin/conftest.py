@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
 from rest_framework.authtoken.models import Token
 
-from mailings.models import Mailing, Suppression
+from mailings.models import Mailing, Route, Suppression
 from tests.factories import ClientFactory, MailingFactory, MessageFactory
 
 
@@ -43,6 +43,7 @@ def world(django_user_model):
     SolarSchedule.objects.create(event="sunrise", latitude=55.75, longitude=37.62)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     Suppression.objects.create(phone_number="79139876543")
+    Route.objects.create(operator_code="913", provider="default", weight=1)
     return mailing
 
 

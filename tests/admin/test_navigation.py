@@ -34,7 +34,15 @@ def _pages(response, app_label: str = "mailings") -> list[str]:
 
 
 class TestIndexOrder:
-    MAILING_PAGES = ["Mailings", "Mailing statistics", "Messages", "Clients", "Do-not-contact list", "Sending schedule"]
+    MAILING_PAGES = [
+        "Mailings",
+        "Mailing statistics",
+        "Messages",
+        "Clients",
+        "Do-not-contact list",
+        "Routes and providers",
+        "Sending schedule",
+    ]
 
     def test_it_leads_with_the_mailing_pages(self, admin_client):
         response = admin_client.get("/admin/")

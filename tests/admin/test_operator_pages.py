@@ -26,8 +26,9 @@ class TestGroups:
         assert "change_message" not in operators
         assert viewers == {
             "view_client", "view_mailing", "view_message", "view_periodictask", "view_intervalschedule",
-            "view_mailingstatistics", "view_suppression",
+            "view_mailingstatistics", "view_suppression", "view_route",
         }  # fmt: skip
+        assert {"view_route", "add_route", "change_route", "delete_route"} <= operators
         assert "view_mailingstatistics" in operators
 
 

@@ -185,7 +185,7 @@ def test_import_compose_send_pause_cancel_clone_and_read_statistics(
     def send_next_batch() -> None:
         mailing_id, ids, token = enqueued.pop(0)
         in_worker_thread(
-            batch_send, mailing_id=mailing_id, message_ids=ids, token=token, config=config, circuit=circuit
+            batch_send, mailing_id=mailing_id, message_ids=ids, token=token, config=config, circuits=circuit
         )
 
     send_next_batch()

@@ -38,5 +38,5 @@ def _send(mailing, ids, token, **config):
         message_ids=ids,
         token=token,
         config=_config(**config),
-        circuit=Circuit(CircuitSettings(threshold=3, cooldown=30, refresh=0)),
+        circuits=Circuit(CircuitSettings(threshold=3, cooldown=30, refresh=0)),
     )

@@ -16,19 +16,19 @@ class Inherited:
 
 
 class TestProcessState:
-    def test_a_process_keeps_one_circuit_handle(self, monkeypatch):
-        monkeypatch.setattr(runtime, "_circuit", None)
+    def test_a_process_keeps_one_set_of_circuit_handles(self, monkeypatch):
+        monkeypatch.setattr(runtime, "_circuits", None)
         config = SendingConfig.from_settings()
-        assert runtime.process_circuit(config) is runtime.process_circuit(config)
+        assert runtime.process_circuits(config) is runtime.process_circuits(config)
 
     def test_a_new_worker_process_forgets_what_it_inherited_without_closing_it(self, monkeypatch):
         inherited = Inherited()
         config = SendingConfig.from_settings()
         monkeypatch.setattr(runtime, "_runtime", inherited)
         monkeypatch.setattr(runtime, "_executor", (1, object()))
-        monkeypatch.setattr(runtime, "_circuit", None)
-        parents = runtime.process_circuit(config)
+        monkeypatch.setattr(runtime, "_circuits", None)
+        parents = runtime.process_circuits(config)
         worker_process_init.send(sender=None)  # what Celery sends in each new pool process
         assert (runtime._runtime, runtime._executor) == (None, None)
-        assert runtime.process_circuit(config) is not parents
+        assert runtime.process_circuits(config) is not parents
         assert not inherited.closed

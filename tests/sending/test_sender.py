@@ -121,7 +121,7 @@ class TestSendDecisions:
             rows, claim_token = claim(mailing_id=mailing.pk, message_ids=ids, token=token, lease=60)
             control(mailing=mailing)
             view = MailingView(mailing.pk, MailingSnapshot.read(mailing.pk))
-            sender = BatchSender(mailing_id=mailing.pk, config=_config(), circuit=Circuit(CircuitSettings()))
+            sender = BatchSender(mailing_id=mailing.pk, config=_config(), circuits=Circuit(CircuitSettings()))
             import asyncio
 
             decisions = asyncio.run(sender.send(rows, view))
@@ -141,7 +141,7 @@ class TestSendDecisions:
         )
         ids, token = _queued(mailing, 1, client=ClientFactory(timezone="UTC"))
         worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
-        batch_send(mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(), circuit=worker)
+        batch_send(mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(), circuits=worker)
         assert sandbox.stats["requests"] == 0
         # The held probe told nothing about the provider: another process may probe at once.
         assert Circuit(CircuitSettings(cooldown=0.01, refresh=0)).acquire_probe()
@@ -156,7 +156,7 @@ class TestSendDecisions:
         ids, token = _queued(mailing, 1, attempts=4)
         worker = Circuit(CircuitSettings(cooldown=0.01, refresh=0))
         counts = batch_send(
-            mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(max_attempts=5), circuit=worker
+            mailing_id=mailing.pk, message_ids=ids, token=token, config=_config(max_attempts=5), circuits=worker
         )
         assert counts == {"hold": 1}
         assert sandbox.stats["requests"] == 1

@@ -1,8 +1,8 @@
 """The product's processes started together for a test or a benchmark: the sandbox provider,
 Celery workers, beat (built on backoffice/processes.py, which `make run` uses too)."""
 
-import functools
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -34,26 +34,33 @@ class Cluster:
         self.log_dir = log_dir
         self.env = env
         self.processes: list[ManagedProcess] = []
-        self._sandbox_socket = None
+        self._sandbox_sockets: dict[str, socket.socket] = {}
+        self._sandbox_urls: dict[str, str] = {}
 
     def start(self, name: str, args: list[str], pass_fds: tuple[int, ...] = ()) -> ManagedProcess:
         process = ManagedProcess(name, args, self.env, self.log_dir, pass_fds=pass_fds)
         self.processes.append(process)
         return process
 
-    @functools.cached_property
+    @property
     def sandbox_url(self) -> str:
         """Where the sandbox will listen, known before it starts (the workers' SENDING_API_URL): a
         socket bound here holds the port, refusing connections until `sandbox()` serves it."""
-        self._sandbox_socket = bound_socket()
-        return f"http://127.0.0.1:{self._sandbox_socket.getsockname()[1]}"
+        return self.sandbox_url_of("sandbox")
 
-    def sandbox(self, *knobs: str) -> ManagedProcess:
-        """The sandbox provider on `sandbox_url`, once it listens."""
-        self.sandbox_url  # noqa: B018 (binds the socket)
-        sock = self._sandbox_socket
+    def sandbox_url_of(self, name: str) -> str:
+        """The same for a sandbox of that name: a test of several providers runs one each."""
+        if name not in self._sandbox_urls:
+            self._sandbox_sockets[name] = bound_socket()
+            self._sandbox_urls[name] = f"http://127.0.0.1:{self._sandbox_sockets[name].getsockname()[1]}"
+        return self._sandbox_urls[name]
+
+    def sandbox(self, *knobs: str, name: str = "sandbox") -> ManagedProcess:
+        """The sandbox provider on `sandbox_url_of(name)`, once it listens."""
+        self.sandbox_url_of(name)  # binds the socket
+        sock = self._sandbox_sockets[name]
         process = self.start(
-            "sandbox",
+            name,
             [sys.executable, "manage.py", "sandbox_gateway", "--fd", str(sock.fileno()), "--seed", "7", *knobs],
             pass_fds=(sock.fileno(),),
         )
@@ -81,7 +88,7 @@ class Cluster:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self._sandbox_socket:
-            self._sandbox_socket.close()
+        for sock in self._sandbox_sockets.values():
+            sock.close()
         for process in reversed(self.processes):
             process.stop()
