@@ -23,6 +23,8 @@ GRANTS = {
 
 def reinstall_on_sqlite(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
+        for statement in _DELIVERY.SQLITE_DROP:  # dropping a column need not rebuild the table
+            schema_editor.execute(statement)
         _DELIVERY.install(apps, schema_editor)  # 0024's triggers, then the delivery counts'
 
 
@@ -71,6 +73,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['phone_prefix', 'operator_code', '-weight', 'provider'],
+                'verbose_name': 'route',
+                'verbose_name_plural': 'routes and providers',
                 'constraints': [models.CheckConstraint(condition=models.Q(('weight__gt', 0)), name='route_weight_positive', violation_error_message='Weight must be 1 or more.'), models.CheckConstraint(condition=models.Q(('phone_prefix', ''), ('operator_code', ''), _connector='OR'), name='route_prefix_or_operator', violation_error_message='A route takes a phone prefix or an operator code, not both.'), models.UniqueConstraint(fields=('phone_prefix', 'operator_code', 'provider'), name='route_provider_once', violation_error_message='This route already names this provider.')],
             },
         ),
