@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.newcomer import assert_runtime_only, fresh_clone, outside_env
 
@@ -107,9 +108,13 @@ def _sent(base: str) -> tuple[float, float, float]:
     """(messages sent, all messages, provider requests that sent) from /metrics, which loopback may read."""
     body = requests.get(f"{base}/metrics", timeout=5).text
     by_status = {m[0]: float(m[1]) for m in re.findall(r'^backoffice_messages\{status="(\w+)"\} (\S+)$', body, re.M)}
-    sent_pattern = r'^backoffice_provider_requests_total\{provider="default",outcome="sent"\} (\S+)$'
-    requests_sent = re.search(sent_pattern, body, re.M)
-    return by_status["sent"], sum(by_status.values()), float(requests_sent.group(1))
+    requests_sent = sum(
+        sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == "backoffice_provider_requests_total" and sample.labels.get("outcome") == "sent"
+    )
+    return by_status["sent"], sum(by_status.values()), requests_sent
 
 
 def _redis_answers() -> bool:
