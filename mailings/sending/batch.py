@@ -25,6 +25,7 @@ from mailings.metrics import record_provider_requests
 from mailings.models import Client, Mailing, Message, Suppression
 from mailings.sending.circuit import Circuit
 from mailings.sending.config import SendingConfig
+from mailings.sending.liveness import claim_fence, register_claim, release_claim
 from mailings.sending.recorder import SentRecorder, record
 from mailings.sending.runtime import discard_runtime, runtime_for
 from mailings.sending.sender import BatchSender, MailingSnapshot, MailingView, Row
@@ -53,6 +54,9 @@ def claim(
     claim_token = secrets.randbits(63)
     if not Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.RUNNING, end_datetime__gt=now).exists():
         return [], claim_token  # paused, cancelled or over: the rows wait (or expire) where they are
+    # Registered before any row is flipped: a process dying between the two leaves no row the
+    # heartbeat cannot explain (a registration without rows is harmless).
+    register_claim(claim_token, lease)
     with transaction.atomic():
         batch = Message.objects.filter(
             id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
@@ -105,13 +109,33 @@ def batch_send(*, mailing_id: int, message_ids: list[int], token: int, config: S
     )
     lease_end = time.time() + config.lease
     if not rows:
+        release_claim(claim_token)
         return {}
+    try:
+        return _send_claimed(
+            mailing_id=mailing_id, rows=rows, claim_token=claim_token, lease_end=lease_end, snapshot=snapshot,
+            config=config, circuit=circuit,
+        )  # fmt: skip
+    finally:
+        release_claim(claim_token)
+
+
+def _send_claimed(
+    *,
+    mailing_id: int,
+    rows: list[Row],
+    claim_token: int,
+    lease_end: float,
+    snapshot: MailingSnapshot,
+    config: SendingConfig,
+    circuit: Circuit,
+) -> dict:
     # With "batch done" below, what a worker held when it died: its batches claimed and not done.
     logger.info("batch claimed", extra={"mailing_id": mailing_id, "batch": claim_token, "count": len(rows)})
     view = MailingView(mailing_id, snapshot)
     started = time.perf_counter()
     runtime = runtime_for(config.gateway)
-    sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit)
+    sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit, fence=claim_fence(claim_token))
     recorder = SentRecorder(claim_token, enough=config.gateway.concurrency // 2)
     try:
         decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway, recorder))

@@ -29,6 +29,7 @@ from mailings.placeholders import MissingValue, Template, parse_or_literal
 from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
 from mailings.sending.config import SendingConfig
+from mailings.sending.liveness import Fence
 from mailings.sending.runtime import db_thread
 from mailings.sending.windows import next_opening, window_open
 
@@ -134,8 +135,18 @@ class SentSink(Protocol):
 
 
 class BatchSender:
-    def __init__(self, *, mailing_id: int, config: SendingConfig, circuit: Circuit, rng: random.Random | None = None):
+    def __init__(
+        self,
+        *,
+        mailing_id: int,
+        config: SendingConfig,
+        circuit: Circuit,
+        rng: random.Random | None = None,
+        fence: Fence | None = None,
+    ):
         self.mailing_id = mailing_id
+        # Declared dead (its heartbeat stopped, say it was paused): another worker may have its rows.
+        self.fence = fence
         self.config = config
         self.circuit = circuit
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
@@ -198,6 +209,8 @@ class BatchSender:
             return Decision(row, Action.EXPIRE, "the mailing ended before the message could be sent")
         if time.time() >= self.stop_at:
             return Decision(row, Action.HOLD, "the batch ran out of time", timezone.now())
+        if self.fence is not None and self.fence.lost():
+            return Decision(row, Action.HOLD, "the worker process lost its heartbeat", timezone.now())
         now = timezone.now()
         if not window_open(at=now, zone_name=row.zone, start=mailing.window_start, end=mailing.window_end):
             opening = next_opening(at=now, zone_name=row.zone, start=mailing.window_start)
