@@ -26,6 +26,7 @@ from mailings.models import Client, Mailing, Message, Suppression
 from mailings.sending.circuit import Circuit
 from mailings.sending.config import SendingConfig
 from mailings.sending.liveness import claim_fence, register_claim, release_claim
+from mailings.sending.pacing import batch_pacer, remember
 from mailings.sending.recorder import SentRecorder, record
 from mailings.sending.runtime import discard_runtime, runtime_for
 from mailings.sending.sender import BatchSender, MailingSnapshot, MailingView, Row
@@ -135,13 +136,19 @@ def _send_claimed(
     view = MailingView(mailing_id, snapshot)
     started = time.perf_counter()
     runtime = runtime_for(config.gateway)
-    sender = BatchSender(mailing_id=mailing_id, config=config, circuit=circuit, fence=claim_fence(claim_token))
-    recorder = SentRecorder(claim_token, enough=config.gateway.concurrency // 2)
+    recorder = SentRecorder(claim_token)
+    pacer = batch_pacer(ceiling=config.gateway.concurrency, target=config.unrecorded_target, backlog=recorder.backlog)
+    sender = BatchSender(
+        mailing_id=mailing_id, config=config, circuit=circuit, fence=claim_fence(claim_token), slots=pacer
+    )
     try:
         decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateway, recorder))
     except BaseException:
         discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
         raise
+    finally:
+        pacer.close()
+        remember(pacer)
     counts = record(decisions=decisions, token=claim_token, deadline=lease_end, recorded=recorder.recorded)
     record_provider_requests(sender.requests)
     logger.info(

@@ -19,6 +19,8 @@ class SendingConfig:
     backoff_cap: float
     gateway: GatewayConfig
     circuit: CircuitSettings
+    # Answers accepted and not yet recorded a process aims to stay under (sending/pacing.py); 0: off.
+    unrecorded_target: int = 15
 
     @classmethod
     def from_settings(cls) -> "SendingConfig":
@@ -37,6 +39,7 @@ class SendingConfig:
                 read_timeout=settings.SENDING_READ_TIMEOUT,
                 concurrency=settings.SENDING_CONCURRENCY,
             ),
+            unrecorded_target=settings.SENDING_UNRECORDED_TARGET,
             circuit=CircuitSettings(
                 threshold=settings.SENDING_CIRCUIT_THRESHOLD,
                 cooldown=settings.SENDING_CIRCUIT_COOLDOWN,

@@ -1,15 +1,15 @@
 """Writing a batch's outcomes: the sent ones while the batch goes on, the rest at its end.
 
-Sent rows are written whenever half the concurrency's answers wait, or after 50 ms,
-so that a worker killed mid-batch has left unrecorded (and to be sent again) no more
-than its requests in flight; at the end, one UPDATE for the sent rows still
-unwritten, one for all the others. Every write presents the claim token: a row the
+Sent rows are written as they come, one write at a time, each carrying the answers that
+arrived during the one before, so that a worker killed mid-batch has left unrecorded
+(and to be sent again) only the answers of the last few milliseconds, and never more
+than its requests in flight; at the end, one UPDATE for the sent rows still unwritten,
+one for all the others. Every write presents the claim token: a row the
 reaper handed to another worker meanwhile is left to its new owner (unless it was
 sent: then it must not go again).
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Collection
@@ -25,55 +25,50 @@ from mailings.sending.sender import Action, Decision
 
 logger = logging.getLogger(__name__)
 
-# How long a sent message's answer may wait to be written together with others, when fewer
-# than half the batch's concurrency are waiting. Its request keeps its concurrency slot until
-# then (see SentRecorder).
-RECORD_SENT_SECONDS = 0.05
-
 
 class SentRecorder:
-    """Writes the batch's sent messages while the batch goes on, a few at a time.
+    """Writes the batch's sent messages while the batch goes on, as soon as the writer is free.
 
     Were they written only when the whole batch is done, a worker killed mid-batch would
     leave every message it had already sent unrecorded, and all of them would go a second
-    time once its lease ran out. A request keeps its concurrency slot until its `sent` is
+    time once it was declared dead. A request keeps its concurrency slot until its `sent` is
     written, so what a killed worker leaves sent-but-unrecorded is never more than its
-    requests in flight. A write goes when `enough` answers wait (under load: few, large
-    writes) or after `every` seconds (a slow trickle does not hold its slots long).
+    requests in flight. Nothing waits to fill a write: the first answer is written at once,
+    the answers that arrive meanwhile together in the next write, started the moment the
+    one before commits. The writes batch themselves: under load a write carries what came
+    during the last one (a few milliseconds' worth), and a slow trickle costs one small
+    write per answer. So an answer waits at most about two writes before it is recorded.
     """
 
-    def __init__(self, token: int, every: float = RECORD_SENT_SECONDS, enough: int = 100):
+    def __init__(self, token: int):
         self.token = token
-        self.every = every
-        self.enough = max(1, enough)
         self.recorded: set[int] = set()
         self._waiting: list[tuple[int, int, asyncio.Future]] = []
-        self._full = asyncio.Event()
         self._writer: asyncio.Task | None = None
+        self._in_write = 0
+
+    def backlog(self) -> int:
+        """Answers sent and not yet recorded: waiting for a write, or in the one under way."""
+        return len(self._waiting) + self._in_write
 
     async def sent(self, message_id: int, parts: int = 0, last: bool = False) -> None:
         """Returns once the message is recorded as sent (or the write failed: the batch's record retries it).
 
-        `last`: no other answer of the batch is to come, so there is nothing to wait for.
+        `last`: no other answer of the batch is to come (nothing waits for more answers anyway).
         """
         written = asyncio.get_running_loop().create_future()
         self._waiting.append((message_id, parts, written))
-        if last or len(self._waiting) >= self.enough:
-            self._full.set()
         if self._writer is None:
-            self._writer = asyncio.ensure_future(self._write_soon())
+            self._writer = asyncio.ensure_future(self._write_while_waiting())
         await written
 
-    async def _write_soon(self) -> None:
+    async def _write_while_waiting(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                if len(self._waiting) < self.enough:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._full.wait(), self.every)
-                self._full.clear()
                 waiting, self._waiting = self._waiting, []
                 parts = {message_id: n for message_id, n, _ in waiting}
+                self._in_write = len(waiting)
                 try:
                     await loop.run_in_executor(db_thread(), _record_sent, parts, self.token)
                     self.recorded.update(parts)
@@ -84,6 +79,7 @@ class SentRecorder:
                         written.set_result(None)
         finally:
             self._writer = None
+            self._in_write = 0
 
 
 def _record_sent(parts: dict[int, int], token: int) -> None:

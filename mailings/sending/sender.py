@@ -9,6 +9,7 @@ writes; the sender itself writes nothing.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -143,10 +144,12 @@ class BatchSender:
         circuit: Circuit,
         rng: random.Random | None = None,
         fence: Fence | None = None,
+        slots: contextlib.AbstractAsyncContextManager | None = None,
     ):
         self.mailing_id = mailing_id
         # Declared dead (its heartbeat stopped, say it was paused): another worker may have its rows.
         self.fence = fence
+        self.slots = slots  # what a request holds while on the wire (the pacer), else SENDING_CONCURRENCY
         self.config = config
         self.circuit = circuit
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
@@ -182,7 +185,7 @@ class BatchSender:
             finally:
                 self.circuit.release_probe()  # a no-op once the answer closed or reopened the circuit
             rows = rows[1:]
-        semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
+        semaphore = self.slots or asyncio.Semaphore(self.config.gateway.concurrency)
 
         async def bounded(row: Row) -> Decision:
             async with semaphore:
