@@ -25,7 +25,7 @@ from mailings.metrics import record_provider_requests
 from mailings.models import Client, Mailing, Message, Suppression
 from mailings.sending.circuit import Circuit
 from mailings.sending.config import SendingConfig
-from mailings.sending.liveness import claim_fence, register_claim, release_claim
+from mailings.sending.liveness import claim_fence, register_claim, release_claim, release_locks_if_paused
 from mailings.sending.pacing import batch_pacer, remember
 from mailings.sending.recorder import SentRecorder, record
 from mailings.sending.runtime import discard_runtime, runtime_for
@@ -59,6 +59,7 @@ def claim(
     # heartbeat cannot explain (a registration without rows is harmless).
     register_claim(claim_token, lease)
     with transaction.atomic():
+        release_locks_if_paused()
         batch = Message.objects.filter(
             id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
         )

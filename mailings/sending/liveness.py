@@ -29,9 +29,12 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 logger = logging.getLogger(__name__)
 
+# A worker's write transaction left open this long between statements is ended by PostgreSQL.
+IDLE_IN_TRANSACTION_MS = 3000
 BEAT_KEY = "liveness-beat:{}"
 CLAIM_KEY = "liveness-claim:{}"
 
@@ -186,3 +189,13 @@ def forget_claims(tokens: list[int]) -> None:
         cache.delete_many([CLAIM_KEY.format(token) for token in tokens])
     except Exception:
         logger.warning("could not remove dead claims' registrations", exc_info=True)
+
+
+def release_locks_if_paused() -> None:
+    """In a worker's write transaction (claim, record): were the process paused between its
+    statements, PostgreSQL ends the transaction after IDLE_IN_TRANSACTION_MS, so that its row
+    locks do not hold up the tick handing its rows back (nor anyone else). The paused
+    process's commit then fails, and its rows are as the tick leaves them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = {int(IDLE_IN_TRANSACTION_MS)}")

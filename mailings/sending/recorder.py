@@ -20,6 +20,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from mailings.models import Message
+from mailings.sending.liveness import release_locks_if_paused
 from mailings.sending.runtime import db_thread
 from mailings.sending.sender import Action, Decision
 
@@ -94,6 +95,7 @@ def _record_sent(parts: dict[int, int], token: int) -> None:
                 # fraction of a second of them, and those messages would go again.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            release_locks_if_paused()
             _mark_sent(parts, token, timezone.now())
     except (OperationalError, InterfaceError):
         connection.close()
@@ -142,6 +144,7 @@ def _write(decisions: list[Decision], token: int) -> None:
     others = [d for d in decisions if d.action is not Action.SENT]
     owned = Q(token=token, status=Message.Status.SENDING)
     with transaction.atomic():
+        release_locks_if_paused()
         if sent:
             _mark_sent(sent, token, now)
         if others:

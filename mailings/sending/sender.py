@@ -9,7 +9,6 @@ writes; the sender itself writes nothing.
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -31,6 +30,7 @@ from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
 from mailings.sending.config import SendingConfig
 from mailings.sending.liveness import Fence
+from mailings.sending.pacing import Pacer
 from mailings.sending.runtime import db_thread
 from mailings.sending.windows import next_opening, window_open
 
@@ -136,20 +136,11 @@ class SentSink(Protocol):
 
 
 class BatchSender:
-    def __init__(
-        self,
-        *,
-        mailing_id: int,
-        config: SendingConfig,
-        circuit: Circuit,
-        rng: random.Random | None = None,
-        fence: Fence | None = None,
-        slots: contextlib.AbstractAsyncContextManager | None = None,
-    ):
+    def __init__(self, *, mailing_id: int, config: SendingConfig, circuit: Circuit, rng: random.Random | None = None,
+                 fence: Fence | None = None, slots: Pacer | None = None):  # fmt: skip
         self.mailing_id = mailing_id
-        # Declared dead (its heartbeat stopped, say it was paused): another worker may have its rows.
-        self.fence = fence
-        self.slots = slots  # what a request holds while on the wire (the pacer), else SENDING_CONCURRENCY
+        self.fence = fence  # lost: declared dead (say it was paused), another worker may have its rows
+        self.slots = slots  # what a request holds while on the wire; else SENDING_CONCURRENCY of them
         self.config = config
         self.circuit = circuit
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch

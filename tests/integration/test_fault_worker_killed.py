@@ -106,7 +106,7 @@ def test_a_worker_killed_three_times_is_taken_back_within_seconds_with_few_secon
         # The tick sees the dead processes' heartbeats gone and hands their rows back, same msgIds.
         wait_for(
             lambda held=held: not Message.objects.filter(id__in=held, status=S.SENDING).exists(),
-            LEASE / 2,
+            HANDED_BACK_WITHIN + 10,
             "the dead worker's messages to be taken back",
             interval=0.1,
         )
