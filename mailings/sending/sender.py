@@ -229,6 +229,9 @@ class BatchSender:
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
+        if result.outcome is not Outcome.SENT and self.fence is not None and self.fence.lost():
+            # Declared dead meanwhile (a pause timed it out): no news of the provider for the circuit.
+            return Decision(row, Action.HOLD, f"declared dead while sending: {result.error}", timezone.now())
         decision = self._decide(row, result, mailing, probing)
         return Decision(row, Action.SENT, parts=parts) if decision.action is Action.SENT else decision
 
