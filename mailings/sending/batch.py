@@ -1,11 +1,13 @@
 """What a worker does with one batch: claim its rows, send them concurrently, record the outcomes.
 
 - **Claim** (here): one conditional UPDATE flips the batch's rows from pending to
-  sending, only if they still carry the batch's token and the mailing is running; a
-  lease says when the reaper may take them back if this worker dies. Just before it, in
+  sending, only if they still carry the batch's token and the mailing is running. Its
+  token is registered under this process's heartbeat first (`liveness`): the tick takes
+  the rows back seconds after the process dies; the lease is the backstop. Just before it, in
   the same transaction, the batch's rows whose phone is on the do-not-contact list go
   from pending to cancelled ("do not contact"): a phone suppressed after fan-out.
-- **Send** (`sender`): each message checked right before its request, then decided.
+- **Send** (`sender`): each message checked right before its request, then decided; as
+  many requests in flight as the `pacing` leaves, none once the process was declared dead.
 - **Record** (`recorder`): sent rows written while the batch goes on, the rest at its end.
 
 The batch runs on this worker process's event loop and provider session (`runtime`).
