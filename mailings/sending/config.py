@@ -20,7 +20,7 @@ class SendingConfig:
     gateway: GatewayConfig
     circuit: CircuitSettings
     # Answers accepted and not yet recorded a process aims to stay under (sending/pacing.py); 0: off.
-    unrecorded_target: int = 15
+    unrecorded_target: int = 0
 
     @classmethod
     def from_settings(cls) -> "SendingConfig":
