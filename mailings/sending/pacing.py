@@ -13,8 +13,9 @@ throughput, only second copies after a kill.
 So the pacer estimates, every PACE_SECONDS, how many answers of this batch are accepted
 and not recorded: those waiting for the recorder, plus the answers that came in while the
 event loop was late (throughput * the loop's lag). Above `target` it takes half the slots
-away; below half of it, and with every slot in use, it gives them back an eighth at a time,
-up to the ceiling. A process that keeps up keeps all its slots.
+away; below half of it, and with every slot in use, it gives back a 64th of the ceiling at a
+time (additive increase, multiplicative decrease: the slots a busy machine took away come
+back over seconds, not in one calm moment), up to the ceiling. A process that keeps up keeps all its slots.
 """
 
 import asyncio
@@ -25,9 +26,9 @@ from collections.abc import Callable
 
 PACE_SECONDS = 0.05
 FLOOR = 8  # slots never taken away: a slow trickle still goes
-# A process's first batch starts with this many and grows (an eighth every PACE_SECONDS while
-# all are busy and answers are recorded as they come: about a second to 250): a process that
-# cannot keep up never has had all its slots out.
+# A process's first batch starts with this many and grows (a 64th of the ceiling every
+# PACE_SECONDS while all are busy and answers are recorded as they come: about 4 s to 250):
+# a process that cannot keep up never has had all its slots out.
 FIRST = 32
 
 
@@ -76,7 +77,7 @@ class Pacer:
         if unrecorded > self.target:
             self.limit = max(FLOOR, self.limit // 2)
         elif unrecorded <= self.target / 2 and self.in_flight >= self.limit and self.limit < self.ceiling:
-            self.limit = min(self.ceiling, self.limit + max(1, self.limit // 8))
+            self.limit = min(self.ceiling, self.limit + max(1, self.ceiling // 64))
             self._wake()
         self._timer = asyncio.get_running_loop().call_later(PACE_SECONDS, self._pace)
 
