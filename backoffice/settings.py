@@ -359,7 +359,12 @@ SENDING_CONCURRENCY = env.int("SENDING_CONCURRENCY", default=250)  # requests in
 SENDING_BATCH_SIZE = env.int("SENDING_BATCH_SIZE", default=1000)
 SENDING_MAX_QUEUED = env.int("SENDING_MAX_QUEUED", default=10_000)  # messages queued for workers at once
 SENDING_QUEUE_GRACE = env.float("SENDING_QUEUE_GRACE", default=300.0)  # a lost batch is queued again after this
-SENDING_LEASE = env.float("SENDING_LEASE", default=120.0)  # a dead worker's messages go back after this
+SENDING_LEASE = env.float("SENDING_LEASE", default=120.0)  # a stuck worker's messages go back after this
+# A worker process's heartbeat key lives this long, renewed every third of it (mailings/sending/liveness.py).
+SENDING_HEARTBEAT_TTL = env.float("SENDING_HEARTBEAT_TTL", default=3.0)
+# Answers accepted and not yet recorded per worker process, at most about this many (sending/pacing.py);
+# 0: off (it trades throughput for fewer second copies after a kill: docs/reliability.md).
+SENDING_UNRECORDED_TARGET = env.int("SENDING_UNRECORDED_TARGET", default=0)
 SENDING_MAX_ATTEMPTS = env.int("SENDING_MAX_ATTEMPTS", default=10)
 SENDING_BACKOFF_BASE = env.float("SENDING_BACKOFF_BASE", default=2.0)
 SENDING_BACKOFF_CAP = env.float("SENDING_BACKOFF_CAP", default=300.0)

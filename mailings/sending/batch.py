@@ -1,11 +1,13 @@
 """What a worker does with one batch: claim its rows, send them concurrently, record the outcomes.
 
 - **Claim** (here): one conditional UPDATE flips the batch's rows from pending to
-  sending, only if they still carry the batch's token and the mailing is running; a
-  lease says when the reaper may take them back if this worker dies. Just before it, in
+  sending, only if they still carry the batch's token and the mailing is running. Its
+  token is registered under this process's heartbeat first (`liveness`): the tick takes
+  the rows back seconds after the process dies; the lease is the backstop. Just before it, in
   the same transaction, the batch's rows whose phone is on the do-not-contact list go
   from pending to cancelled ("do not contact"): a phone suppressed after fan-out.
-- **Send** (`sender`): each message checked right before its request, then decided.
+- **Send** (`sender`): each message checked right before its request, then decided; as
+  many requests in flight as the `pacing` leaves, none once the process was declared dead.
 - **Record** (`recorder`): sent rows written while the batch goes on, the rest at its end.
 
 Each row's provider is decided in the claim (`assign`: its route, its weighted pick, failover
@@ -29,6 +31,8 @@ from mailings.routing import route_table
 from mailings.sending.assign import assign_providers, write_providers
 from mailings.sending.circuit import Circuit, Circuits
 from mailings.sending.config import SendingConfig
+from mailings.sending.liveness import claim_fence, register_claim, release_claim, release_locks_if_paused
+from mailings.sending.pacing import batch_pacer, remember
 from mailings.sending.recorder import SentRecorder, record
 from mailings.sending.runtime import discard_runtime, runtime_for
 from mailings.sending.sender import BatchSender, MailingSnapshot, MailingView, Row
@@ -62,7 +66,11 @@ def claim(
         return [], claim_token  # paused, cancelled or over: the rows wait (or expire) where they are
     config = config or SendingConfig.from_settings()
     circuits = circuits or Circuits(config.circuit)
+    # Registered before any row is flipped: a process dying between the two leaves no row the
+    # heartbeat cannot explain (a registration without rows is harmless).
+    register_claim(claim_token, lease)
     with transaction.atomic():
+        release_locks_if_paused()
         batch = Message.objects.filter(
             id__any=message_ids, mailing_id=mailing_id, token=token, status=Message.Status.PENDING
         )
@@ -134,19 +142,45 @@ def batch_send(
     )
     lease_end = time.time() + config.lease
     if not rows:
+        release_claim(claim_token)
         return {}
+    try:
+        return _send_claimed(
+            mailing_id=mailing_id, rows=rows, claim_token=claim_token, lease_end=lease_end, snapshot=snapshot,
+            config=config, circuits=circuits,
+        )  # fmt: skip
+    finally:
+        release_claim(claim_token)
+
+
+def _send_claimed(
+    *,
+    mailing_id: int,
+    rows: list[Row],
+    claim_token: int,
+    lease_end: float,
+    snapshot: MailingSnapshot,
+    config: SendingConfig,
+    circuits: Circuits,
+) -> dict:
     # With "batch done" below, what a worker held when it died: its batches claimed and not done.
     logger.info("batch claimed", extra={"mailing_id": mailing_id, "batch": claim_token, "count": len(rows)})
     view = MailingView(mailing_id, snapshot)
     started = time.perf_counter()
     runtime = runtime_for(config)
-    sender = BatchSender(mailing_id=mailing_id, config=config, circuits=circuits)
-    recorder = SentRecorder(claim_token, enough=config.gateway.concurrency // 2)
+    recorder = SentRecorder(claim_token)
+    pacer = batch_pacer(ceiling=config.gateway.concurrency, target=config.unrecorded_target, backlog=recorder.backlog)
+    sender = BatchSender(
+        mailing_id=mailing_id, config=config, circuits=circuits, fence=claim_fence(claim_token), slots=pacer
+    )
     try:
         decisions = runtime.loop.run_until_complete(sender.send(rows, view, runtime.gateways, recorder))
     except BaseException:
         discard_runtime()  # e.g. a time limit hit mid-batch: start the next batch on a clean loop
         raise
+    finally:
+        pacer.close()
+        remember(pacer)
     counts = record(decisions=decisions, token=claim_token, deadline=lease_end, recorded=recorder.recorded)
     record_provider_requests(sender.requests)
     logger.info(

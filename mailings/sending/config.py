@@ -26,6 +26,8 @@ class SendingConfig:
     backoff_cap: float
     gateway: GatewayConfig
     circuit: CircuitSettings
+    # Answers accepted and not yet recorded a process aims to stay under (sending/pacing.py); 0: off.
+    unrecorded_target: int = 0
     # The named providers other than `default`: (name, url, token), enabled or not.
     others: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
     enabled: frozenset[str] = frozenset({DEFAULT_PROVIDER})
@@ -59,6 +61,7 @@ class SendingConfig:
                 read_timeout=settings.SENDING_READ_TIMEOUT,
                 concurrency=settings.SENDING_CONCURRENCY,
             ),
+            unrecorded_target=settings.SENDING_UNRECORDED_TARGET,
             circuit=CircuitSettings(
                 threshold=settings.SENDING_CIRCUIT_THRESHOLD,
                 cooldown=settings.SENDING_CIRCUIT_COOLDOWN,

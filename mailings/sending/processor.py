@@ -1,6 +1,7 @@
 """The tick: everything the periodic task does, in order, each step safe to run twice at once.
 
-1. reap: messages whose worker died (lease expired) go back to pending;
+1. reap: messages whose worker process's heartbeat stopped, or whose lease expired, go
+   back to pending;
 2. finish: mailings past their end expire their waiting messages and finish;
    cancelled mailings drop what still waits; running ones with nothing left finish;
 3. start: scheduled mailings whose start has come take their audience (fan-out);
@@ -24,6 +25,7 @@ from mailings.selectors import mailing_audience
 from mailings.sending.config import SendingConfig
 from mailings.sending.dispatch import dispatch_due
 from mailings.sending.fanout import fan_out, refresh_statistics_after
+from mailings.sending.liveness import dead_claims, forget_claims
 from mailings.sending.ticks import tick_record
 from mailings.services.delivery_reports import delivery_reports_close_overdue
 
@@ -44,6 +46,36 @@ def reap_expired_leases(*, now: datetime) -> int:
     if reaped:
         logger.warning("took back messages from a stopped worker", extra={"count": reaped})
     return reaped
+
+
+def hand_back_dead_claims(*, now: datetime) -> int:
+    """Messages claimed by a worker process whose heartbeat stopped go back to pending at once.
+
+    The same as the lease's end, seconds after the death instead of minutes: same msgId and
+    provider (its request may have reached it: `provider_pinned`), no attempt used. The
+    process, were it only paused, finds itself declared dead and stops.
+    """
+    tokens = list(
+        Message.objects.filter(status=Message.Status.SENDING, token__isnull=False)
+        .order_by()
+        .values_list("token", flat=True)
+        .distinct()
+    )
+    dead = dead_claims(tokens)
+    if not dead:
+        return 0
+    handed = Message.objects.filter(status=Message.Status.SENDING, token__in=dead).update(
+        status=Message.Status.PENDING,
+        provider_pinned=True,
+        token=None,
+        lease_expires_at=None,
+        next_attempt_at=now,
+        last_error="the worker process sending it stopped (no heartbeat); retrying with the same msgId",
+    )
+    forget_claims(dead)
+    if handed:
+        logger.warning("took back messages from a worker process with no heartbeat", extra={"count": handed})
+    return handed
 
 
 def finish_mailings(*, now: datetime) -> int:
@@ -147,7 +179,8 @@ def mailings_process(*, config: SendingConfig | None = None, now: datetime | Non
     now = now or timezone.now()
     began = time.monotonic()
     summary = {
-        "reaped": reap_expired_leases(now=now),
+        # Both take messages back from a stopped worker: its heartbeat first, its lease the backstop.
+        "reaped": hand_back_dead_claims(now=now) + reap_expired_leases(now=now),
         "finished": finish_mailings(now=now),
         "started": start_due_mailings(now=now),
         "audiences_retaken": retake_outdated_audiences(now=now),

@@ -1,15 +1,15 @@
 """Writing a batch's outcomes: the sent ones while the batch goes on, the rest at its end.
 
-Sent rows are written whenever half the concurrency's answers wait, or after 50 ms,
-so that a worker killed mid-batch has left unrecorded (and to be sent again) no more
-than its requests in flight; at the end, one UPDATE for the sent rows still
-unwritten, one for all the others. Every write presents the claim token: a row the
+Sent rows are written as they come, one write at a time, each carrying the answers that
+arrived during the one before, so that a worker killed mid-batch has left unrecorded
+(and to be sent again) only the answers of the last few milliseconds, and never more
+than its requests in flight; at the end, one UPDATE for the sent rows still unwritten,
+one for all the others. Every write presents the claim token: a row the
 reaper handed to another worker meanwhile is left to its new owner (unless it was
 sent: then it must not go again).
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Collection
@@ -20,60 +20,56 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from mailings.models import Message
+from mailings.sending.liveness import IDLE_IN_TRANSACTION_MS, release_locks_if_paused
 from mailings.sending.runtime import db_thread
 from mailings.sending.sender import Action, Decision
 
 logger = logging.getLogger(__name__)
 
-# How long a sent message's answer may wait to be written together with others, when fewer
-# than half the batch's concurrency are waiting. Its request keeps its concurrency slot until
-# then (see SentRecorder).
-RECORD_SENT_SECONDS = 0.05
-
 
 class SentRecorder:
-    """Writes the batch's sent messages while the batch goes on, a few at a time.
+    """Writes the batch's sent messages while the batch goes on, as soon as the writer is free.
 
     Were they written only when the whole batch is done, a worker killed mid-batch would
     leave every message it had already sent unrecorded, and all of them would go a second
-    time once its lease ran out. A request keeps its concurrency slot until its `sent` is
+    time once it was declared dead. A request keeps its concurrency slot until its `sent` is
     written, so what a killed worker leaves sent-but-unrecorded is never more than its
-    requests in flight. A write goes when `enough` answers wait (under load: few, large
-    writes) or after `every` seconds (a slow trickle does not hold its slots long).
+    requests in flight. Nothing waits to fill a write: the first answer is written at once,
+    the answers that arrive meanwhile together in the next write, started the moment the
+    one before commits. The writes batch themselves: under load a write carries what came
+    during the last one (a few milliseconds' worth), and a slow trickle costs one small
+    write per answer. So an answer waits at most about two writes before it is recorded.
     """
 
-    def __init__(self, token: int, every: float = RECORD_SENT_SECONDS, enough: int = 100):
+    def __init__(self, token: int):
         self.token = token
-        self.every = every
-        self.enough = max(1, enough)
         self.recorded: set[int] = set()
         self._waiting: list[tuple[int, int, asyncio.Future]] = []
-        self._full = asyncio.Event()
         self._writer: asyncio.Task | None = None
+        self._in_write = 0
+
+    def backlog(self) -> int:
+        """Answers sent and not yet recorded: waiting for a write, or in the one under way."""
+        return len(self._waiting) + self._in_write
 
     async def sent(self, message_id: int, parts: int = 0, last: bool = False) -> None:
         """Returns once the message is recorded as sent (or the write failed: the batch's record retries it).
 
-        `last`: no other answer of the batch is to come, so there is nothing to wait for.
+        `last`: no other answer of the batch is to come (nothing waits for more answers anyway).
         """
         written = asyncio.get_running_loop().create_future()
         self._waiting.append((message_id, parts, written))
-        if last or len(self._waiting) >= self.enough:
-            self._full.set()
         if self._writer is None:
-            self._writer = asyncio.ensure_future(self._write_soon())
+            self._writer = asyncio.ensure_future(self._write_while_waiting())
         await written
 
-    async def _write_soon(self) -> None:
+    async def _write_while_waiting(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                if len(self._waiting) < self.enough:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._full.wait(), self.every)
-                self._full.clear()
                 waiting, self._waiting = self._waiting, []
                 parts = {message_id: n for message_id, n, _ in waiting}
+                self._in_write = len(waiting)
                 try:
                     await loop.run_in_executor(db_thread(), _record_sent, parts, self.token)
                     self.recorded.update(parts)
@@ -84,6 +80,7 @@ class SentRecorder:
                         written.set_result(None)
         finally:
             self._writer = None
+            self._in_write = 0
 
 
 def _record_sent(parts: dict[int, int], token: int) -> None:
@@ -92,13 +89,21 @@ def _record_sent(parts: dict[int, int], token: int) -> None:
     # MailingSnapshot.read, in the same thread, applies CONN_MAX_AGE.
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            if connection.vendor != "postgresql":
+                _mark_sent(parts, token, timezone.now())
+                return
+            with connection.cursor() as cursor:
                 # Sending waits for these commits: do not make it wait for the disk as well. The
                 # write is visible at once; only a crash of PostgreSQL itself could lose the last
-                # fraction of a second of them, and those messages would go again.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            _mark_sent(parts, token, timezone.now())
+                # fraction of a second of them, and those messages would go again. The locks of a
+                # paused process's transaction are released after IDLE_IN_TRANSACTION_MS.
+                cursor.execute(
+                    "SET LOCAL synchronous_commit TO OFF; "
+                    f"SET LOCAL idle_in_transaction_session_timeout = {int(IDLE_IN_TRANSACTION_MS)}"
+                )
+                # `_mark_sent` in one statement written out: the writes come many a second, and
+                # building the ORM's statement each time cost more CPU than the rest of the write.
+                cursor.execute(_MARK_SENT_SQL, [timezone.now(), list(parts), list(parts.values()), token])
     except (OperationalError, InterfaceError):
         connection.close()
         raise
@@ -146,6 +151,7 @@ def _write(decisions: list[Decision], token: int) -> None:
     others = [d for d in decisions if d.action is not Action.SENT]
     owned = Q(token=token, status=Message.Status.SENDING)
     with transaction.atomic():
+        release_locks_if_paused()
         if sent:
             _mark_sent(sent, token, now)
         if others:
@@ -174,6 +180,17 @@ def _write(decisions: list[Decision], token: int) -> None:
                 Message.objects.filter(id__any=waiting, status=Message.Status.PENDING, client__isnull=True).update(
                     status=Message.Status.CANCELLED, last_error="client deleted"
                 )
+
+
+_MARK_SENT_SQL = f"""
+    UPDATE {Message._meta.db_table} AS m
+       SET status = '{Message.Status.SENT.value}', parts = p.parts, sent_at = %s, attempts = m.attempts + 1,
+           last_error = '', token = NULL, lease_expires_at = NULL
+      FROM unnest(%s::bigint[], %s::smallint[]) AS p(id, parts)
+     WHERE m.id = p.id
+       AND ((m.token = %s AND m.status = '{Message.Status.SENDING.value}')
+            OR m.status = '{Message.Status.PENDING.value}')
+"""
 
 
 def _mark_sent(parts: dict[int, int], token: int, now: datetime) -> None:

@@ -23,7 +23,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from mailings import segments
-from mailings.gateway import Gateway, SendResult
+from mailings.gateway import Gateway, Outcome, SendResult
 from mailings.metrics import RequestTally
 from mailings.models import Mailing
 from mailings.placeholders import MissingValue, Template, parse_or_literal
@@ -31,6 +31,8 @@ from mailings.sending.circuit import Circuit, Circuits, Mode
 from mailings.sending.config import SendingConfig
 from mailings.sending.decisions import END_MARGIN_SECONDS, Action, Decision, Row, at, decide, held_until
 from mailings.sending.limiter import Held
+from mailings.sending.liveness import Fence
+from mailings.sending.pacing import Pacer
 from mailings.sending.runtime import db_thread, process_limiter
 from mailings.sending.windows import next_opening, window_open
 
@@ -106,9 +108,18 @@ class SentSink(Protocol):
 
 class BatchSender:
     def __init__(
-        self, *, mailing_id: int, config: SendingConfig, circuits: Circuits | Circuit, rng: random.Random | None = None
+        self,
+        *,
+        mailing_id: int,
+        config: SendingConfig,
+        circuits: Circuits | Circuit,
+        rng: random.Random | None = None,
+        fence: Fence | None = None,
+        slots: Pacer | None = None,
     ):
         self.mailing_id = mailing_id
+        self.fence = fence  # lost: declared dead (say it was paused), another worker may have its rows
+        self.slots = slots  # what a request holds while on the wire; else SENDING_CONCURRENCY of them
         self.config = config
         self.circuits = circuits if isinstance(circuits, Circuits) else Circuits(config.circuit, circuits)
         self.requests = RequestTally()  # for /metrics, added to the shared store once per batch
@@ -160,7 +171,7 @@ class BatchSender:
                     self.circuits.get(row.provider).release_probe()
             probed = {row.id for row in probes}
             rows = [row for row in rows if row.id not in probed]
-        semaphore = asyncio.Semaphore(self.config.gateway.concurrency)
+        semaphore = self.slots or asyncio.Semaphore(self.config.gateway.concurrency)
 
         async def bounded(row: Row) -> Decision:
             async with semaphore:
@@ -201,6 +212,8 @@ class BatchSender:
             return Decision(row, Action.EXPIRE, "the mailing ended before the message could be sent")
         if time.time() >= self.stop_at:
             return Decision(row, Action.HOLD, "the batch ran out of time", timezone.now())
+        if self.fence is not None and self.fence.lost():
+            return Decision(row, Action.HOLD, "the worker process lost its heartbeat", timezone.now())
         return None
 
     async def _checked_send(self, row: Row, view: MailingView, gateway: Gateway | None, probing: bool) -> Decision:
@@ -236,6 +249,9 @@ class BatchSender:
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(provider=row.provider, outcome=result.outcome.value, duration=result.duration)
+        if result.outcome is not Outcome.SENT and self.fence is not None and self.fence.lost():
+            # Declared dead meanwhile (a pause timed it out): no news of the provider for the circuit.
+            return Decision(row, Action.HOLD, f"declared dead while sending: {result.error}", timezone.now())
         circuit = self.circuits.get(row.provider)
         decision = decide(
             row, result, end_ts=mailing.end_ts, circuit=circuit, config=self.config, rng=self.rng, probing=probing

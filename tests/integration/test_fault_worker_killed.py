@@ -1,16 +1,18 @@
 """A worker SIGKILLed (its whole process group) three times in the middle of a 20,000-client mailing.
 
-Two workers of two processes each send through a sandbox with 100 ms latency, so
-that messages are always in flight. Each kill takes out one worker with no warning:
-the rows it had claimed stay `sending` until their lease runs out, then the tick
-takes them back and they go again with the same msgId. The sandbox, like a real
-server, drops a request whose client died before the answer; what it had already
-accepted but the dead worker had not yet recorded is accepted a second time.
+The issue's shape: one worker of four processes, 250 requests in flight each, a sandbox
+with 150 ms latency, so that about a thousand messages are always on the wire. Each kill
+takes the worker out with no warning and starts it again. The rows it had claimed stay
+`sending` until the tick sees that their processes' heartbeats stopped and hands them
+back; they go again with the same msgId. The lease is at its default scale (120 s), so
+only the heartbeat can explain a hand-back within 15 s. The sandbox, like a real server,
+drops a request whose client died before the answer; what it had already accepted but
+the dead worker had not yet recorded is accepted a second time: the second copies.
 """
 
+import bisect
 import re
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -33,11 +35,15 @@ from tests.integration.faults import (
 )
 
 CLIENTS = 20_000
-LEASE = 10
-PROCESSES = 2  # per worker
-CONCURRENCY = 25  # requests in flight per process
-BATCH = 200  # messages a process claims at once (all `sending` until sent or recorded)
+LEASE = 120  # the default: a hand-back in seconds is the heartbeat's doing
+PROCESSES = 4
+CONCURRENCY = 250  # requests in flight per process
+BATCH = 1000  # messages a process claims at once (all `sending` until sent or recorded)
+LATENCY_MS = 150
 KILL_AT_ACCEPTED = (3_000, 8_000, 13_000)
+HANDED_BACK_WITHIN = 15  # seconds from a kill to the dead worker's rows pending again
+SECOND_COPIES_PER_KILL = 100
+UNRECORDED_TARGET = 15  # per process: the pacer on (docs/reliability.md says what it costs)
 
 
 def open_batches(log_path: Path) -> set[int]:
@@ -53,95 +59,108 @@ def rows_held_by(worker) -> set[int]:
     return set(Message.objects.filter(status=S.SENDING, token__in=tokens).values_list("id", flat=True))
 
 
+def sending_rows() -> set[int]:
+    return set(Message.objects.filter(status=S.SENDING).values_list("id", flat=True))
+
+
 @pytest.mark.integration
-def test_a_worker_killed_three_times_loses_nothing_and_resends_only_what_it_held(cluster, capsys):
+def test_a_worker_killed_three_times_is_taken_back_within_seconds_with_few_second_copies(cluster, capsys):
     url = cluster.sandbox_url
-    cluster.env.update(sending_env(url, SENDING_LEASE=LEASE, SENDING_CONCURRENCY=CONCURRENCY, SENDING_BATCH_SIZE=BATCH))
+    cluster.env.update(
+        sending_env(
+            url,
+            SENDING_LEASE=LEASE,
+            SENDING_CONCURRENCY=CONCURRENCY,
+            SENDING_BATCH_SIZE=BATCH,
+            SENDING_MAX_QUEUED=2 * PROCESSES * BATCH,
+            SENDING_READ_TIMEOUT=10,
+            SENDING_CONNECT_TIMEOUT=5,  # a thousand connections opened at once on a busy machine
+            SENDING_UNRECORDED_TARGET=UNRECORDED_TARGET,
+        )
+    )
     make_clients(CLIENTS)
     processing_every(1)
-    cluster.sandbox("--token", "faults-token", "--latency-ms", "100")
+    cluster.sandbox("--token", "faults-token", "--latency-ms", str(LATENCY_MS))
     victim = cluster.worker("victim", concurrency=PROCESSES)
-    cluster.worker("survivor", concurrency=PROCESSES)
     cluster.beat()
 
     started = time.time()
     mailing = mailing_for(600)
     kills = []
     for number, threshold in enumerate(KILL_AT_ACCEPTED, start=1):
-        # The kill waits for the victim to hold a batch with work left (a restarted worker takes
-        # seconds to boot on a busy machine, and the survivor alone may pass the threshold meanwhile).
+        # The kill waits for the worker to hold batches with work left (a restarted worker takes
+        # seconds to boot on a busy machine).
         wait_for(
             lambda threshold=threshold, victim=victim: (
-                accepted_count(url) >= threshold and len(rows_held_by(victim)) >= 2 * CONCURRENCY
+                accepted_count(url) >= threshold and len(rows_held_by(victim)) >= CONCURRENCY
             ),
             120,
-            f"{threshold} messages accepted, the victim holding a batch",
+            f"{threshold} messages accepted, the worker holding batches",
         )
         victim.kill()
         killed_at = timezone.now()
-        # What the dead worker had claimed and not recorded: its open batches' rows, still `sending`.
-        victims = rows_held_by(victim)
-        assert victims, f"kill {number}: the victim held no claimed rows, the kill tested nothing"
-        # Everything the dead worker held is still `sending` (nobody touches it until the lease runs
-        # out) and was claimed before the kill; rows the survivor claimed before it are included too,
-        # so this is an upper bound on what the dead worker had claimed and not yet recorded.
-        held = set(
-            Message.objects.filter(
-                status=S.SENDING, lease_expires_at__lte=killed_at + timedelta(seconds=LEASE)
-            ).values_list("id", flat=True)
-        )
-        assert victims <= held
+        killed_ts = time.time()
+        # The only worker is dead: every row `sending` is one it had claimed and not recorded.
+        held = sending_rows()
+        assert rows_held_by(victim) <= held
+        assert held, f"kill {number}: the worker held no claimed rows, the kill tested nothing"
+        accepted_at_kill = accepted_count(url)
         victim = cluster.worker(f"victim-restart{number}", concurrency=PROCESSES)
-        # Its lease runs out and the tick hands them back: they wait again, with the same msgIds.
+        # The tick sees the dead processes' heartbeats gone and hands their rows back, same msgIds.
         wait_for(
             lambda held=held: not Message.objects.filter(id__in=held, status=S.SENDING).exists(),
-            LEASE + 20,
+            HANDED_BACK_WITHIN + 10,
             "the dead worker's messages to be taken back",
+            interval=0.1,
         )
-        kills.append(
-            {
-                "at": killed_at,
-                "held": held,
-                "victims": victims,
-                "back_after": (timezone.now() - killed_at).total_seconds(),
-            }
-        )
+        back_after = (timezone.now() - killed_at).total_seconds()
+        kills.append({"at": killed_ts, "held": held, "back_after": back_after, "accepted": accepted_at_kill})
 
     wait_for(lambda: all_done(mailing), 240, "every message to end", interval=1)
     elapsed = time.time() - started
     stats = sandbox_stats(url)
     accepted = sandbox_accepted(url)
 
-    # Nothing lost, nothing stuck: the provider never refused, so every message is sent.
+    # Nothing lost, nothing stuck: the provider never refused, so every message is sent, once in the DB.
     counts = status_counts(mailing=mailing)
     assert counts[S.PENDING] == counts[S.SENDING] == 0, counts
     assert counts[S.SENT] == CLIENTS, counts
     assert set(accepted) == set(mailing.messages.values_list("id", flat=True))
 
-    # Every duplicate is a message the dead worker held at a kill, and there are no more of them
-    # than it had in flight: each of its processes runs one batch with at most CONCURRENCY requests
-    # out, and a request keeps its slot until its `sent` is recorded, so sent-but-unrecorded
-    # never exceeds PROCESSES * CONCURRENCY (the rows still `sending` bound it too).
-    held_at_kills = set().union(*(kill["held"] for kill in kills))
     duplicate_ids = set(stats["duplicate_ids"])
-    assert duplicate_ids <= held_at_kills, duplicate_ids - held_at_kills
-    bound = sum(min(len(kill["held"]), PROCESSES * CONCURRENCY) for kill in kills)
-    assert stats["duplicates"] <= bound, (stats["duplicates"], bound)
-
-    # Nothing waited for a dead worker longer than its lease, plus a tick or two.
-    assert max(kill["back_after"] for kill in kills) < LEASE + 5
+    held_at_kills = set().union(*(kill["held"] for kill in kills))
+    # Each second copy belongs to the kill it was first accepted before: the dead worker had it
+    # accepted and unrecorded then (the sandbox's clock is this machine's; a second's slack for
+    # the sockets of the dead processes to close). One first accepted after the last kill would
+    # belong to none: the last count, which must be zero.
+    kill_times = [kill["at"] + 1 for kill in kills]
+    per_kill = [0] * (len(kills) + 1)
+    for message_id in duplicate_ids:
+        per_kill[bisect.bisect_left(kill_times, accepted[message_id])] += 1
     report(
         capsys,
         "worker_killed",
         messages=CLIENTS,
         sent=counts[S.SENT],
         kills=len(kills),
+        accepted_at_kills="/".join(str(kill["accepted"]) for kill in kills),
         held_at_kills="/".join(str(len(kill["held"])) for kill in kills),
-        victim_held_at_kills="/".join(str(len(kill["victims"])) for kill in kills),
-        duplicates=stats["duplicates"],
-        bound=bound,
-        in_flight_bound_per_kill=PROCESSES * CONCURRENCY,
-        taken_back_after_s="/".join(f"{kill['back_after']:.1f}" for kill in kills),
+        second_copies="/".join(map(str, per_kill)),
+        second_copies_total=stats["duplicates"],
+        handed_back_after_s="/".join(f"{kill['back_after']:.1f}" for kill in kills),
         lease_s=LEASE,
         elapsed_s=round(elapsed, 1),
     )
+
+    # Handed back by the heartbeat, long before the lease could.
+    assert max(kill["back_after"] for kill in kills) <= HANDED_BACK_WITHIN, [kill["back_after"] for kill in kills]
+
+    # Every second copy is a message the dead worker held at a kill (accepted, not yet recorded),
+    # and there are few of them: answers are recorded within milliseconds and the pacer keeps
+    # few of them waiting. (A message held at two kills, accepted both times, counts twice.)
+    assert len(duplicate_ids) < 1000, "the sandbox lists at most 1,000 duplicate msgIds"
+    assert duplicate_ids <= held_at_kills, duplicate_ids - held_at_kills
+    assert per_kill[-1] == 0, per_kill
+    # At most SECOND_COPIES_PER_KILL a kill, over the kills: one kill alone can find the process
+    # descheduled by a busy machine with all its slots answered and unread (see docs/reliability.md).
+    assert stats["duplicates"] <= SECOND_COPIES_PER_KILL * len(kills), per_kill
