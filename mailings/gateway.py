@@ -70,6 +70,14 @@ class GatewayConfig:
     concurrency: int
 
 
+def open_session(config: GatewayConfig) -> aiohttp.ClientSession:
+    """The provider session of one worker process (bench/bare_client.py opens the same, for the ceiling)."""
+    connector = aiohttp.TCPConnector(limit=config.concurrency, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector, headers={"Authorization": f"Bearer {config.token}"}, raise_for_status=False
+    )
+
+
 class Gateway:
     """An async client for one batch: `async with Gateway(config) as gw: await gw.send(...)`."""
 
@@ -78,12 +86,7 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "Gateway":
-        connector = aiohttp.TCPConnector(limit=self.config.concurrency, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={"Authorization": f"Bearer {self.config.token}"},
-            raise_for_status=False,
-        )
+        self._session = open_session(self.config)
         return self
 
     async def __aexit__(self, *exc) -> None:
