@@ -43,12 +43,30 @@ class RequestTally:
 
     def __init__(self) -> None:
         self.fields: Counter[str] = Counter()
+        self.count = 0
+        self.slowest = 0.0  # seconds
 
     def add(self, *, outcome: str, duration: float) -> None:
         self.fields[f"requests:{outcome}"] += 1
         bucket = next((f"{le:g}" for le in DURATION_BUCKETS if duration <= le), "+Inf")
         self.fields[f"duration_bucket:{bucket}"] += 1
         self.fields["duration_sum_us"] += round(duration * 1_000_000)  # integers: HINCRBY, exact sums
+        self.count += 1
+        if duration > self.slowest:
+            self.slowest = duration
+
+    @property
+    def mean(self) -> float:
+        """Seconds."""
+        return self.fields["duration_sum_us"] / 1_000_000 / self.count if self.count else 0.0
+
+    def outcomes(self) -> str:
+        """`sent:998 transient:2`, as a batch's log line reads."""
+        return " ".join(
+            f"{field.removeprefix('requests:')}:{n}"
+            for field, n in sorted(self.fields.items())
+            if field.startswith("requests:")
+        )
 
     def __bool__(self) -> bool:
         return bool(self.fields)

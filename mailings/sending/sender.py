@@ -178,6 +178,7 @@ class BatchSender:
                 return await one(row)
 
         decisions.extend(await asyncio.gather(*(bounded(row) for row in rows)))
+        self._log_batch()
         return decisions
 
     async def _one(self, row: Row, view: MailingView, gateway: Gateway, probing: bool = False) -> Decision:
@@ -269,7 +270,12 @@ class BatchSender:
         return Decision(row, Action.RETRY, result.error, timezone.now() + delay)
 
     def _log(self, row: Row, result: SendResult) -> None:
-        logger.info(
+        """A request's line: at INFO when it was not sent (with its error), at DEBUG when it was."""
+        level = logging.DEBUG if result.outcome is Outcome.SENT else logging.INFO
+        if not logger.isEnabledFor(level):
+            return
+        logger.log(
+            level,
             "provider answered",
             extra={
                 "mailing_id": self.mailing_id,
@@ -282,6 +288,17 @@ class BatchSender:
                 "error": result.error or None,
             },
         )
+
+    def _log_batch(self) -> None:
+        """The batch's requests in one line: how many, their outcomes, mean and slowest duration."""
+        tally = self.requests
+        if tally.count:
+            logger.info(
+                "provider requests: mean %.1f ms, slowest %.1f ms",
+                tally.mean * 1000,
+                tally.slowest * 1000,
+                extra={"mailing_id": self.mailing_id, "count": tally.count, "outcome": tally.outcomes()},
+            )
 
 
 def _at(timestamp: float) -> datetime:
