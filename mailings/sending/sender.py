@@ -198,14 +198,16 @@ class BatchSender:
             return Decision(row, Action.CANCEL, "the mailing was cancelled")
         if mailing.status != Mailing.Status.RUNNING:
             return Decision(row, Action.HOLD, f"the mailing is {mailing.status}", timezone.now())
-        if time.time() >= mailing.end_ts - END_MARGIN_SECONDS:
+        now_ts = time.time()
+        if now_ts >= mailing.end_ts - END_MARGIN_SECONDS:
             return Decision(row, Action.EXPIRE, "the mailing ended before the message could be sent")
-        if time.time() >= self.stop_at:
+        if now_ts >= self.stop_at:
             return Decision(row, Action.HOLD, "the batch ran out of time", timezone.now())
-        now = timezone.now()
-        if not window_open(at=now, zone_name=row.zone, start=mailing.window_start, end=mailing.window_end):
-            opening = next_opening(at=now, zone_name=row.zone, start=mailing.window_start)
-            return Decision(row, Action.HOLD, "outside the client's sending window", opening)
+        if mailing.window_start is not None:  # the clock as a datetime only for a window to compare it with
+            now = _at(now_ts)
+            if not window_open(at=now, zone_name=row.zone, start=mailing.window_start, end=mailing.window_end):
+                opening = next_opening(at=now, zone_name=row.zone, start=mailing.window_start)
+                return Decision(row, Action.HOLD, "outside the client's sending window", opening)
         if not probing and self.circuit.mode() is not Mode.CLOSED:
             until = max(self.circuit.held_until(), time.time() + self.config.circuit.cooldown)
             return Decision(row, Action.HOLD, "provider circuit open", _at(until))
@@ -226,8 +228,7 @@ class BatchSender:
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
         self._log(row, result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
-        decision = self._decide(row, result, mailing, probing)
-        return Decision(row, Action.SENT, parts=parts) if decision.action is Action.SENT else decision
+        return self._decide(row, result, mailing, probing, parts)
 
     @staticmethod
     def _render(row: Row, mailing: MailingSnapshot) -> tuple[str, Decision | None]:
@@ -247,10 +248,12 @@ class BatchSender:
                 f"(write {{{missing.name}|...}} to give one)",
             )
 
-    def _decide(self, row: Row, result: SendResult, mailing: MailingSnapshot, probing: bool = False) -> Decision:
+    def _decide(
+        self, row: Row, result: SendResult, mailing: MailingSnapshot, probing: bool = False, parts: int = 0
+    ) -> Decision:
         if result.outcome is Outcome.SENT:
             self.circuit.record_success()
-            return Decision(row, Action.SENT)
+            return Decision(row, Action.SENT, parts=parts)
         if result.outcome is Outcome.UNAUTHORIZED:
             self.circuit.record_refusal(result.error)
             return Decision(row, Action.HOLD, result.error, _at(self.circuit.held_until()))
