@@ -16,20 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailings.gateway import GatewayConfig, open_session
+from mailings.gateway import GatewayConfig, open_session, timeout_for
 
 TEXT = "bench latency 0"  # a text as long as the bench mailings'
 
 
 async def post_all(config: GatewayConfig, count: int, first_id: int) -> float:
-    import aiohttp
-
     session = open_session(config)
-    timeout = aiohttp.ClientTimeout(
-        total=config.connect_timeout + config.read_timeout,
-        connect=config.connect_timeout,
-        sock_read=config.read_timeout,
-    )
+    timeout = timeout_for(config)
     ids = iter(range(first_id, first_id + count))
 
     async def lane() -> None:
