@@ -26,6 +26,7 @@ from mailings.gateway import Gateway, Outcome, SendResult
 from mailings.metrics import RequestTally
 from mailings.models import Mailing
 from mailings.placeholders import MissingValue, Template, parse_or_literal
+from mailings.sending import request_log
 from mailings.sending.backoff import retry_delay
 from mailings.sending.circuit import Circuit, Mode
 from mailings.sending.config import SendingConfig
@@ -181,7 +182,7 @@ class BatchSender:
                 decisions.append(await one(row))
 
         await asyncio.gather(*(lane() for _ in range(min(self.config.gateway.concurrency, len(rows)))))
-        self._log_batch()
+        request_log.batch_answered(mailing_id=self.mailing_id, tally=self.requests)
         return decisions
 
     async def _one(self, row: Row, view: MailingView, gateway: Gateway, probing: bool = False) -> Decision:
@@ -226,7 +227,7 @@ class BatchSender:
                     "(MAILING_MAX_PARTS) are allowed",
                 )
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)
-        self._log(row, result)
+        request_log.answered(mailing_id=self.mailing_id, row=row, result=result)
         self.requests.add(outcome=result.outcome.value, duration=result.duration)
         return self._decide(row, result, mailing, probing, parts)
 
@@ -274,37 +275,6 @@ class BatchSender:
             return Decision(row, Action.FAIL, f"gave up after {attempt} attempts: {result.error}")
         delay = retry_delay(attempt=attempt, base=self.config.backoff_base, cap=self.config.backoff_cap, rng=self.rng)
         return Decision(row, Action.RETRY, result.error, timezone.now() + delay)
-
-    def _log(self, row: Row, result: SendResult) -> None:
-        """A request's line: at INFO when it was not sent (with its error), at DEBUG when it was."""
-        level = logging.DEBUG if result.outcome is Outcome.SENT else logging.INFO
-        if not logger.isEnabledFor(level):
-            return
-        logger.log(
-            level,
-            "provider answered",
-            extra={
-                "mailing_id": self.mailing_id,
-                "message_id": row.id,
-                "client_id": row.client_id,
-                "status": result.status,
-                "outcome": result.outcome.value,
-                "duration_ms": round(result.duration * 1000, 1),
-                "attempt": row.attempts + 1,
-                "error": result.error or None,
-            },
-        )
-
-    def _log_batch(self) -> None:
-        """The batch's requests in one line: how many, their outcomes, mean and slowest duration."""
-        tally = self.requests
-        if tally.count:
-            logger.info(
-                "provider requests: mean %.1f ms, slowest %.1f ms",
-                tally.mean * 1000,
-                tally.slowest * 1000,
-                extra={"mailing_id": self.mailing_id, "count": tally.count, "outcome": tally.outcomes()},
-            )
 
 
 def _at(timestamp: float) -> datetime:
