@@ -50,7 +50,7 @@ import harness
 
 harness.setup_django(
     SENDING_API_TOKEN="bench-token", LOG_LEVEL="INFO"
-)  # every provider request logged, as in production
+)  # the log level of production: a failed request and each batch logged
 
 import redis  # noqa: E402
 from ceiling import Ceiling, bare_clients  # noqa: E402
