@@ -25,7 +25,7 @@ class SentAtTheEnd:
     def __init__(self, *args, **kwargs):
         pass
 
-    async def sent(self, message_id: int, last: bool = False) -> None:
+    async def sent(self, message_id: int, parts: int = 0, last: bool = False) -> None:
         pass
 
 

@@ -1,19 +1,32 @@
-"""Sending benchmark: end-to-end throughput against the raw HTTP ceiling, fan-out against raw SQL,
-and a worker's memory. Run by hand, never part of `make test`:
+"""Sending benchmark: end-to-end throughput against a bare client's ceiling, fan-out against raw
+SQL, and a worker's memory. Run by hand, never part of `make test`:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench_send .venv/bin/python bench/send_throughput.py
 
 It empties that database's tables (it refuses a database whose name does not contain
-"bench"), starts the sandbox provider, a worker (a pool of --workers processes) and
-beat, and prints, for each sandbox latency, a --clients mailing's messages per second
-from its creation to every message recorded sent, a bare aiohttp client's requests per
-second against the same sandbox, the worker's CPU time per message and its peak RSS
-(the largest of its processes); then the fan-out of --fanout-clients against the raw
+"bench") and starts the sandbox provider. For each sandbox latency, --repeat times, it
+measures a pair and prints it as it ends:
+
+- the ceiling: --workers processes of a bare aiohttp client (bench/bare_client.py), each
+  with SENDING_CONCURRENCY requests in flight on the session a worker process opens and
+  the body a worker sends, posting --clients requests between them (bench/ceiling.py);
+- the engine: a worker (a pool of --workers processes) and beat started for the run; once
+  the worker says it is ready, a --clients mailing's messages per second from its
+  creation to every message recorded sent, the worker's CPU time per message (all its
+  processes) and its peak RSS (the largest of them).
+
+Each pair prints both rates, their ratio, the worker's CPU per message and the bare
+client's CPU per request. Every run meets empty message tables, queues and cache and a
+sandbox whose counts were reset. Then the fan-out of --fanout-clients against the raw
 `INSERT ... SELECT`, and the worker's peak RSS through a --memory-clients mailing. The
 worker's CPU time per message is the figure to compare changes by: the machine's speed
 varies from run to run, and the throughput and the ceiling with it.
 
---text '{first_name|customer}, your code {contract}' adds, in the same cluster after each plain
+--baseline /path/to/other/checkout (a `git worktree` of another commit) adds, in each round,
+another pair whose worker and beat run that checkout's code, first and second in turns:
+before and after a change in one run, with the ratio of their CPU per message.
+
+--text '{first_name|customer}, your code {contract}' adds, with the same worker after each plain
 run, mailings of that personalised text to the same clients (each carries first_name and contract
 attributes) interleaved with another plain one: the best rate and its worker CPU per message of
 each kind, and personalised / plain. The requirement: personalised within 10% of plain.
@@ -24,21 +37,23 @@ between a run with it and one without.
 """
 
 import argparse
-import asyncio
+import dataclasses
 import os
 import signal
 import sys
 import time
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import harness
 
 harness.setup_django(
     SENDING_API_TOKEN="bench-token", LOG_LEVEL="INFO"
-)  # every provider request logged, as in production
+)  # the log level of production: a failed request and each batch logged
 
-import aiohttp  # noqa: E402
 import redis  # noqa: E402
+from ceiling import Ceiling, bare_clients  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -47,6 +62,7 @@ from django.utils import timezone  # noqa: E402
 
 from backoffice.processes import ManagedProcess  # noqa: E402
 from mailings.models import Mailing  # noqa: E402
+from mailings.sending.config import SendingConfig  # noqa: E402
 from mailings.sending.fanout import fan_out  # noqa: E402
 from mailings.sending.processor import mailings_process  # noqa: E402
 from tests.support.processes import WORKER_READY, Cluster  # noqa: E402
@@ -108,24 +124,6 @@ def new_mailing(text: str, *, start_in: float = 0, hours: float = 2) -> Mailing:
     )
 
 
-async def raw_ceiling(url: str, n: int, in_flight: int) -> float:
-    """A bare aiohttp client posting n requests, in_flight at a time: requests per second."""
-    connector = aiohttp.TCPConnector(limit=in_flight)
-    headers = {"Authorization": f"Bearer {settings.SENDING_API_TOKEN}"}
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-        next_id = iter(range(10**9, 10**9 + n))
-
-        async def lane():
-            for message_id in next_id:
-                body = {"id": message_id, "phone": 79000000000 + message_id % 10**9, "text": "ceiling"}
-                async with session.post(f"{url}/send/{message_id}", json=body) as response:
-                    await response.read()
-
-        started = time.perf_counter()
-        await asyncio.gather(*(lane() for _ in range(in_flight)))
-        return n / (time.perf_counter() - started)
-
-
 def sent_count(mailing: Mailing) -> int:
     return scalar("SELECT count(*) FROM mailings_message WHERE mailing_id = %s AND status = 'sent'", [mailing.pk])
 
@@ -166,16 +164,24 @@ def children(pid: int) -> list[int]:
 
 
 class BenchCluster(Cluster):
-    """The cluster of the tests, whose workers may run without the recorder."""
+    """The cluster of the tests, whose workers may run without the recorder, from another checkout."""
 
     def __init__(self, log_dir: Path, env: dict[str, str], *, recorder: bool):
         super().__init__(log_dir, env)
         self.recorder = recorder
+        self.checkout = ROOT  # where the next worker and beat start (--baseline: that checkout's code)
 
     def start(self, name: str, args: list[str], pass_fds: tuple[int, ...] = ()) -> ManagedProcess:
         if not self.recorder and args[1:3] == ["-m", "celery"] and "worker" in args:
-            args = [args[0], str(ROOT / "bench" / "celery_without_recorder.py"), *args[3:]]
-        return super().start(name, args, pass_fds)
+            args = [args[0], str(self.checkout / "bench" / "celery_without_recorder.py"), *args[3:]]
+        process = ManagedProcess(name, args, self.env, self.log_dir, cwd=self.checkout, pass_fds=pass_fds)
+        self.processes.append(process)
+        return process
+
+    def stop_some(self, processes: list[ManagedProcess]) -> None:
+        for process in processes:
+            process.stop()
+            self.processes.remove(process)
 
 
 def end_to_end(n: int, label: str, memory_pids: list[int], text: str = "") -> tuple[float, float]:
@@ -215,69 +221,131 @@ def fanout_comparison(n: int) -> tuple[float, float]:
     return min(timings["raw"]), min(timings["ours"])
 
 
-def started_worker(cluster: BenchCluster, workers: int):
-    worker = cluster.worker("worker", concurrency=workers)
-    cluster.beat()
-    worker.wait_for_line(WORKER_READY, timeout=120)  # its pool started and listening: the clock may start
-    return worker
+@dataclass
+class EngineRun:
+    seconds: float  # from creating the mailing to every message recorded sent
+    cpu: float  # the worker's CPU seconds (all its processes) meanwhile
+    peak: float  # the largest RSS of its processes, MB
+    # --text: each kind's runs (seconds, CPU) in the same worker, the first plain one above included.
+    kinds: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
 
-def measure(figures: harness.Figures, args: argparse.Namespace, log_dir: Path) -> None:
-    in_flight = args.workers * settings.SENDING_CONCURRENCY
+def between_runs(cluster: BenchCluster) -> None:
+    """Every run meets the same empty tables, queues and cache, and a sandbox that forgot the last run."""
+    sql("TRUNCATE mailings_message, mailings_messagecount, mailings_mailing CASCADE")
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TICK_QUEUE
+    )
+    clear_cache()
+    urllib.request.urlopen(urllib.request.Request(f"{cluster.sandbox_url}/stats/reset", method="POST"), timeout=10)
+
+
+def started_worker(cluster: BenchCluster, workers: int, name: str = "worker") -> list[ManagedProcess]:
+    """A worker and beat; returned once the worker said it is ready (its pool started and listening)."""
+    worker = cluster.worker(name, concurrency=workers)
+    beat = cluster.beat()
+    worker.wait_for_line(WORKER_READY, timeout=120)
+    return [worker, beat]
+
+
+def engine_run(cluster: BenchCluster, args: argparse.Namespace, *, checkout: Path, name: str) -> EngineRun:
+    """A --clients mailing sent by a worker started for it from `checkout`, stopped after it."""
+    between_runs(cluster)
+    cluster.checkout = checkout
+    processes = started_worker(cluster, args.workers, name)
+    pids = [processes[0].process.pid]
+    try:
+        before = cpu_seconds(pids)
+        seconds, peak = end_to_end(args.clients, f"bench latency {args.latency}", pids)
+        run = EngineRun(seconds, cpu_seconds(pids) - before, peak)
+        if args.text and checkout == ROOT:
+            # Interleaved personalised, plain, personalised after the first plain run (which warms the
+            # worker up), each kind's best: the machine's pace drifts, and both meet it alike.
+            run.kinds = {"plain": [(seconds, run.cpu)], "personalised": []}
+            for kind in ("personalised", "plain", "personalised"):
+                before = cpu_seconds(pids)
+                text = args.text if kind == "personalised" else ""
+                took, _ = end_to_end(args.clients, f"bench plain {len(run.kinds[kind])}", pids, text)
+                run.kinds[kind].append((took, cpu_seconds(pids) - before))
+            run.seconds, run.cpu = min(run.kinds["plain"])
+    finally:
+        cluster.stop_some(processes)
+    return run
+
+
+def measure_sending(runs: list[harness.Figures], args: argparse.Namespace, log_dir: Path) -> None:
+    """For each latency, --repeat times: the ceiling, then the engine (and, with --baseline, the ceiling
+    again and the baseline's engine, in turns first and second), each pair printed as it ends."""
     recorder = "off" if args.without_recorder else "on"
     for latency in [int(x) for x in args.latencies.split(",") if x]:
+        args.latency = latency
+        label = f"latency {latency} ms"
         cluster = BenchCluster(log_dir, dict(os.environ), recorder=not args.without_recorder)
         url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
             cluster.sandbox("--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
-            ceiling = asyncio.run(raw_ceiling(url, args.clients, in_flight))
             make_clients(args.clients)
             settings.SENDING_API_URL = url
-            worker = started_worker(cluster, args.workers)
-            cpu_before = cpu_seconds([worker.process.pid])
-            seconds, peak = end_to_end(args.clients, f"bench latency {latency}", [worker.process.pid])
-            cpu = cpu_seconds([worker.process.pid]) - cpu_before
-            if args.text:
-                # Interleaved personalised, plain, personalised after the first plain run (which warms the
-                # worker up), each kind's best: the machine's pace drifts, and both meet it alike.
-                runs = {"plain": [(seconds, cpu)], "personalised": []}
-                for kind in ("personalised", "plain", "personalised"):
-                    cpu_before = cpu_seconds([worker.process.pid])
-                    text = args.text if kind == "personalised" else ""
-                    took, _ = end_to_end(args.clients, f"bench plain {len(runs[kind])}", [worker.process.pid], text)
-                    runs[kind].append((took, cpu_seconds([worker.process.pid]) - cpu_before))
-                seconds, cpu = min(runs["plain"])
-                personal_seconds, personal_cpu = min(runs["personalised"])
+            gateway = dataclasses.replace(SendingConfig.from_settings().gateway, url=url)
+            for n, figures in enumerate(runs):
+                engines = [("", ROOT)] + ([("baseline ", args.baseline)] if args.baseline else [])
+                for kind, checkout in engines if n % 2 == 0 else reversed(engines):
+                    between_runs(cluster)
+                    ceiling = bare_clients(gateway, requests=args.clients, processes=args.workers)
+                    run = engine_run(
+                        cluster, args, checkout=checkout, name=f"worker-{(kind or 'this').strip()}-{n + 1}"
+                    )
+                    report(figures, f"{label}: {kind}", args, ceiling, run, recorder, f"pair {n + 1} of {len(runs)}")
+                if args.baseline:
+                    this, base = (figures.values[f"{label}: {k}worker CPU per message"][0] for k in ("", "baseline "))
+                    figures.add(f"{label}: worker CPU per message, this / baseline", this / base * 100, "%")
+                    print(f"{label}: worker CPU per message, this checkout / baseline {this / base:.0%}", flush=True)
         finally:
             cluster.stop()
-        rate = args.clients / seconds
-        label = f"latency {latency} ms"
-        figures.add(f"{label}: end to end", rate, "msg/s")
-        figures.add(f"{label}: bare aiohttp client", ceiling, "req/s")
-        figures.add(f"{label}: ratio", rate / ceiling * 100, "%")
-        figures.add(f"{label}: worker CPU per message", cpu / args.clients * 1e6, "µs")
-        figures.add(f"{label}: peak worker RSS", peak, "MB")
+
+
+def report(
+    figures: harness.Figures,
+    prefix: str,
+    args: argparse.Namespace,
+    ceiling: Ceiling,
+    run: EngineRun,
+    recorder: str,
+    which: str,
+) -> None:
+    rate, per_message = args.clients / run.seconds, run.cpu / args.clients * 1e6
+    figures.add(f"{prefix}end to end", rate, "msg/s")
+    figures.add(f"{prefix}bare aiohttp client", ceiling.rate, "req/s")
+    figures.add(f"{prefix}ratio", rate / ceiling.rate * 100, "%")
+    figures.add(f"{prefix}worker CPU per message", per_message, "µs")
+    figures.add(f"{prefix}bare client CPU per request", ceiling.cpu_per_request * 1e6, "µs")
+    figures.add(f"{prefix}peak worker RSS", run.peak, "MB")
+    print(
+        f"{prefix.rstrip()} {which}: bare client {ceiling.rate:,.0f} req/s "
+        f"({ceiling.cpu_per_request * 1e6:,.0f} µs CPU per request); engine {args.clients:,} messages in "
+        f"{run.seconds:.1f} s = {rate:,.0f} msg/s; ratio {rate / ceiling.rate:.0%}; worker CPU {per_message:,.0f} µs "
+        f"per message; peak worker RSS {run.peak:.0f} MB; recorder {recorder}",
+        flush=True,
+    )
+    if run.kinds:
+        personal_seconds, personal_cpu = min(run.kinds["personalised"])
+        personal = args.clients / personal_seconds
+        figures.add(f"{prefix}personalised end to end", personal, "msg/s")
+        figures.add(f"{prefix}personalised / plain", personal / rate * 100, "%")
+        figures.add(f"{prefix}personalised worker CPU per message", personal_cpu / args.clients * 1e6, "µs")
         print(
-            f"{label:>14}: {args.clients:,} messages end-to-end in {seconds:.1f} s = {rate:,.0f} msg/s; "
-            f"raw aiohttp ceiling {ceiling:,.0f} req/s; ratio {rate / ceiling:.0%}; "
-            f"worker CPU {cpu / args.clients * 1e6:,.0f} µs per message; peak worker RSS {peak:.0f} MB; "
-            f"recorder {recorder}",
+            f"{prefix.rstrip()} {which}: personalised {args.text!r}: {personal_seconds:.1f} s = "
+            f"{personal:,.0f} msg/s; plain {rate:,.0f} msg/s; personalised / plain {personal / rate:.0%}; worker "
+            f"CPU {personal_cpu / args.clients * 1e6:,.0f} µs per message (plain {per_message:,.0f}); runs (s): "
+            f"plain {', '.join(f'{t:.1f}' for t, _ in run.kinds['plain'])}, "
+            f"personalised {', '.join(f'{t:.1f}' for t, _ in run.kinds['personalised'])}",
             flush=True,
         )
-        if args.text:
-            personal = args.clients / personal_seconds
-            figures.add(f"{label}: personalised end to end", personal, "msg/s")
-            figures.add(f"{label}: personalised / plain", personal / rate * 100, "%")
-            figures.add(f"{label}: personalised worker CPU per message", personal_cpu / args.clients * 1e6, "µs")
-            print(
-                f"{label:>14}: personalised {args.text!r}: {personal_seconds:.1f} s = {personal:,.0f} msg/s; "
-                f"plain {rate:,.0f} msg/s; personalised / plain {personal / rate:.0%}; worker CPU "
-                f"{personal_cpu / args.clients * 1e6:,.0f} µs per message (plain {cpu / args.clients * 1e6:,.0f}); "
-                f"runs (s): plain {', '.join(f'{t:.1f}' for t, _ in runs['plain'])}, "
-                f"personalised {', '.join(f'{t:.1f}' for t, _ in runs['personalised'])}",
-                flush=True,
-            )
 
+
+def measure_the_rest(figures: harness.Figures, args: argparse.Namespace, log_dir: Path) -> None:
+    """The fan-out against raw SQL, and a worker's memory through a --memory-clients mailing."""
+    recorder = "off" if args.without_recorder else "on"
     if args.fanout_clients:
         raw, ours = fanout_comparison(args.fanout_clients)
         figures.add("fan-out", ours, "s", ".2f")
@@ -291,11 +359,11 @@ def measure(figures: harness.Figures, args: argparse.Namespace, log_dir: Path) -
 
     if args.memory_clients:
         cluster = BenchCluster(log_dir, dict(os.environ), recorder=not args.without_recorder)
-        url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
+        cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
             cluster.sandbox("--token", settings.SENDING_API_TOKEN)
             make_clients(args.memory_clients)
-            worker = started_worker(cluster, args.workers)
+            worker, _ = started_worker(cluster, args.workers)
             seconds, peak = end_to_end(args.memory_clients, "bench memory", [worker.process.pid])
         finally:
             cluster.stop()
@@ -316,6 +384,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="worker processes (prefork pool size)")
     parser.add_argument("--text", default="", help="a personalised text run after each plain one, e.g. '{a|b}'")
     parser.add_argument("--without-recorder", action="store_true", help="sent messages written at each batch's end")
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout (git worktree) whose worker runs too, in turns with this one's"
+    )
     harness.add_repeat_option(parser)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # stop the processes it started, too
@@ -327,8 +398,19 @@ def main() -> None:
     clear_cache()
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
+    if args.baseline and not (args.baseline / "manage.py").is_file():
+        sys.exit(f"--baseline {args.baseline}: not a checkout of the project (no manage.py)")
     print(f"machine: {os.cpu_count()} cores; workers: {args.workers} x {settings.SENDING_CONCURRENCY} in flight")
-    harness.repeat(args.repeat, lambda figures: measure(figures, args, log_dir))
+    runs = [harness.Figures() for _ in range(args.repeat)]
+    measure_sending(runs, args, log_dir)
+    for n, figures in enumerate(runs):
+        if args.repeat > 1 and (args.fanout_clients or args.memory_clients):
+            print(f"--- fan-out and memory, run {n + 1} of {args.repeat}", flush=True)
+        measure_the_rest(figures, args, log_dir)
+    if args.repeat > 1:
+        print(f"--- over {args.repeat} runs: min / median / max")
+        for line in harness.summary(runs):
+            print(line)
 
 
 if __name__ == "__main__":

@@ -73,20 +73,33 @@ class GatewayConfig:
     concurrency: int
 
 
+def open_session(config: GatewayConfig) -> aiohttp.ClientSession:
+    """The provider session of one worker process (bench/bare_client.py opens the same, for the ceiling)."""
+    connector = aiohttp.TCPConnector(limit=config.concurrency, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector, headers={"Authorization": f"Bearer {config.token}"}, raise_for_status=False
+    )
+
+
+def timeout_for(config: GatewayConfig, total: float | None = None) -> aiohttp.ClientTimeout:
+    """A request's timeout (bench/bare_client.py uses it too)."""
+    return aiohttp.ClientTimeout(total=total or config.read_timeout, sock_connect=config.connect_timeout)
+
+
 class Gateway:
     """An async client for one batch: `async with Gateway(config) as gw: await gw.send(...)`."""
 
     def __init__(self, config: GatewayConfig):
         self.config = config
         self._session: aiohttp.ClientSession | None = None
+        # One timer per request, aiohttp's `total`: the read timeout bounds the whole request,
+        # connecting included; the connect timeout bounds opening a new connection (a pooled one
+        # needs none). A timer per phase (connect, each read) cost the worker about 16 µs of CPU
+        # per request, 8% of a bare client's.
+        self._timeout = timeout_for(config)
 
     async def __aenter__(self) -> "Gateway":
-        connector = aiohttp.TCPConnector(limit=self.config.concurrency, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={"Authorization": f"Bearer {self.config.token}"},
-            raise_for_status=False,
-        )
+        self._session = open_session(self.config)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -101,12 +114,13 @@ class Gateway:
         """
         assert self._session is not None, "use Gateway as an async context manager"
         cfg = self.config
-        total = cfg.connect_timeout + cfg.read_timeout
+        timeout = self._timeout
         if deadline is not None:
-            total = min(total, deadline - time.time())
-            if total <= 0:  # aiohttp would read a non-positive total as "no limit"
+            left = deadline - time.time()
+            if left <= 0:  # aiohttp would read a non-positive total as "no limit"
                 return SendResult(message_id, Outcome.TRANSIENT, None, "not sent: the deadline had passed", 0.0)
-        timeout = aiohttp.ClientTimeout(total=total, connect=cfg.connect_timeout, sock_read=cfg.read_timeout)
+            if left < cfg.read_timeout:
+                timeout = timeout_for(cfg, left)
         started = time.perf_counter()
         try:
             async with self._session.post(
@@ -131,4 +145,4 @@ class Gateway:
         except asyncio.CancelledError:
             raise
         duration = time.perf_counter() - started
-        return SendResult(message_id, outcome, status, redact(error, secrets=[cfg.token]), duration, ambiguous)
+        return SendResult(message_id, outcome, status, redact(error, secrets=(cfg.token,)), duration, ambiguous)

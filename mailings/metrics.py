@@ -48,12 +48,33 @@ class RequestTally:
 
     def __init__(self) -> None:
         self.fields: Counter[str] = Counter()
+        self.count = 0
+        self._sum_us = 0
+        self.slowest = 0.0  # seconds
 
     def add(self, *, outcome: str, duration: float, provider: str = DEFAULT_PROVIDER) -> None:
         self.fields[f"requests:{provider}:{outcome}"] += 1
         bucket = next((f"{le:g}" for le in DURATION_BUCKETS if duration <= le), "+Inf")
         self.fields[f"duration_bucket:{provider}:{bucket}"] += 1
-        self.fields[f"duration_sum_us:{provider}"] += round(duration * 1_000_000)  # integers: HINCRBY, exact sums
+        micros = round(duration * 1_000_000)
+        self.fields[f"duration_sum_us:{provider}"] += micros  # integers: HINCRBY, exact sums
+        self.count += 1
+        self._sum_us += micros
+        if duration > self.slowest:
+            self.slowest = duration
+
+    @property
+    def mean(self) -> float:
+        """Seconds."""
+        return self._sum_us / 1_000_000 / self.count if self.count else 0.0
+
+    def outcomes(self) -> str:
+        """`sent:998 transient:2`, as a batch's log line reads (its providers' requests together)."""
+        by_outcome: Counter[str] = Counter()
+        for field, n in self.fields.items():
+            if field.startswith("requests:"):
+                by_outcome[field.rsplit(":", 1)[1]] += n
+        return " ".join(f"{outcome}:{n}" for outcome, n in sorted(by_outcome.items()))
 
     def __bool__(self) -> bool:
         return bool(self.fields)

@@ -86,11 +86,12 @@ def decide(
     config: SendingConfig,
     rng: random.Random,
     probing: bool = False,
+    parts: int = 0,
 ) -> Decision:
-    """The provider's answer as a decision, told to the provider's circuit."""
+    """The provider's answer as a decision, told to the provider's circuit (`parts`: of the text sent)."""
     if result.outcome is Outcome.SENT:
         circuit.record_success()
-        return Decision(row, Action.SENT)
+        return Decision(row, Action.SENT, parts=parts)
     if result.outcome is Outcome.UNAUTHORIZED:
         circuit.record_refusal(result.error)
         return Decision(row, Action.HOLD, result.error, held_until(row, circuit))

@@ -184,3 +184,22 @@ class TestRequestLog:
             assert line.outcome == "transient"
             assert line.duration_ms >= 0
         assert "secret-provider-token-xyz" not in caplog.text
+
+    def test_a_sent_message_is_logged_at_debug_and_each_batch_in_one_info_line(self, sandbox_factory, caplog):
+        sandbox_factory()
+        mailing = _running()
+        ids, token = _queued(mailing, 3)
+        with caplog.at_level("INFO", logger="mailings.sending.sender"):
+            assert _send(mailing, ids, token) == {"sent": 3}
+        assert not [r for r in caplog.records if r.getMessage() == "provider answered"]
+        (batch,) = [r for r in caplog.records if r.getMessage().startswith("provider requests: mean ")]
+        assert (batch.levelname, batch.mailing_id, batch.count, batch.outcome) == ("INFO", mailing.pk, 3, "sent:3")
+        assert "slowest" in batch.getMessage()
+
+        caplog.clear()
+        ids, token = _queued(_running(), 2)
+        with caplog.at_level("DEBUG", logger="mailings.sending.sender"):
+            _send(Mailing.objects.get(pk=Message.objects.get(pk=ids[0]).mailing_id), ids, token)
+        answered = [r for r in caplog.records if r.getMessage() == "provider answered"]
+        assert sorted(r.message_id for r in answered) == sorted(ids)
+        assert {(r.levelname, r.status, r.outcome) for r in answered} == {("DEBUG", 200, "sent")}
