@@ -11,7 +11,7 @@ the do-not-contact list, inbound replies and SSO identities.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MinLengthValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -556,6 +556,13 @@ class Route(models.Model):
     weight = models.PositiveIntegerField(
         default=100, help_text="Its share of the route: 70 and 30 send 70% and 30% of the route's messages."
     )
+    parts_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, "Enter 1 or more SMS parts per second, or leave it blank for no limit.")],
+        help_text="This route's own cap on this provider, in SMS parts per second, on top of the provider's "
+        "limit; blank: none of its own.",
+    )
 
     class Meta:
         ordering = ["phone_prefix", "operator_code", "-weight", "provider"]
@@ -566,6 +573,11 @@ class Route(models.Model):
                 condition=Q(weight__gt=0),
                 name="route_weight_positive",
                 violation_error_message="Weight must be 1 or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(parts_per_second__isnull=True) | Q(parts_per_second__gt=0),
+                name="route_parts_per_second_positive",
+                violation_error_message="A route's parts per second must be 1 or more, or blank.",
             ),
             models.CheckConstraint(
                 condition=Q(phone_prefix="") | Q(operator_code=""),

@@ -8,6 +8,11 @@ so a retry goes to the same provider as long as that provider answers. When the 
 is not closed, the message tries the route's other providers in weight order (heaviest first,
 starting after its pick), the first with a closed circuit taking it.
 
+A route row may cap its provider for that route (`Route.parts_per_second`): the message that
+goes to that provider through that route carries the row's limit (`limit_for`), a bucket of
+its own that it waits for as well as its provider's (mailings/sending/limiter.py). With no
+row limited, `limit_for` answers None without looking anything up.
+
 What is never decided here: whether a message may move at all. One whose request may have
 reached its provider (`Message.provider_pinned`) stays there (docs/sending.md).
 """
@@ -20,6 +25,7 @@ from mailings.models import Route
 from mailings.providers import DEFAULT_PROVIDER
 
 Choices = tuple[tuple[str, int], ...]  # a route: (provider, weight), heaviest first
+RouteLimit = tuple[str, float]  # a route row's limiter key and its SMS parts per second
 
 _GOLDEN = 0x9E3779B97F4A7C15  # 2^64 / golden ratio: consecutive ids spread evenly over [0, 1)
 _MASK = (1 << 64) - 1
@@ -36,14 +42,20 @@ class RouteTable:
     by_operator: dict[str, Choices] = field(default_factory=dict)
     fallback: Choices = ((DEFAULT_PROVIDER, 1),)
     prefix_lengths: tuple[int, ...] = ()  # longest first
+    # (phone_prefix, operator_code, provider) of the rows with a limit of their own
+    limits: dict[tuple[str, str, str], RouteLimit] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[str, str, str, int]]) -> "RouteTable":
-        """From (phone_prefix, operator_code, provider, weight) rows."""
+    def build(cls, rows: Iterable[tuple]) -> "RouteTable":
+        """From (phone_prefix, operator_code, provider, weight[, parts_per_second]) rows."""
         by_prefix: dict[str, list] = {}
         by_operator: dict[str, list] = {}
         fallback: list = []
-        for prefix, operator, provider, weight in rows:
+        limits: dict[tuple[str, str, str], RouteLimit] = {}
+        for prefix, operator, provider, weight, *rate in rows:
+            if rate and rate[0]:
+                where = f"phone{prefix}" if prefix else (f"operator{operator}" if operator else "default")
+                limits[(prefix, operator, provider)] = (f"route:{where}:{provider}", float(rate[0]))
             target = (
                 by_prefix.setdefault(prefix, [])
                 if prefix
@@ -59,6 +71,7 @@ class RouteTable:
             {k: ordered(v) for k, v in by_operator.items()},
             ordered(fallback) if fallback else ((DEFAULT_PROVIDER, 1),),
             tuple(sorted({len(k) for k in by_prefix}, reverse=True)),
+            limits,
         )
 
     def route_for(self, phone: str, operator_code: str | None) -> Choices:
@@ -67,6 +80,17 @@ class RouteTable:
             if found:
                 return found
         return self.by_operator.get(operator_code or "", self.fallback)
+
+    def limit_for(self, phone: str, operator_code: str | None, provider: str) -> RouteLimit | None:
+        """The limit of the route row that sends this message to `provider`, if it has one."""
+        if not self.limits:
+            return None
+        for length in self.prefix_lengths:
+            if phone[:length] in self.by_prefix:
+                return self.limits.get((phone[:length], "", provider))
+        if (operator_code or "") in self.by_operator:
+            return self.limits.get(("", operator_code, provider))
+        return self.limits.get(("", "", provider))
 
 
 def ranked(route: Choices, message_id: int, enabled: Collection[str]) -> list[str]:
@@ -96,7 +120,7 @@ def route_table() -> RouteTable:
     global _cached
     now = time.monotonic()
     if _cached is None or now - _cached[0] >= ROUTES_REFRESH_SECONDS:
-        rows = Route.objects.values_list("phone_prefix", "operator_code", "provider", "weight")
+        rows = Route.objects.values_list("phone_prefix", "operator_code", "provider", "weight", "parts_per_second")
         _cached = (now, RouteTable.build(rows))
     return _cached[1]
 

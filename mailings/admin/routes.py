@@ -1,5 +1,6 @@
 """Routes and providers: operators edit the routes (phone prefix or operator code to providers by
-weight); the providers come from the environment and are listed above them, with each one's
+weight, and optionally a cap of the route's own on that provider in SMS parts per second); the
+providers come from the environment and are listed above them, with each one's
 circuit and whether its token is set (never the token).
 
 Operators may change routes, Viewers read them (migration 0026). A worker reads the routes
@@ -17,7 +18,7 @@ from mailings.providers import providers
 class RouteForm(forms.ModelForm):
     class Meta:
         model = Route
-        fields = ["phone_prefix", "operator_code", "provider", "weight"]
+        fields = ["phone_prefix", "operator_code", "provider", "weight", "parts_per_second"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,7 +37,7 @@ class RouteForm(forms.ModelForm):
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
     form = RouteForm
-    list_display = ["route", "provider", "weight"]
+    list_display = ["route", "provider", "weight", "route_limit"]
     list_display_links = ["route"]
     list_filter = ["provider"]
     search_fields = ["phone_prefix", "operator_code", "provider"]
@@ -46,6 +47,10 @@ class RouteAdmin(admin.ModelAdmin):
         if obj.phone_prefix:
             return f"phones {obj.phone_prefix}…"
         return f"operator {obj.operator_code}" if obj.operator_code else "default route"
+
+    @admin.display(description="parts per second")
+    def route_limit(self, obj: Route) -> str:
+        return str(obj.parts_per_second) if obj.parts_per_second else "provider's limit only"
 
     def changelist_view(self, request, extra_context=None):
         providers_status = selectors.providers_status()

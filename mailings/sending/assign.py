@@ -6,13 +6,14 @@ then the route's others by weight) whose circuit is closed, or whose cool-down i
 whose probe this process takes (that message is then the probe). With none of them usable it
 keeps its pick, and the sender holds it (as it holds a message whose route has no enabled
 provider). Only the rows whose provider changes are written: one
-UPDATE per provider they move to, none at all when nothing moves (the usual case).
+UPDATE per provider they move to, none at all when nothing moves (the usual case). A message
+also carries the limit of the route row that sends it to its provider, when that row has one.
 """
 
 from dataclasses import dataclass
 
 from mailings.models import Message
-from mailings.routing import RouteTable, ranked
+from mailings.routing import RouteLimit, RouteTable, ranked
 from mailings.sending.circuit import Circuits, Mode
 
 
@@ -21,6 +22,7 @@ class Assignment:
     provider: str
     movable: bool  # another provider could take it when this one's circuit opens
     probe: bool  # it tests this provider, whose cool-down is over
+    route_limit: RouteLimit | None = None  # its route row's own limit on this provider
 
 
 def assign_providers(
@@ -58,7 +60,8 @@ def assign_providers(
                 if circuits.get(name).acquire_probe():  # one per provider: the batch's others go on
                     chosen, probe = name, True
                     break
-        assigned[message_id] = Assignment(chosen, len(order) > 1, probe)
+        limit = table.limit_for(phone, operator_code, chosen)
+        assigned[message_id] = Assignment(chosen, len(order) > 1, probe, limit)
     return assigned
 
 

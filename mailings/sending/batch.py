@@ -118,7 +118,7 @@ def claim(
         zone, _, *named = clients.get(client_id, missing)
         values = dict(zip((*fields, *attributes), named, strict=True)) if personalised else None
         to = assigned[i]
-        rows.append(Row(i, phone, client_id, attempts, zone, values, to.provider, to.movable, to.probe))
+        rows.append(Row(i, phone, client_id, attempts, zone, values, to.provider, to.movable, to.probe, to.route_limit))
     return rows, claim_token
 
 

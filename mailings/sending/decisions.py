@@ -53,6 +53,8 @@ class Row:
     provider: str = "default"  # who is asked (mailings/sending/assign.py)
     movable: bool = False  # another provider of its route may take it if this one's circuit opens
     probe: bool = False  # it tests its provider, whose cool-down is over (this process holds the probe)
+    # Its route row's own limit on its provider (limiter key, SMS parts per second), or None.
+    route_limit: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

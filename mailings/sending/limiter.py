@@ -27,6 +27,15 @@ which providers answer with 429s or a blocked account; Redis is usually the brok
 an outage long enough to matter stops the sending anyway. A provider with no limit
 (`parts_per_second` 0) never calls Redis.
 
+A route row with a limit of its own (`Route.parts_per_second`, carried on the message's row
+as `route_limit`) is one more bucket, keyed `route:<prefix or operator>:<provider>`: the
+message waits for its slot there first, then for its provider's, and costs its parts in
+each. The provider's slot is taken last, right before the request, so the provider's limit
+holds as tightly as without routes; a route's slot that the provider's wait makes late
+is used late, never added to: the route keeps its cap on average, and while the provider
+itself is at its limit a second may hold a few more of the route's parts. A message
+whose route row has no limit asks Redis only for its provider's bucket.
+
 Without Redis (`make run` with the cache in files, one machine), the same algorithm runs on
 `var/limiter.json`, locked for each message.
 """
@@ -166,17 +175,28 @@ class Limiter:
             self._buckets = buckets_from_settings()
         return self._buckets
 
-    async def take(self, provider: str, parts: int, *, until: float) -> float:
+    async def take(self, provider: str, parts: int, *, until: float, route: tuple[str, float] | None = None) -> float:
         """Wait until `provider` may take a message of `parts` parts; returns the seconds waited.
 
-        `until` (a time.time() value): the latest moment the caller can still send. Raises
-        `Held` when the provider has no slot for it before then, or the limiter does not answer."""
+        `until` (a time.time() value): the latest moment the caller can still send. `route`:
+        the (key, parts per second) of the message's route row when it has a limit, waited for
+        first. Raises `Held` when a bucket has no slot for it before then, or the limiter does
+        not answer."""
+        waited = 0.0
+        if route is not None:
+            key, rate = route
+            waited = await self._take(key, parts, rate=rate, until=until, what=f"route {key}", provider=provider)
         rate = self.rate_of(provider)
         if rate <= 0:
-            return 0.0
+            return waited
+        return waited + await self._take(
+            provider, parts, rate=rate, until=until, what=f"provider {provider}", provider=provider
+        )
+
+    async def _take(self, key: str, parts: int, *, rate: float, until: float, what: str, provider: str) -> float:
         started = time.monotonic()
         while True:
-            wait = self._reserve(provider, parts, rate=rate, until=until)
+            wait = self._reserve(key, parts, rate=rate, until=until, what=what, provider=provider)
             if wait <= 0:
                 return time.monotonic() - started
             slot = time.monotonic() + wait
@@ -186,14 +206,14 @@ class Limiter:
             # Woken late (a busy machine): sent now, it would crowd the next slots. The missed
             # slot goes unused; a new one is reserved.
 
-    def _reserve(self, provider: str, parts: int, *, rate: float, until: float) -> float:
-        """The wait for the slot reserved, or `Held`."""
+    def _reserve(self, key: str, parts: int, *, rate: float, until: float, what: str, provider: str) -> float:
+        """The wait for the slot reserved in bucket `key`, or `Held`."""
         now = time.time()
         if time.monotonic() < self._down_until:
             raise Held(UNAVAILABLE, now + HOLD_SECONDS)
         try:
             reserved, wait = self.buckets.reserve(
-                provider, interval=1 / rate, parts=parts, burst=BURST_SECONDS, max_wait=until - MARGIN_SECONDS - now
+                key, interval=1 / rate, parts=parts, burst=BURST_SECONDS, max_wait=until - MARGIN_SECONDS - now
             )
         except LimiterUnavailable as exc:
             self._down_until = time.monotonic() + RETRY_REDIS_SECONDS
@@ -205,5 +225,5 @@ class Limiter:
             self._warned = False
             logger.warning("the rate limiter answers again", extra={"provider": provider})
         if not reserved:
-            raise Held(f"provider {provider} is at its rate of {rate:g} SMS parts per second", now + wait)
+            raise Held(f"{what} is at its rate of {rate:g} SMS parts per second", now + wait)
         return wait

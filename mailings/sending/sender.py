@@ -256,7 +256,9 @@ class BatchSender:
                     f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
                     "(MAILING_MAX_PARTS) are allowed",
                 )
-        waited = await self.limiter.take(row.provider, parts, until=min(self.stop_at, mailing.end_ts))
+        waited = await self.limiter.take(
+            row.provider, parts, until=min(self.stop_at, mailing.end_ts), route=row.route_limit
+        )
         if waited >= MAILING_REFRESH_SECONDS and (stopped := self._stopped(row, await view.current())):
             return stopped
         result = await gateway.send(message_id=row.id, phone=row.phone, text=text, deadline=mailing.end_ts)

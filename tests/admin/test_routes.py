@@ -61,3 +61,37 @@ class TestRoutesPage:
         assert viewer.get(f"{URL}add/").status_code == 403
         viewer.post(f"{URL}{route.pk}/change/", {"provider": "default", "weight": "9"})
         assert Route.objects.get(pk=route.pk).weight == 1
+
+
+@pytest.mark.django_db
+class TestRouteLimitOnThePage:
+    def test_an_operator_sets_a_routes_limit_and_the_list_shows_it(self, operator, provider_b):
+        form = operator.get(f"{URL}add/").content.decode()
+        assert 'name="parts_per_second"' in form
+        response = operator.post(
+            f"{URL}add/",
+            {"phone_prefix": "", "operator_code": "913", "provider": "b", "weight": "1", "parts_per_second": "20"},
+        )
+        assert response.status_code == 302
+        assert Route.objects.get(operator_code="913").parts_per_second == 20
+        content = operator.get(URL).content.decode()
+        assert '<td class="field-route_limit">20</td>' in content
+
+    def test_blank_saves_no_limit(self, operator, provider_b):
+        response = operator.post(
+            f"{URL}add/",
+            {"phone_prefix": "", "operator_code": "913", "provider": "b", "weight": "1", "parts_per_second": ""},
+        )
+        assert response.status_code == 302
+        assert Route.objects.get(operator_code="913").parts_per_second is None
+        assert "provider&#x27;s limit only" in operator.get(URL).content.decode()
+
+    def test_a_limit_of_zero_is_refused_on_its_field(self, operator, provider_b):
+        response = operator.post(
+            f"{URL}add/",
+            {"phone_prefix": "", "operator_code": "913", "provider": "b", "weight": "1", "parts_per_second": "0"},
+        )
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert "parts_per_second" in errors, errors
+        assert not Route.objects.exists()
