@@ -52,7 +52,15 @@ def test_the_index_leads_with_the_mailing_pages(live_server, page, shot, operato
     expect(apps.first).to_have_text("Mailings")
     rows = page.locator("#content-main .app-mailings th a")
     expect(rows).to_have_text(
-        ["Mailings", "Mailing statistics", "Messages", "Clients", "Do-not-contact list", "Sending schedule"]
+        [
+            "Mailings",
+            "Mailing statistics",
+            "Messages",
+            "Clients",
+            "Do-not-contact list",
+            "Routes and providers",
+            "Sending schedule",
+        ]
     )
     expect(page.locator("#content-main .app-django_celery_beat")).to_have_count(0)
     icon = page.locator("link[rel=icon]")
