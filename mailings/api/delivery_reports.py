@@ -126,6 +126,13 @@ class PerProviderReportThrottle(PerProviderThrottle):
 
 
 _FIELDS = ("id", "status", "error_code", "reported_at")
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL can store: no NUL, no unpaired surrogate (DRF's CharField refuses both too)."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
 _STATUSES = ("delivered", "undelivered", "expired")
 
 
@@ -153,6 +160,8 @@ def _report(item) -> tuple[services.DeliveryReport | None, dict]:
         errors["error_code"] = ["Send a string or null."]
     elif error_code is not None and len(str(error_code)) > 100:
         errors["error_code"] = ["Ensure this field has no more than 100 characters."]
+    elif isinstance(error_code, str) and not _storable(error_code):
+        errors["error_code"] = ["Null characters and unpaired surrogates are not allowed."]
     reported_at = item.get("reported_at")
     parsed = None
     if "reported_at" not in errors:

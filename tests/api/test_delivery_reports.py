@@ -110,6 +110,8 @@ class TestChecks:
             ({"id": 0}, "id"),
             ({"reported_at": "yesterday"}, "reported_at"),
             ({"error_code": "x" * 101}, "error_code"),
+            ({"error_code": "E\x0001"}, "error_code"),  # PostgreSQL cannot store a NUL
+            ({"error_code": "E\udc00"}, "error_code"),  # nor an unpaired surrogate
         ],
     )
     def test_a_bad_item_is_400_naming_its_index_and_field_and_nothing_is_written(self, secret, change, field):
