@@ -9,7 +9,7 @@ checked before any is recorded, and a 400 names the field (and the item's index 
 """
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -128,6 +128,22 @@ class PerProviderReportThrottle(PerProviderThrottle):
 _FIELDS = ("id", "status", "error_code", "reported_at")
 
 
+# How far ahead of our clock a provider's report may be dated: clocks drift, but a report dated
+# next year would win over every real one after it (the latest `reported_at` wins).
+_FUTURE_SKEW = timedelta(hours=1)
+
+
+def _in_utc(moment: datetime) -> tuple[datetime | None, str]:
+    """The report's time in UTC (a time without offset is UTC), or why it cannot be one."""
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        return None, "Send a date and time between the years 1 and 9999 in UTC."
+    if moment > timezone.now() + _FUTURE_SKEW:
+        return None, "This time is in the future; send when the provider learned the message's fate."
+    return moment, ""
+
+
 def _storable(text: str) -> bool:
     """Text PostgreSQL can store: no NUL, no unpaired surrogate (DRF's CharField refuses both too)."""
     return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
@@ -171,8 +187,10 @@ def _report(item) -> tuple[services.DeliveryReport | None, dict]:
             parsed = None
         if parsed is None:
             errors["reported_at"] = ["Send a date and time in ISO 8601 (2026-11-30T10:00:00Z)."]
-        elif parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
+        else:
+            parsed, problem = _in_utc(parsed)
+            if problem:
+                errors["reported_at"] = [problem]
     if errors:
         return None, errors
     code = "" if error_code is None else str(error_code)

@@ -110,6 +110,9 @@ class TestChecks:
             ({"id": 0}, "id"),
             ({"reported_at": "yesterday"}, "reported_at"),
             ({"error_code": "x" * 101}, "error_code"),
+            ({"reported_at": "3285-02-06T10:57:49+19:53"}, "reported_at"),  # beyond PostgreSQL's offsets
+            ({"reported_at": "0001-01-01T00:00:00+05:00"}, "reported_at"),  # before year 1 in UTC
+            ({"reported_at": "2999-01-01T00:00:00Z"}, "reported_at"),  # would win over every real report
             ({"error_code": "E\x0001"}, "error_code"),  # PostgreSQL cannot store a NUL
             ({"error_code": "E\udc00"}, "error_code"),  # nor an unpaired surrogate
         ],
