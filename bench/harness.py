@@ -2,8 +2,9 @@
 `--repeat N` (run the measurement N times, then print each figure's min / median / max).
 
 The benches run as scripts (`python bench/send_throughput.py`), so this directory is
-first on `sys.path` and they import this module as `harness`. It does not import the
-standard library's `statistics`: `bench/statistics.py` would be found first.
+first on `sys.path` and they import this module as `harness`; no bench may take the name
+of a module of the standard library (the statistics page's is `statistics_page.py`), or
+it would be found first.
 """
 
 import argparse

@@ -16,8 +16,10 @@ measures a pair and prints it as it ends:
   processes) and its peak RSS (the largest of them).
 
 Each pair prints both rates, their ratio, the worker's CPU per message and the bare
-client's CPU per request. Every run meets empty message tables, queues and cache and a
-sandbox whose counts were reset. Then the fan-out of --fanout-clients against the raw
+client's CPU per request; where PostgreSQL runs on this machine, also its CPU and the sandbox's
+per message, and the best ratio they leave a worker as cheap as the bare client (machine_cpu).
+Every run meets empty message tables, queues and cache and a sandbox whose counts were reset.
+Then the fan-out of --fanout-clients against the raw
 `INSERT ... SELECT`, and the worker's peak RSS through a --memory-clients mailing. The
 worker's CPU time per message is the figure to compare changes by: the machine's speed
 varies from run to run, and the throughput and the ceiling with it.
@@ -59,6 +61,7 @@ from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from machine_cpu import best_ratio, postgres_cpu_seconds, process_cpu_seconds  # noqa: E402
 
 from backoffice.processes import ManagedProcess  # noqa: E402
 from mailings.models import Mailing  # noqa: E402
@@ -226,6 +229,8 @@ class EngineRun:
     seconds: float  # from creating the mailing to every message recorded sent
     cpu: float  # the worker's CPU seconds (all its processes) meanwhile
     peak: float  # the largest RSS of its processes, MB
+    postgres: float | None = None  # PostgreSQL's CPU seconds meanwhile (None: it runs elsewhere)
+    sandbox: float = 0.0  # the sandbox's CPU seconds meanwhile
     # --text: each kind's runs (seconds, CPU) in the same worker, the first plain one above included.
     kinds: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
@@ -248,16 +253,29 @@ def started_worker(cluster: BenchCluster, workers: int, name: str = "worker") ->
     return [worker, beat]
 
 
-def engine_run(cluster: BenchCluster, args: argparse.Namespace, *, checkout: Path, name: str) -> EngineRun:
+def engine_run(
+    cluster: BenchCluster, args: argparse.Namespace, *, checkout: Path, name: str, sandbox_pid: int
+) -> EngineRun:
     """A --clients mailing sent by a worker started for it from `checkout`, stopped after it."""
     between_runs(cluster)
     cluster.checkout = checkout
     processes = started_worker(cluster, args.workers, name)
     pids = [processes[0].process.pid]
     try:
-        before = cpu_seconds(pids)
+        before, postgres_before, sandbox_before = (
+            cpu_seconds(pids),
+            postgres_cpu_seconds(),
+            process_cpu_seconds(sandbox_pid),
+        )
         seconds, peak = end_to_end(args.clients, f"bench latency {args.latency}", pids)
-        run = EngineRun(seconds, cpu_seconds(pids) - before, peak)
+        postgres_after = postgres_cpu_seconds()
+        run = EngineRun(
+            seconds,
+            cpu_seconds(pids) - before,
+            peak,
+            None if postgres_before is None or postgres_after is None else postgres_after - postgres_before,
+            process_cpu_seconds(sandbox_pid) - sandbox_before,
+        )
         if args.text and checkout == ROOT:
             # Interleaved personalised, plain, personalised after the first plain run (which warms the
             # worker up), each kind's best: the machine's pace drifts, and both meet it alike.
@@ -283,7 +301,8 @@ def measure_sending(runs: list[harness.Figures], args: argparse.Namespace, log_d
         cluster = BenchCluster(log_dir, dict(os.environ), recorder=not args.without_recorder)
         url = cluster.env["SENDING_API_URL"] = cluster.sandbox_url
         try:
-            cluster.sandbox("--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
+            sandbox = cluster.sandbox("--latency-ms", str(latency), "--token", settings.SENDING_API_TOKEN)
+            sandbox_pid = sandbox.process.pid
             make_clients(args.clients)
             settings.SENDING_API_URL = url
             gateway = dataclasses.replace(SendingConfig.from_settings().gateway, url=url)
@@ -291,17 +310,47 @@ def measure_sending(runs: list[harness.Figures], args: argparse.Namespace, log_d
                 engines = [("", ROOT)] + ([("baseline ", args.baseline)] if args.baseline else [])
                 for kind, checkout in engines if n % 2 == 0 else reversed(engines):
                     between_runs(cluster)
+                    sandbox_before = process_cpu_seconds(sandbox_pid)
                     ceiling = bare_clients(gateway, requests=args.clients, processes=args.workers)
+                    ceiling_sandbox = (process_cpu_seconds(sandbox_pid) - sandbox_before) / args.clients
                     run = engine_run(
-                        cluster, args, checkout=checkout, name=f"worker-{(kind or 'this').strip()}-{n + 1}"
-                    )
+                        cluster, args, checkout=checkout, name=f"worker-{(kind or 'this').strip()}-{n + 1}",
+                        sandbox_pid=sandbox_pid,
+                    )  # fmt: skip
                     report(figures, f"{label}: {kind}", args, ceiling, run, recorder, f"pair {n + 1} of {len(runs)}")
+                    report_machine(figures, f"{label}: {kind}", args, ceiling, ceiling_sandbox, run)
                 if args.baseline:
                     this, base = (figures.values[f"{label}: {k}worker CPU per message"][0] for k in ("", "baseline "))
                     figures.add(f"{label}: worker CPU per message, this / baseline", this / base * 100, "%")
                     print(f"{label}: worker CPU per message, this checkout / baseline {this / base:.0%}", flush=True)
         finally:
             cluster.stop()
+
+
+def report_machine(
+    figures: harness.Figures,
+    prefix: str,
+    args: argparse.Namespace,
+    ceiling: Ceiling,
+    ceiling_sandbox: float,
+    run: EngineRun,
+) -> None:
+    """Where the CPU went, per message, and the best ratio a worker as cheap as the bare client could reach here."""
+    if run.postgres is None:
+        print(f"{prefix.rstrip()}: PostgreSQL runs on another machine: its CPU is not counted", flush=True)
+        return
+    postgres, sandbox = run.postgres / args.clients, run.sandbox / args.clients
+    best = best_ratio(client=ceiling.cpu_per_request, sandbox=ceiling_sandbox, postgres=postgres)
+    figures.add(f"{prefix}PostgreSQL CPU per message", postgres * 1e6, "µs")
+    figures.add(f"{prefix}sandbox CPU per request (ceiling)", ceiling_sandbox * 1e6, "µs")
+    figures.add(f"{prefix}best ratio this machine allows", best * 100, "%")
+    print(
+        f"{prefix.rstrip()} CPU per message: worker {run.cpu / args.clients * 1e6:,.0f} µs, PostgreSQL "
+        f"{postgres * 1e6:,.0f} µs, sandbox {sandbox * 1e6:,.0f} µs; per request of the ceiling: client "
+        f"{ceiling.cpu_per_request * 1e6:,.0f} µs, sandbox {ceiling_sandbox * 1e6:,.0f} µs; the best ratio a "
+        f"worker as cheap as the bare client could reach on this machine: {best:.0%}",
+        flush=True,
+    )
 
 
 def report(

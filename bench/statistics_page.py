@@ -1,6 +1,6 @@
 """Statistics benchmark: the statistics endpoints with 10,000,000 messages, against counting them.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench .venv/bin/python bench/statistics.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice_bench .venv/bin/python bench/statistics_page.py
 
 Loads 10 mailings of 1,000,000 messages each (60% sent, 20% failed, 20% expired)
 into a *bench* database unless they are there already (--reload forces it), then
