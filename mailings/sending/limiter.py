@@ -175,18 +175,28 @@ class Limiter:
             self._buckets = buckets_from_settings()
         return self._buckets
 
-    async def take(self, provider: str, parts: int, *, until: float, route: tuple[str, float] | None = None) -> float:
+    async def take(
+        self,
+        provider: str,
+        parts: int,
+        *,
+        until: float,
+        route: tuple[str, float] | None = None,
+        rate: float | None = None,
+    ) -> float:
         """Wait until `provider` may take a message of `parts` parts; returns the seconds waited.
 
         `until` (a time.time() value): the latest moment the caller can still send. `route`:
         the (key, parts per second) of the message's route row when it has a limit, waited for
-        first. Raises `Held` when a bucket has no slot for it before then, or the limiter does
-        not answer."""
+        first. `rate`: the provider's parts per second when the caller read it already (a batch
+        reads each provider's once), else `rate_of`. Raises `Held` when a bucket has no slot for
+        it before then, or the limiter does not answer."""
         waited = 0.0
         if route is not None:
             key, rate = route
             waited = await self._take(key, parts, rate=rate, until=until, what=f"route {key}", provider=provider)
-        rate = self.rate_of(provider)
+        if rate is None:
+            rate = self.rate_of(provider)
         if rate <= 0:
             return waited
         return waited + await self._take(

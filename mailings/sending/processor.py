@@ -32,17 +32,23 @@ from mailings.services.delivery_reports import delivery_reports_close_overdue
 logger = logging.getLogger(__name__)
 
 
-def reap_expired_leases(*, now: datetime) -> int:
-    """Messages left `sending` by a worker that died go back to pending, to be retried with the same msgId
-    and the same provider (its request may have reached it: `provider_pinned`)."""
-    reaped = Message.objects.filter(status=Message.Status.SENDING, lease_expires_at__lt=now).update(
+def _put_back(claimed, *, now: datetime, why: str) -> int:
+    """Claimed messages whose worker is gone go back to pending, to be sent again at once with the
+    same msgId and the same provider (its request may have reached it: `provider_pinned`), no
+    attempt used. One rule for both ways a worker is found gone."""
+    return claimed.filter(status=Message.Status.SENDING).update(
         status=Message.Status.PENDING,
         provider_pinned=True,
         token=None,
         lease_expires_at=None,
         next_attempt_at=now,
-        last_error="the worker sending it stopped; retrying with the same msgId",
+        last_error=f"{why}; retrying with the same msgId",
     )
+
+
+def reap_expired_leases(*, now: datetime) -> int:
+    """Messages left `sending` past their lease (a worker that died, or is stuck) go back to pending."""
+    reaped = _put_back(Message.objects.filter(lease_expires_at__lt=now), now=now, why="the worker sending it stopped")
     if reaped:
         logger.warning("took back messages from a stopped worker", extra={"count": reaped})
     return reaped
@@ -51,9 +57,8 @@ def reap_expired_leases(*, now: datetime) -> int:
 def hand_back_dead_claims(*, now: datetime) -> int:
     """Messages claimed by a worker process whose heartbeat stopped go back to pending at once.
 
-    The same as the lease's end, seconds after the death instead of minutes: same msgId and
-    provider (its request may have reached it: `provider_pinned`), no attempt used. The
-    process, were it only paused, finds itself declared dead and stops.
+    The same as the lease's end, seconds after the death instead of minutes. The process,
+    were it only paused, finds itself declared dead and stops.
     """
     tokens = list(
         Message.objects.filter(status=Message.Status.SENDING, token__isnull=False)
@@ -64,13 +69,8 @@ def hand_back_dead_claims(*, now: datetime) -> int:
     dead = dead_claims(tokens)
     if not dead:
         return 0
-    handed = Message.objects.filter(status=Message.Status.SENDING, token__in=dead).update(
-        status=Message.Status.PENDING,
-        provider_pinned=True,
-        token=None,
-        lease_expires_at=None,
-        next_attempt_at=now,
-        last_error="the worker process sending it stopped (no heartbeat); retrying with the same msgId",
+    handed = _put_back(
+        Message.objects.filter(token__in=dead), now=now, why="the worker process sending it stopped (no heartbeat)"
     )
     forget_claims(dead)
     if handed:

@@ -127,6 +127,7 @@ class BatchSender:
         self.rng = rng or random.Random()
         self.max_parts = settings.MAILING_MAX_PARTS
         self.limiter = process_limiter()  # the providers' rates, shared by every worker (Redis)
+        self.rates: dict[str, float] = {}  # each provider's parts per second, read once a batch
         # Past this, no request starts and none is still open: the lease must never run out while
         # a request is on the wire, or the reaper would hand the message to another worker.
         gateway = config.gateway
@@ -256,8 +257,11 @@ class BatchSender:
                     f"the text rendered for this client is {parts} SMS parts; at most {self.max_parts} "
                     "(MAILING_MAX_PARTS) are allowed",
                 )
+        rate = self.rates.get(row.provider)
+        if rate is None:
+            rate = self.rates[row.provider] = self.limiter.rate_of(row.provider)
         waited = await self.limiter.take(
-            row.provider, parts, until=min(self.stop_at, mailing.end_ts), route=row.route_limit
+            row.provider, parts, until=min(self.stop_at, mailing.end_ts), route=row.route_limit, rate=rate
         )
         if waited >= MAILING_REFRESH_SECONDS and (stopped := self._stopped(row, await view.current())):
             return stopped

@@ -47,6 +47,16 @@ class TestSenderRate:
         assert len(series) >= 3  # spread over the seconds, not sent at once
         assert set(Message.objects.filter(id__in=ids).values_list("status", "attempts")) == {(S.SENT, 1)}
 
+    def test_a_batch_reads_its_providers_rate_once(self, sandbox_factory, monkeypatch):
+        sandbox_factory()
+        read = []
+        limiter = Limiter(buckets_from_settings(), rate_of=lambda name: read.append(name) or 0.0)
+        monkeypatch.setattr(runtime, "_limiter", limiter)
+        mailing = _running(message_text="Hi")
+        ids, token = _queued(mailing, 25)
+        assert _send(mailing, ids, token) == {"sent": 25}
+        assert read == ["default"]  # not once a message
+
     def test_a_slot_past_the_batchs_time_holds_the_message_without_an_attempt(self, sandbox_factory, settings):
         sandbox = sandbox_factory()
         settings.SENDING_PARTS_PER_SECOND = 1
