@@ -1,12 +1,14 @@
 """/suppressions/: the do-not-contact list. List (filtered by phone and reason), add (201 when new,
 200 with the entry when the phone is listed already), and remove by phone (204, 404 when not
-listed). The phone in the path is normalised as everywhere: 8 913 123-45-67 is 79131234567."""
+listed, 400 naming `phone_number` when the path's is not a phone). The phone in the path is
+normalised as everywhere: 8 913 123-45-67 is 79131234567."""
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -38,7 +40,11 @@ PHONE_IN_PATH = OpenApiParameter(
     destroy=extend_schema(
         summary="Take a phone off the do-not-contact list",
         parameters=[PHONE_IN_PATH],
-        responses={204: None, 404: OpenApiResponse(description="The phone is not on the list.")},
+        responses={
+            204: None,
+            400: OpenApiResponse(description="The path's phone is not a phone number (`phone_number` says why)."),
+            404: OpenApiResponse(description="The phone is not on the list."),
+        },
     ),
 )
 class SuppressionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -61,7 +67,8 @@ class SuppressionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewset
         try:
             removed = services.suppression_remove(phone_number=phone_number)
         except ValidationError as exc:
-            raise NotFound(f"{phone_number!r} is not a phone number: {' '.join(exc.messages)}") from None
+            why = f"{phone_number!r} is not a phone number: {' '.join(exc.messages)}"
+            raise BadRequest({"phone_number": [why]}) from None
         if not removed:
             raise NotFound(f"{phone_number} is not on the do-not-contact list.")
         return Response(status=status.HTTP_204_NO_CONTENT)

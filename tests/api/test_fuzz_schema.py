@@ -145,6 +145,9 @@ def seed() -> Seeded:
     )
 
 
+UNLISTED_PHONE = "79139999999"
+
+
 def _aimed(value: object, ids: list[int], turn: int | None = None) -> object:
     """A seeded id, or the generated value itself one time in `len(ids) + 1` (unknown ids stay
     covered). The generated value chooses, so Hypothesis still drives and shrinks the choice;
@@ -171,8 +174,8 @@ def aim(case, seeded: Seeded, turn: int | None) -> bool:
     if target is not None:
         target = case.path_parameters["id"] = _aimed(target, seeded.ids_for(case.path), turn)
     phone = case.path_parameters.get("phone_number")
-    if phone is not None:  # a listed phone, or the generated one (then a 404) one time in four
-        choices = [*seeded.suppressed, phone]
+    if phone is not None:  # a listed phone, a phone not listed (a 404) or the generated one (mostly a 400)
+        choices = [*seeded.suppressed, UNLISTED_PHONE, phone]
         case.path_parameters["phone_number"] = choices[(turn if turn is not None else len(str(phone))) % len(choices)]
         aimed = True
     own = None

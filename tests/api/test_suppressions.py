@@ -69,7 +69,13 @@ class TestListAndRemove:
         response = lister.delete(f"{LIST}79131234567/")
         assert response.status_code == 404
         assert "not on the do-not-contact list" in response.json()["detail"]
-        assert lister.delete(f"{LIST}not-a-phone/").status_code == 404
+
+    def test_delete_of_something_that_is_not_a_phone_is_a_400_naming_the_field(self, lister):
+        Suppression.objects.create(phone_number="79131234567")
+        response = lister.delete(f"{LIST}not-a-phone/")
+        assert response.status_code == 400
+        assert "is not a phone number" in response.json()["phone_number"][0]
+        assert Suppression.objects.count() == 1
 
 
 class TestPermissions:
