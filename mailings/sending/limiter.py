@@ -193,8 +193,8 @@ class Limiter:
         it before then, or the limiter does not answer."""
         waited = 0.0
         if route is not None:
-            key, rate = route
-            waited = await self._take(key, parts, rate=rate, until=until, what=f"route {key}", provider=provider)
+            key, route_rate = route
+            waited = await self._take(key, parts, rate=route_rate, until=until, what=f"route {key}", provider=provider)
         if rate is None:
             rate = self.rate_of(provider)
         if rate <= 0:

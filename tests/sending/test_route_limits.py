@@ -27,9 +27,11 @@ class Recording:
     def __init__(self, buckets):
         self.buckets = buckets
         self.calls: list[tuple[str, int]] = []
+        self.rates: dict[str, set[float]] = {}  # each bucket's parts per second, as asked
 
     def reserve(self, key, **kwargs):
         self.calls.append((key, kwargs["parts"]))
+        self.rates.setdefault(key, set()).add(round(1 / kwargs["interval"], 6))
         return self.buckets.reserve(key, **kwargs)
 
 
@@ -74,6 +76,7 @@ class TestRouteLimitAtTheSandbox:
         ids, token = _queued(mailing, 3)
         assert _send(mailing, ids, token) == {"sent": 3}
         assert Counter(recording.calls) == {(ROUTE_KEY, 2): 3, ("default", 2): 3}
+        assert recording.rates == {ROUTE_KEY: {50}, "default": {200}}  # each bucket at its own rate
         assert recording.calls[0] == (ROUTE_KEY, 2)  # the route first, the provider right before the request
 
     def test_a_route_without_a_limit_asks_only_for_the_providers_bucket(self, sandbox_factory, settings, recording):
