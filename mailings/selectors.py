@@ -278,6 +278,12 @@ def providers_status() -> list[dict]:
     ]
 
 
+def failing_providers() -> list[dict]:
+    """The enabled providers whose circuit is open or probing (`providers_status`'s rows), for the
+    admin's banner: sending through each is on hold."""
+    return [status for status in providers_status() if status["enabled"] and status["state"] != "closed"]
+
+
 def phones_starting_with(queryset: QuerySet, prefix: str) -> QuerySet:
     """The rows whose phone starts with `prefix` (see normalizers.phone_prefix), as a range of the
     column: an ordinary index on the phone serves it and its order in any collation, where
